@@ -1,0 +1,55 @@
+// Errors carry a stable `code` (for programs) and, where they end a row, the
+// `errorClass` that lands in the sink's error_class column.
+
+export type ErrorClass =
+  | 'http_status'
+  | 'timeout'
+  | 'connection'
+  | 'tls'
+  | 'template'
+  | 'host_not_allowed'
+  | 'rate_limited'
+  | 'auth'
+  | 'body_too_large'
+  | 'circuit_open'
+  | 'middleware'
+  | 'internal';
+
+export class RestlakeError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An error that ends one row (the run goes on); its class lands in the sink. */
+export class RowError extends RestlakeError {
+  readonly errorClass: ErrorClass;
+  /** Whether retry middleware may try the request again. */
+  readonly retryable: boolean;
+  constructor(errorClass: ErrorClass, code: string, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(code, message, options);
+    this.errorClass = errorClass;
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/** A bad config: exit 2, nothing sent. */
+export interface ConfigIssue { path: string; message: string; line?: number; file?: string }
+export class ConfigError extends RestlakeError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super('RESTLAKE_CONFIG', ConfigError.format(issues));
+    this.issues = issues;
+  }
+  static format(issues: ConfigIssue[]): string {
+    return issues
+      .map((i) => `${i.file ? i.file + ':' : ''}${i.line ? i.line + ': ' : ''}${i.path || '(root)'}: ${i.message}`)
+      .join('\n');
+  }
+}
+
+/** The run cannot proceed (source, sink, auth): exit 3. */
+export class RunError extends RestlakeError {}

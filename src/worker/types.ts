@@ -1,0 +1,38 @@
+// What flows out of a worker: one ResultRow per input row, whatever happened.
+// Serialised as one JSON line each on the worker's stdout (both engines).
+// Timestamps are epoch microseconds (numbers); the sink types them.
+
+export interface ResultRow {
+  request_id: string;
+  run_id: string;
+  pipeline: string;
+  method: string | null;
+  url: string | null;
+  request_headers: string | null;      // JSON, secrets redacted
+  request_body: string | null;
+  status_code: number | null;
+  success: boolean;
+  attempts: number;
+  error_class: string | null;
+  error_message: string | null;
+  response_headers: string | null;     // JSON
+  response_body: string | null;
+  response_truncated: boolean;
+  started_at: number;                  // epoch micros
+  finished_at: number;                 // epoch micros
+  duration_ms: number;
+  /** source_columns copied from the row, then extract columns, by name. */
+  [column: string]: unknown;
+}
+
+/**
+ * Everything a worker needs, serialised by the driver (a file for Spark's --files,
+ * stdin's first line or a path for local workers). Holds no client secret or password:
+ * OAuth2 tokens come from the driver's token service.
+ */
+export interface WorkerJob {
+  version: 1;
+  run_id: string;
+  config: import('../config/types.js').PipelineConfig;  // with oauth2 secrets removed
+  driver: { url: string; secret: string } | null;        // driver services; null = none
+}
