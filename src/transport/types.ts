@@ -5,9 +5,17 @@ export interface HttpResponse {
   headers: Record<string, string>;      // lower-case keys; repeated headers joined with ", "
   body: string;                         // decoded as UTF-8, at most max_response_bytes
   truncated: boolean;
+  /** Time from sending to the response headers (TTFB) of this attempt, ms; set by the undici transport. */
+  ttfb_ms?: number;
+  /** Time from sending to the last body byte of this attempt, ms; set by the undici transport. */
+  duration_ms?: number;
 }
 
-/** Sends one attempt. Throws RowError (timeout, connection, tls, body_too_large) on failure. */
+/**
+ * Sends one attempt. Throws RowError (timeout, connection, tls) on failure. A body over
+ * max_response_bytes resolves with `truncated: true` (the first max_response_bytes kept);
+ * the middleware chain records that as error_class body_too_large.
+ */
 export type Transport = {
   send(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse>;
   close(): Promise<void>;

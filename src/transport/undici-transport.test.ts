@@ -1,0 +1,258 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { RowError } from '../errors.js';
+import { createTransport } from './undici-transport.js';
+import { freePort, httpServer, listen, makeCerts, readBody, transportConfig } from './test-support.js';
+
+async function failure(p: Promise<unknown>): Promise<RowError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof RowError, `expected a RowError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the request to fail');
+}
+
+test('sends method, headers and body; returns status, lower-case headers (repeats joined) and body', async () => {
+  const srv = await httpServer(async (req, res) => {
+    const body = await readBody(req);
+    res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+    res.setHeader('X-Echo', `${req.method} ${req.url} ${req.headers['x-test']} ${body}`);
+    res.statusCode = 201;
+    res.end('{"ok":true}');
+  });
+  const t = createTransport(transportConfig());
+  try {
+    const r = await t.send({ method: 'POST', url: `${srv.url}/a/b?x=1#frag`, headers: { 'x-test': 'yes' }, body: 'hello' });
+    assert.equal(r.status, 201);
+    assert.equal(r.body, '{"ok":true}');
+    assert.equal(r.truncated, false);
+    assert.equal(r.headers['x-echo'], 'POST /a/b?x=1 yes hello');
+    assert.equal(r.headers['set-cookie'], 'a=1, b=2');
+    assert.ok(typeof r.ttfb_ms === 'number' && r.ttfb_ms >= 0);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('keeps connections alive and never opens more than `connections` per origin', async () => {
+  const srv = await httpServer((_req, res) => setTimeout(() => res.end('x'), 5));
+  const t = createTransport(transportConfig({ connections: 2 }));
+  try {
+    for (let round = 0; round < 3; round++) {
+      const rs = await Promise.all(Array.from({ length: 10 }, () => t.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null })));
+      assert.ok(rs.every((r) => r.status === 200));
+    }
+    assert.ok(srv.connections() <= 2, `opened ${srv.connections()} sockets`);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('a refused port is a retryable connection error', async () => {
+  const port = await freePort();
+  const t = createTransport(transportConfig());
+  try {
+    const e = await failure(t.send({ method: 'GET', url: `http://127.0.0.1:${port}/`, headers: {}, body: null }));
+    assert.equal(e.errorClass, 'connection');
+    assert.equal(e.code, 'RESTLAKE_CONNECTION');
+    assert.equal(e.retryable, true);
+    assert.match(e.message, /refused/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a socket reset by the server is a retryable connection error', async () => {
+  const srv = await httpServer((req) => req.socket.destroy());
+  const t = createTransport(transportConfig());
+  try {
+    const e = await failure(t.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }));
+    assert.equal(e.errorClass, 'connection');
+    assert.equal(e.retryable, true);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('hung headers time out (headers timeout), as does the total per-attempt deadline', async () => {
+  const srv = await httpServer(() => {});
+  const t1 = createTransport(transportConfig({ headers_timeout_ms: 150 }));
+  const t2 = createTransport(transportConfig({ timeout_ms: 150 }));
+  try {
+    const e1 = await failure(t1.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }));
+    assert.equal(e1.errorClass, 'timeout');
+    assert.equal(e1.code, 'RESTLAKE_TIMEOUT');
+    assert.match(e1.message, /headers within 150 ms/);
+    assert.equal(e1.retryable, true);
+    const e2 = await failure(t2.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }));
+    assert.equal(e2.errorClass, 'timeout');
+    assert.match(e2.message, /timeout of 150 ms/);
+  } finally {
+    await t1.close();
+    await t2.close();
+    await srv.close();
+  }
+});
+
+test('a body that stalls midway times out (body timeout)', async () => {
+  const srv = await httpServer((_req, res) => {
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('only part');
+  });
+  const t = createTransport(transportConfig({ body_timeout_ms: 150 }));
+  try {
+    const e = await failure(t.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }));
+    assert.equal(e.errorClass, 'timeout');
+    assert.match(e.message, /body stalled/);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('a body over max_response_bytes is cut at the cap and flagged; the transport stays usable', async () => {
+  const big = 'x'.repeat(64 * 1024);
+  const srv = await httpServer((req, res) => {
+    if (req.url === '/big') {
+      res.write(big);
+      res.write(big);
+      res.end(big);
+    } else res.end('small');
+  });
+  const t = createTransport(transportConfig({ max_response_bytes: 1000 }));
+  try {
+    const r = await t.send({ method: 'GET', url: srv.url + '/big', headers: {}, body: null });
+    assert.equal(r.status, 200);
+    assert.equal(r.truncated, true);
+    assert.equal(r.body.length, 1000);
+    const ok = await t.send({ method: 'GET', url: srv.url + '/small', headers: {}, body: null });
+    assert.equal(ok.body, 'small');
+    assert.equal(ok.truncated, false);
+    // Exactly at the cap is not truncated.
+    const t2 = createTransport(transportConfig({ max_response_bytes: 5 }));
+    const exact = await t2.send({ method: 'GET', url: srv.url + '/small', headers: {}, body: null });
+    assert.equal(exact.truncated, false);
+    await t2.close();
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('the caller signal aborts an attempt in flight (not retryable)', async () => {
+  const srv = await httpServer(() => {});
+  const t = createTransport(transportConfig());
+  const ac = new AbortController();
+  try {
+    const p = t.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }, ac.signal);
+    setTimeout(() => ac.abort(), 50);
+    const e = await failure(p);
+    assert.equal(e.code, 'RESTLAKE_ABORTED');
+    assert.equal(e.retryable, false);
+    const e2 = await failure(t.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }, ac.signal));
+    assert.equal(e2.code, 'RESTLAKE_ABORTED');
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('a header value with a line break is refused before sending', async () => {
+  let hits = 0;
+  const srv = await httpServer((_req, res) => { hits++; res.end(); });
+  const t = createTransport(transportConfig());
+  try {
+    const e = await failure(t.send({ method: 'GET', url: srv.url + '/', headers: { 'x-a': 'a\r\nx-injected: 1' }, body: null }));
+    assert.equal(e.retryable, false);
+    assert.equal(hits, 0);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+// ── TLS ──────────────────────────────────────────────────────────────
+const certs = makeCerts();
+after(() => certs.cleanup());
+
+function tlsServer(opts: { cert: string; key: string; requireClientCert?: boolean }) {
+  const server = createHttpsServer(
+    {
+      cert: readFileSync(opts.cert),
+      key: readFileSync(opts.key),
+      ...(opts.requireClientCert ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(certs.caCert) } : {}),
+    },
+    (req, res) => res.end(`hello ${(req.socket as import('node:tls').TLSSocket).getPeerCertificate?.()?.subject?.CN ?? ''}`.trim()),
+  );
+  return listen(server, 'https');
+}
+
+test('TLS: a self-signed server certificate is rejected by default (class tls, not retryable)', async () => {
+  const srv = await tlsServer({ cert: certs.selfCert, key: certs.selfKey });
+  const t = createTransport(transportConfig());
+  try {
+    const e = await failure(t.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }));
+    assert.equal(e.errorClass, 'tls');
+    assert.equal(e.code, 'RESTLAKE_TLS');
+    assert.equal(e.retryable, false);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('TLS: an unknown CA is rejected, accepted with ca_file, and verify:false accepts anything', async () => {
+  const srv = await tlsServer({ cert: certs.serverCert, key: certs.serverKey });
+  const plain = createTransport(transportConfig());
+  const withCa = createTransport(transportConfig({ tls: { verify: true, ca_file: certs.caCert, cert_file: null, key_file: null } }));
+  const noVerify = createTransport(transportConfig({ tls: { verify: false, ca_file: null, cert_file: null, key_file: null } }));
+  try {
+    const e = await failure(plain.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }));
+    assert.equal(e.errorClass, 'tls');
+    const r = await withCa.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null });
+    assert.equal(r.status, 200);
+    const r2 = await noVerify.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null });
+    assert.equal(r2.status, 200);
+  } finally {
+    await plain.close();
+    await withCa.close();
+    await noVerify.close();
+    await srv.close();
+  }
+});
+
+test('mTLS: a server that requires a client certificate rejects us without one and accepts cert_file/key_file', async () => {
+  const srv = await tlsServer({ cert: certs.serverCert, key: certs.serverKey, requireClientCert: true });
+  const tls = { verify: true, ca_file: certs.caCert, cert_file: null, key_file: null };
+  const anon = createTransport(transportConfig({ tls }));
+  const mtls = createTransport(transportConfig({ tls: { ...tls, cert_file: certs.clientCert, key_file: certs.clientKey } }));
+  try {
+    const e = await failure(anon.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null }));
+    assert.ok(e.errorClass === 'tls' || e.errorClass === 'connection', `class ${e.errorClass}: ${e.message}`);
+    const r = await mtls.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'hello restlake test client');
+  } finally {
+    await anon.close();
+    await mtls.close();
+    await srv.close();
+  }
+});
+
+test('unreadable TLS files are a clear config-time error', () => {
+  assert.throws(
+    () => createTransport(transportConfig({ tls: { verify: true, ca_file: '/nonexistent/ca.pem', cert_file: null, key_file: null } })),
+    (e: Error & { code?: string }) => e.code === 'RESTLAKE_TLS_CONFIG' && /ca_file/.test(e.message),
+  );
+  assert.throws(
+    () => createTransport(transportConfig({ tls: { verify: true, ca_file: null, cert_file: certs.clientCert, key_file: null } })),
+    /both cert_file and key_file/,
+  );
+});

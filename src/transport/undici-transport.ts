@@ -1,0 +1,193 @@
+// The transport: one undici Agent per worker, which keeps one keep-alive Pool per
+// origin with `connections` sockets and no pipelining (a slow response must not hold
+// up the requests queued behind it on the same socket). Each attempt is dispatched
+// with a small handler object instead of undici's `request()`: no stream, no promise
+// chain, the body is collected as Buffers and cut at max_response_bytes.
+//
+// Timeouts: connect, headers and body (between chunks) are undici's; the total
+// per-attempt deadline (`timeout_ms`, which includes waiting for a free socket) is a
+// timer here. Over-cap bodies: reading stops at the cap, the rest is aborted (that
+// socket is closed), and the response comes back with `truncated: true` carrying the
+// first max_response_bytes; the chain turns that into error_class body_too_large
+// while the sink keeps the truncated body (DESIGN §2 "truncated and flagged" and
+// issue 2 "a failed row with body_too_large", both).
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import type { TransportConfig } from '../config/types.js';
+import { RestlakeError, type RowError } from '../errors.js';
+import type { HttpRequest } from '../request/types.js';
+import { classifyTransportError } from './classify.js';
+import { AbortedError, TimeoutError } from './errors.js';
+import { originOf, pathOf } from './origin.js';
+import type { HttpResponse, Transport } from './types.js';
+
+export function createTransport(config: TransportConfig): Transport {
+  return new UndiciTransport(config);
+}
+
+class UndiciTransport implements Transport {
+  private readonly agent: Agent;
+  private readonly totalTimeoutMessage: string;
+
+  constructor(readonly config: TransportConfig) {
+    this.agent = new Agent({
+      connections: config.connections,
+      pipelining: 1,
+      headersTimeout: config.headers_timeout_ms,
+      bodyTimeout: config.body_timeout_ms,
+      connect: { timeout: config.connect_timeout_ms, ...tlsOptions(config) },
+    });
+    this.totalTimeoutMessage = `request did not complete within the timeout of ${config.timeout_ms} ms`;
+  }
+
+  send(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const attempt = new Attempt(this, resolve, reject, signal);
+      if (signal?.aborted) return attempt.fail(new AbortedError());
+      const origin = originOf(request.url);
+      try {
+        this.agent.dispatch(
+          { origin, path: pathOf(request.url, origin), method: request.method, headers: request.headers, body: request.body },
+          attempt,
+        );
+      } catch (err) {
+        attempt.fail(classifyTransportError(err, this.config));
+      }
+    });
+  }
+
+  timeoutError(): RowError {
+    return new TimeoutError(this.totalTimeoutMessage);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+/** One attempt's state, and undici's dispatch handler for it. */
+class Attempt implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private settled = false;
+  private abortReason: Error | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private readonly startedAt = performance.now();
+  private ttfbMs = 0;
+  private status = 0;
+  private headers: Record<string, string> = {};
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private readonly onAbort: (() => void) | null = null;
+
+  constructor(
+    private readonly transport: UndiciTransport,
+    private readonly resolve: (r: HttpResponse) => void,
+    private readonly reject: (e: RowError) => void,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(() => this.fail(transport.timeoutError()), transport.config.timeout_ms);
+    if (signal && !signal.aborted) {
+      this.onAbort = () => this.fail(new AbortedError());
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  // ── undici handler ──────────────────────────────────────────────────
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    // The deadline may have passed while the request waited for a socket.
+    if (this.settled) controller.abort(this.abortReason ?? new Error('attempt already settled'));
+    else this.controller = controller;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.ttfbMs = performance.now() - this.startedAt;
+    this.status = statusCode;
+    // parseHeaders gave us a fresh object with lower-case keys; join repeats in place.
+    for (const k in headers) {
+      const v = headers[k];
+      if (typeof v !== 'string') headers[k] = Array.isArray(v) ? v.join(', ') : '';
+    }
+    this.headers = headers as Record<string, string>;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    const room = this.transport.config.max_response_bytes - this.bytes;
+    if (chunk.length <= room) {
+      this.chunks.push(chunk);
+      this.bytes += chunk.length;
+      return;
+    }
+    if (room > 0) this.chunks.push(chunk.subarray(0, room));
+    this.bytes += room;
+    this.succeed(true);
+    controller.abort(new Error('response body over max_response_bytes'));
+  }
+
+  onResponseEnd(): void {
+    this.succeed(false);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.fail(classifyTransportError(err, this.transport.config));
+  }
+
+  // ── settling ────────────────────────────────────────────────────────
+  private finish(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+  }
+
+  private succeed(truncated: boolean): void {
+    if (this.settled) return;
+    this.finish();
+    const chunks = this.chunks;
+    const body = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, this.bytes).toString('utf8');
+    this.chunks = [];
+    this.resolve({
+      status: this.status,
+      headers: this.headers,
+      body,
+      truncated,
+      ttfb_ms: this.ttfbMs,
+      duration_ms: performance.now() - this.startedAt,
+    });
+  }
+
+  fail(error: RowError): void {
+    if (this.settled) return;
+    this.finish();
+    this.abortReason = error;
+    this.chunks = [];
+    // Stop the request if it is on a socket; if it is still queued, onRequestStart aborts it.
+    this.controller?.abort(error);
+    this.reject(error);
+  }
+}
+
+/** TLS options for undici's connector: verification on unless disabled, extra CA, client cert for mTLS. */
+function tlsOptions(config: TransportConfig): { rejectUnauthorized: boolean; ca?: string[]; cert?: Buffer; key?: Buffer } {
+  const tls = config.tls;
+  const out: { rejectUnauthorized: boolean; ca?: string[]; cert?: Buffer; key?: Buffer } = { rejectUnauthorized: tls.verify };
+  // A configured CA is trusted in addition to the system roots, not instead of them.
+  if (tls.ca_file) out.ca = [...rootCertificates, readTlsFile(tls.ca_file, 'transport.tls.ca_file').toString('utf8')];
+  if (tls.cert_file || tls.key_file) {
+    if (!tls.cert_file || !tls.key_file) {
+      throw new RestlakeError('RESTLAKE_TLS_CONFIG', 'transport.tls: mTLS needs both cert_file and key_file');
+    }
+    out.cert = readTlsFile(tls.cert_file, 'transport.tls.cert_file');
+    out.key = readTlsFile(tls.key_file, 'transport.tls.key_file');
+  }
+  return out;
+}
+
+function readTlsFile(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    throw new RestlakeError('RESTLAKE_TLS_CONFIG', `${key}: cannot read ${path} (${code})`, { cause: err });
+  }
+}
