@@ -1,0 +1,179 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TokenService } from './token-service.js';
+import { RowError, RunError } from '../errors.js';
+import { startOAuthServer, oauthAuthConfig, type OAuthServer } from '../testkit/oauth-server.js';
+
+const SECRET = 'ts-client-secret-9f8e';
+const PASSWORD = 'ts-user-password-1a2b';
+
+async function withServer(fn: (s: OAuthServer) => Promise<void>, lifetimeSec = 3600): Promise<void> {
+  const s = await startOAuthServer({
+    clients: [{ id: 'etl', secret: SECRET }],
+    users: [{ username: 'bob', password: PASSWORD }],
+    accessTokenLifetimeSec: lifetimeSec,
+  });
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+const cc = (s: Pick<OAuthServer, 'tokenUrl'>, over: Parameters<typeof oauthAuthConfig>[1] | object = {}) =>
+  oauthAuthConfig(s, { grant: 'client_credentials', clientId: 'etl', clientSecret: SECRET, ...over });
+
+function assertClean(text: string): void {
+  for (const secret of [SECRET, PASSWORD, 'not-the-secret', 'not-the-password']) assert.ok(!text.includes(secret), `leaked ${secret}`);
+}
+
+test('single-flight: a burst of 100 refreshIfStill(stale) costs one grant and all get the same new token', async () => {
+  await withServer(async (s) => {
+    const ts = new TokenService(cc(s));
+    await ts.start();
+    const first = await ts.token();
+    s.setLatency(100); // the grant is slow, so the burst really overlaps it
+    const results = await Promise.all(Array.from({ length: 100 }, () => ts.refreshIfStill(first.token)));
+    const tokens = new Set(results.map((r) => r.token));
+    assert.equal(tokens.size, 1);
+    assert.ok(!tokens.has(first.token));
+    assert.equal(ts.stats().grants, 2);
+    assert.equal(s.stats().grants.client_credentials, 2);
+    // A late 401 with the old token does not refresh again.
+    assert.equal((await ts.refreshIfStill(first.token)).token, results[0].token);
+    assert.equal(s.stats().grants.client_credentials, 2);
+    // 100 concurrent token() calls are served from the cache.
+    await Promise.all(Array.from({ length: 100 }, () => ts.token()));
+    assert.equal(s.stats().grants.client_credentials, 2);
+    ts.close();
+  });
+});
+
+test('proactive refresh: a new token arrives before the old one expires, without any caller asking', async () => {
+  await withServer(async (s) => {
+    // 2 s tokens, margin 0.5 s: replaced at ~1.5 s.
+    const ts = new TokenService(cc(s, { refreshMarginMs: 500 }));
+    await ts.start();
+    const first = await ts.token();
+    assert.equal(first.refreshAtMs, first.expiresAtMs - 500);
+    await sleep(1800);
+    assert.equal(s.stats().grants.client_credentials, 2, 'refreshed in the background');
+    const second = await ts.token();
+    assert.notEqual(second.token, first.token);
+    // Issued (expiresAt - 2 s) before the first one expired: the refresh beat the expiry.
+    assert.ok(second.expiresAtMs - 2000 < first.expiresAtMs, 'refreshed while the old token was still valid');
+    assert.equal(s.introspect(second.token).active, true);
+    ts.close();
+  }, 2);
+});
+
+test('password grant: refreshes use the refresh_token grant', async () => {
+  await withServer(async (s) => {
+    const ts = new TokenService(oauthAuthConfig(s, { grant: 'password', clientId: 'etl', clientSecret: SECRET, username: 'bob', password: PASSWORD }));
+    await ts.start();
+    const a = await ts.token();
+    const b = await ts.refreshIfStill(a.token);
+    assert.notEqual(a.token, b.token);
+    assert.equal(s.introspect(b.token).username, 'bob');
+    assert.deepEqual(ts.stats(), { grants: 2, refreshes: 1, failures: 0 });
+    assert.deepEqual(s.stats().grants, { client_credentials: 0, password: 1, refresh_token: 1 });
+    ts.close();
+  });
+});
+
+test('token endpoint failing mid-run: callers wait through the outage and all get a token once it recovers', async () => {
+  await withServer(async (s) => {
+    const ts = new TokenService(cc(s, { failureDeadlineMs: 20_000 }), { retryBaseMs: 50, retryMaxMs: 200 });
+    await ts.start();
+    const first = await ts.token();
+    s.setOutage({ status: 503 });
+    const waiting = Array.from({ length: 20 }, () => ts.refreshIfStill(first.token));
+    const settled = Promise.allSettled(waiting);
+    await sleep(1000);
+    assert.ok(s.stats().outages >= 2, 'kept retrying');
+    s.setOutage(null);
+    const results = await settled;
+    assert.deepEqual(results.map((r) => r.status), Array(20).fill('fulfilled'));
+    const tokens = new Set(results.map((r) => (r as PromiseFulfilledResult<{ token: string }>).value.token));
+    assert.equal(tokens.size, 1);
+    assert.ok(ts.stats().failures >= 2);
+    ts.close();
+  });
+});
+
+test('an outage longer than failure_deadline_ms fails callers with RowError auth; they recover with the endpoint', async () => {
+  await withServer(async (s) => {
+    const ts = new TokenService(cc(s, { failureDeadlineMs: 600 }), { retryBaseMs: 50, retryMaxMs: 100 });
+    await ts.start();
+    const first = await ts.token();
+    s.setOutage('reset');
+    const t0 = Date.now();
+    const err = await ts.refreshIfStill(first.token).then(() => null, (e: unknown) => e);
+    assert.ok(Date.now() - t0 >= 550, 'waited for the deadline');
+    assert.ok(err instanceof RowError);
+    assert.equal(err.errorClass, 'auth');
+    assert.match(err.message, /unreachable/);
+    assertClean(err.message);
+    // Past the deadline, new callers fail at once instead of piling up.
+    const t1 = Date.now();
+    await assert.rejects(ts.token(), (e: unknown) => e instanceof RowError && e.errorClass === 'auth');
+    assert.ok(Date.now() - t1 < 500);
+    s.setOutage(null);
+    await sleep(300); // the background loop keeps trying and finds the endpoint back
+    const t = await ts.token();
+    assert.equal(s.introspect(t.token).active, true);
+    ts.close();
+  });
+});
+
+test('start(): wrong client secret -> RunError RESTLAKE_AUTH_FAILED "wrong credentials", no secret in it, one try', async () => {
+  await withServer(async (s) => {
+    const ts = new TokenService(cc(s, { clientSecret: 'not-the-secret' }));
+    const err = await ts.start().then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof RunError);
+    assert.equal(err.code, 'RESTLAKE_AUTH_FAILED');
+    assert.match(err.message, /wrong credentials/);
+    assert.match(err.message, /client_id "etl"/);
+    assertClean(err.message);
+    assert.equal(s.stats().refused, 1, 'wrong credentials are not retried');
+  });
+});
+
+test('start(): wrong password -> RunError naming username or password', async () => {
+  await withServer(async (s) => {
+    const ts = new TokenService(oauthAuthConfig(s, { grant: 'password', clientId: 'etl', clientSecret: SECRET, username: 'bob', password: 'not-the-password' }));
+    const err = await ts.start().then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof RunError);
+    assert.equal(err.code, 'RESTLAKE_AUTH_FAILED');
+    assert.match(err.message, /wrong credentials.*wrong username or password/);
+    assertClean(err.message);
+  });
+});
+
+test('start(): unreachable token URL -> RunError "unreachable" after a few quick tries', async () => {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const ts = new TokenService(cc({ tokenUrl: `http://127.0.0.1:${port}/token` }), { retryBaseMs: 10, startAttempts: 3 });
+  const err = await ts.start().then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof RunError);
+  assert.equal(err.code, 'RESTLAKE_AUTH_FAILED');
+  assert.match(err.message, /token endpoint is unreachable/);
+  assertClean(err.message);
+  assert.equal(ts.stats().failures, 3);
+});
+
+test('start(): a 5xx at start is retried, then reported as a failing endpoint', async () => {
+  await withServer(async (s) => {
+    s.setOutage({ status: 502 });
+    const ts = new TokenService(cc(s), { retryBaseMs: 10, startAttempts: 2 });
+    const err = await ts.start().then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof RunError);
+    assert.match(err.message, /token endpoint is failing.*HTTP 502/);
+    assert.equal(s.stats().outages, 2);
+  });
+});

@@ -1,0 +1,259 @@
+// The driver's token service: one cached access token per OAuth2 auth config, shared
+// by every worker of the run (DESIGN §5).
+//
+// - refreshed `refresh_margin` before expiry, in the background, so callers rarely wait;
+// - at most one token request in flight (single-flight): a thousand callers that need a
+//   new token share one grant;
+// - `refreshIfStill(stale)`: an API that answered 401 to token T asks for a new token only
+//   if the current one is still T, so a burst of 401s costs one refresh;
+// - a token endpoint that fails mid-run is retried with jittered backoff while callers
+//   wait; they get RowError('auth') only once the outage is older than `failure_deadline_ms`;
+// - `start()` gets the first token before any API request and turns failure into a
+//   RunError (exit 3) that says whether the credentials are wrong or the endpoint is not
+//   answering. No message ever holds a secret or a token.
+import type { Logger } from 'pino';
+import { RestlakeError, RowError, RunError } from '../errors.js';
+import { OAuth2Client, OAuth2TokenError, safeUrl, type OAuth2ClientOptions, type TokenGrant } from './oauth2-client.js';
+import { authIdOf, type OAuth2AuthConfig } from './oauth2-identity.js';
+
+export interface TokenInfo {
+  token: string;
+  expiresAtMs: number;
+  /** When the service will replace it (callers may cache it until then). */
+  refreshAtMs: number;
+}
+
+export interface TokenServiceStats {
+  /** Tokens obtained, by any grant (including refresh_token). */
+  grants: number;
+  /** Of those, obtained with the refresh_token grant. */
+  refreshes: number;
+  /** Token requests that failed. */
+  failures: number;
+}
+
+/** Where tokens come from; OAuth2Client in production, anything in tests. */
+export interface TokenSource {
+  fetchToken(): Promise<TokenGrant>;
+}
+
+export interface TokenServiceOptions {
+  source?: TokenSource;
+  client?: OAuth2ClientOptions;
+  /** Backoff between failed token requests: base and cap, ms. Defaults 250 ms and 5 s. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Tries for the first token when the endpoint is down or answers 5xx. Default 3. */
+  startAttempts?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export class TokenService {
+  readonly id: string;
+  private readonly auth: OAuth2AuthConfig;
+  private readonly source: TokenSource;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly startAttempts: number;
+  private readonly logger: Logger | undefined;
+  private readonly now: () => number;
+  private readonly label: string;
+
+  private current: TokenInfo | null = null;
+  private currentLifetimeMs = 0;
+  private inflight: Promise<TokenInfo> | null = null;
+  /** When the current run of failed token requests began; null while healthy. */
+  private outageSince: number | null = null;
+  private lastError: OAuth2TokenError | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly closing = new AbortController();
+  private readonly counts: TokenServiceStats = { grants: 0, refreshes: 0, failures: 0 };
+
+  constructor(auth: OAuth2AuthConfig, opts: TokenServiceOptions = {}) {
+    this.auth = auth;
+    this.id = authIdOf(auth);
+    this.source = opts.source ?? new OAuth2Client(auth, opts.client);
+    this.retryBaseMs = opts.retryBaseMs ?? 250;
+    this.retryMaxMs = opts.retryMaxMs ?? 5_000;
+    this.startAttempts = Math.max(1, opts.startAttempts ?? 3);
+    this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.label = `${auth.type} at ${safeUrl(auth.token_url)} (client_id "${auth.client_id}")`;
+  }
+
+  /**
+   * Gets the first token. Throws RunError (exit 3) when it cannot: before any API
+   * request is sent, so a wrong secret costs nothing.
+   */
+  async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.adopt(await this.source.fetchToken());
+        return;
+      } catch (err) {
+        this.counts.failures++;
+        const e = asTokenError(err);
+        if (!e.transient || attempt >= this.startAttempts) throw startFailure(e);
+        await sleep(this.backoff(attempt - 1), this.closing.signal);
+      }
+    }
+  }
+
+  /** A usable token: the cached one, or a fresh one when it is about to expire. */
+  async token(): Promise<TokenInfo> {
+    const cur = this.current;
+    const now = this.now();
+    if (cur && now < cur.refreshAtMs) return cur;
+    if (cur && this.usable(cur, now)) {
+      // In the refresh window: hand out the old token while a new one is fetched.
+      void this.refresh().catch(() => {});
+      return cur;
+    }
+    return this.awaitRefresh();
+  }
+
+  /**
+   * A token other than `stale` (which an API just refused). Only the first caller with
+   * a given stale token triggers a grant; the others get the token it produced.
+   */
+  async refreshIfStill(stale: string): Promise<TokenInfo> {
+    const cur = this.current;
+    if (cur && cur.token !== stale && this.usable(cur, this.now())) return cur;
+    if (cur && cur.token === stale) this.current = null; // the API refused it: nobody gets it again
+    return this.awaitRefresh();
+  }
+
+  stats(): TokenServiceStats {
+    return { ...this.counts };
+  }
+
+  close(): void {
+    this.closing.abort();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Waits for the refresh in flight (starting one if needed), at most until the deadline. */
+  private awaitRefresh(): Promise<TokenInfo> {
+    const now = this.now();
+    const deadlineAt = (this.outageSince ?? now) + this.auth.failure_deadline_ms;
+    if (now >= deadlineAt) return Promise.reject(this.deadlineError());
+    const refresh = this.refresh();
+    return new Promise<TokenInfo>((resolve, reject) => {
+      const t = setTimeout(() => reject(this.deadlineError()), deadlineAt - now);
+      refresh.then(
+        (v) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Single-flight: every caller shares the one token request loop in flight. */
+  private refresh(): Promise<TokenInfo> {
+    if (this.inflight) return this.inflight;
+    const p = this.refreshLoop().finally(() => {
+      if (this.inflight === p) this.inflight = null;
+    });
+    this.inflight = p;
+    return p;
+  }
+
+  private async refreshLoop(): Promise<TokenInfo> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closing.signal.aborted) throw new RestlakeError('RESTLAKE_AUTH_CLOSED', 'token service closed');
+      try {
+        return this.adopt(await this.source.fetchToken());
+      } catch (err) {
+        const e = asTokenError(err);
+        this.counts.failures++;
+        this.lastError = e;
+        this.outageSince ??= this.now();
+        this.logger?.warn({ auth: this.id, kind: e.kind, attempt: attempt + 1 }, `token refresh failed: ${e.message}`);
+        await sleep(this.backoff(attempt), this.closing.signal);
+      }
+    }
+  }
+
+  private adopt(g: TokenGrant): TokenInfo {
+    this.counts.grants++;
+    if (g.grant === 'refresh_token') this.counts.refreshes++;
+    if (this.outageSince !== null) this.logger?.info({ auth: this.id }, 'token endpoint recovered');
+    this.outageSince = null;
+    this.lastError = null;
+    // A margin as large as the lifetime would refresh constantly; keep at least 3/4 of it.
+    const margin = Math.min(this.auth.refresh_margin_ms, g.lifetimeMs / 4);
+    const info: TokenInfo = { token: g.accessToken, expiresAtMs: g.expiresAtMs, refreshAtMs: g.expiresAtMs - margin };
+    this.current = info;
+    this.currentLifetimeMs = g.lifetimeMs;
+    this.schedule(info.refreshAtMs);
+    return info;
+  }
+
+  /** Proactive refresh, so workers swap tokens before any request sees an expired one. */
+  private schedule(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.closing.signal.aborted) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.refresh().catch(() => {});
+    }, Math.max(0, at - this.now()));
+    this.timer.unref();
+  }
+
+  /** Still good to send, with a little slack for the request's own flight time. */
+  private usable(t: TokenInfo, now: number): boolean {
+    const slack = Math.min(1_000, this.currentLifetimeMs / 10);
+    return now < t.expiresAtMs - slack;
+  }
+
+  private backoff(attempt: number): number {
+    const cap = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(attempt, 20));
+    return cap / 2 + Math.random() * (cap / 2); // "equal jitter": never hammer, never sync up
+  }
+
+  private deadlineError(): RowError {
+    const why = this.lastError ? this.lastError.message : 'no answer from the token endpoint yet';
+    const secs = Math.round(this.auth.failure_deadline_ms / 1000);
+    return new RowError('auth', 'RESTLAKE_AUTH_UNAVAILABLE', `no OAuth2 token for ${this.label} within ${secs}s: ${why}`);
+  }
+}
+
+function asTokenError(err: unknown): OAuth2TokenError {
+  if (err instanceof OAuth2TokenError) return err;
+  // A bug or an unexpected throw from a custom source: report it without its text (it could hold anything).
+  return new OAuth2TokenError('bad_response', `token request failed unexpectedly (${err instanceof Error ? err.name : typeof err})`);
+}
+
+const START_REASON: Record<OAuth2TokenError['kind'], string> = {
+  credentials: 'wrong credentials',
+  rejected: 'the token request was rejected',
+  unavailable: 'the token endpoint is failing',
+  unreachable: 'the token endpoint is unreachable',
+  bad_response: 'bad response from the token endpoint',
+};
+
+function startFailure(e: OAuth2TokenError): RunError {
+  return new RunError('RESTLAKE_AUTH_FAILED', `OAuth2 authentication failed, nothing was sent: ${START_REASON[e.kind]}. ${e.message}`, {
+    cause: e,
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
