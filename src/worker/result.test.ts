@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PipelineConfig } from '../config/types.js';
+import { createResultSerializer, failedResult, parseResultHead, resultKeys } from './result.js';
+
+const config = {
+  name: 'p1',
+  sink: { source_columns: ['id', 'region'] },
+  response: { extract: { score: { path: '$.score', type: 'double' } } },
+} as unknown as PipelineConfig;
+
+test('serialised results have a fixed key order and the driver reads their head without parsing', () => {
+  const serialize = createResultSerializer(config);
+  const r = failedResult(config, 'run1', 'ab'.repeat(32), 'template', 'missing column "x"', { id: 7, region: 'eu', other: 1 });
+  r.duration_ms = 12.5;
+  const line = serialize(r);
+  assert.deepEqual(Object.keys(JSON.parse(line)), resultKeys(config));
+  assert.equal(JSON.parse(line).id, 7);
+  assert.equal(JSON.parse(line).score, null);
+  assert.equal('other' in JSON.parse(line), false);
+  assert.deepEqual(parseResultHead(line), { requestId: 'ab'.repeat(32), success: false, statusCode: null, errorClass: 'template', durationMs: 12.5 });
+});
+
+test('parseResultHead reads successes and falls back to a full parse for other key orders', () => {
+  const serialize = createResultSerializer(config);
+  const r = failedResult(config, 'run1', 'cd'.repeat(32), 'internal', 'x');
+  Object.assign(r, { success: true, status_code: 201, error_class: null, duration_ms: 3 });
+  assert.deepEqual(parseResultHead(serialize(r)), { requestId: 'cd'.repeat(32), success: true, statusCode: 201, errorClass: null, durationMs: 3 });
+  const foreign = JSON.stringify({ success: false, request_id: 'x', error_class: 'timeout', duration_ms: 9, status_code: null });
+  assert.deepEqual(parseResultHead(foreign), { requestId: 'x', success: false, statusCode: null, errorClass: 'timeout', durationMs: 9 });
+  assert.equal(parseResultHead('{"nope":1}'), null);
+  assert.equal(parseResultHead('not json'), null);
+});

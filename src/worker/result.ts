@@ -1,0 +1,124 @@
+// How a ResultRow travels as one JSON line. The key order is fixed and the first
+// keys are the ones the driver needs for bookkeeping (request_id, success,
+// status_code, error_class, duration_ms), so the driver reads them from the line's
+// head with one anchored regex instead of parsing every result.
+import type { PipelineConfig } from '../config/types.js';
+import type { ErrorClass } from '../errors.js';
+import type { ResultRow } from './types.js';
+
+/** The leading keys, in order; `parseResultHead` depends on exactly this order. */
+export const RESULT_HEAD_KEYS = ['request_id', 'success', 'status_code', 'error_class', 'duration_ms'] as const;
+
+export const RESULT_FIXED_KEYS = [
+  ...RESULT_HEAD_KEYS,
+  'attempts',
+  'run_id',
+  'pipeline',
+  'method',
+  'url',
+  'request_headers',
+  'request_body',
+  'error_message',
+  'response_headers',
+  'response_body',
+  'response_truncated',
+  'started_at',
+  'finished_at',
+] as const;
+
+/** Every column of a result line in order: fixed ones, then source_columns, then extract columns. */
+export function resultKeys(config: PipelineConfig): string[] {
+  return [...RESULT_FIXED_KEYS, ...config.sink.source_columns, ...Object.keys(config.response.extract)];
+}
+
+/**
+ * A serializer with the key order precomputed: one object built with keys in order,
+ * one JSON.stringify. Missing keys become null so every line has every column.
+ */
+export function createResultSerializer(config: PipelineConfig): (r: ResultRow) => string {
+  const keys = resultKeys(config);
+  return (r) => {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      const v = r[k];
+      o[k] = v === undefined ? null : v;
+    }
+    return JSON.stringify(o);
+  };
+}
+
+export interface ResultHead {
+  requestId: string;
+  success: boolean;
+  statusCode: number | null;
+  errorClass: string | null;
+  durationMs: number;
+}
+
+const HEAD = /^\{"request_id":"([^"\\]*)","success":(true|false),"status_code":(null|-?\d+),"error_class":(null|"[^"\\]*"),"duration_ms":(-?[0-9.eE+-]+|null)[,}]/;
+
+/** Reads the bookkeeping fields from a result line; falls back to a full parse for foreign producers. */
+export function parseResultHead(line: string): ResultHead | null {
+  const m = HEAD.exec(line);
+  if (m) {
+    return {
+      requestId: m[1] as string,
+      success: m[2] === 'true',
+      statusCode: m[3] === 'null' ? null : Number(m[3]),
+      errorClass: m[4] === 'null' ? null : (m[4] as string).slice(1, -1),
+      durationMs: m[5] === 'null' ? 0 : Number(m[5]),
+    };
+  }
+  try {
+    const r = JSON.parse(line) as Partial<ResultRow>;
+    if (typeof r.request_id !== 'string' || typeof r.success !== 'boolean') return null;
+    return {
+      requestId: r.request_id,
+      success: r.success,
+      statusCode: typeof r.status_code === 'number' ? r.status_code : null,
+      errorClass: typeof r.error_class === 'string' ? r.error_class : null,
+      durationMs: typeof r.duration_ms === 'number' ? r.duration_ms : 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A failed result for a row that never reached the request layer (unparseable line,
+ * a worker that died on it, …). Source and extract columns are null.
+ */
+export function failedResult(
+  config: PipelineConfig,
+  runId: string,
+  requestId: string,
+  errorClass: ErrorClass,
+  message: string,
+  row?: Record<string, unknown>,
+): ResultRow {
+  const now = Date.now() * 1000;
+  const r: ResultRow = {
+    request_id: requestId,
+    run_id: runId,
+    pipeline: config.name,
+    method: null,
+    url: null,
+    request_headers: null,
+    request_body: null,
+    status_code: null,
+    success: false,
+    attempts: 0,
+    error_class: errorClass,
+    error_message: message,
+    response_headers: null,
+    response_body: null,
+    response_truncated: false,
+    started_at: now,
+    finished_at: now,
+    duration_ms: 0,
+  };
+  for (const c of config.sink.source_columns) r[c] = row && c in row ? row[c] : null;
+  for (const c of Object.keys(config.response.extract)) r[c] = null;
+  return r;
+}

@@ -1,0 +1,101 @@
+// The worker's stream loop: JSON-lines rows in, JSON-lines results out, up to
+// `concurrency` rows in flight. Input is paused whenever the pool is full or the
+// output cannot take more, so a fast producer never grows this process's memory.
+import type { Readable, Writable } from 'node:stream';
+import { LineSplitter } from './lines.js';
+import { BoundedPool } from './pool.js';
+
+export interface ServeOptions {
+  input: Readable;
+  output: Writable;
+  /** Turns one input line into one result line; must not throw. */
+  handle: (line: string) => Promise<string>;
+  concurrency: number;
+  /** Rows allowed to wait behind the in-flight ones (default: concurrency). */
+  queueLimit?: number;
+}
+
+export interface ServeStats {
+  rows: number;
+}
+
+export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
+  const { input, output, handle } = opts;
+  const stats: ServeStats = { rows: 0 };
+
+  // Results are batched into one write per macrotask: far fewer syscalls than a
+  // write per row at thousands of rows per second.
+  let pending: string[] = [];
+  let flushScheduled = false;
+  let outputBlocked = false;
+  const flush = (): void => {
+    flushScheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('\n') + '\n';
+    pending = [];
+    if (!output.write(text)) {
+      outputBlocked = true;
+      output.once('drain', () => {
+        outputBlocked = false;
+        maybeResume();
+      });
+    }
+  };
+  const emit = (line: string): void => {
+    pending.push(line);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
+
+  const pool = new BoundedPool<string>(opts.concurrency, opts.queueLimit ?? opts.concurrency, async (line) => {
+    emit(await handle(line));
+  });
+
+  let ended = false;
+  let paused = false;
+  const maybeResume = (): void => {
+    if (paused && !ended && pool.hasRoom && !outputBlocked) {
+      paused = false;
+      input.resume();
+    }
+  };
+
+  const splitter = new LineSplitter();
+  const take = (line: string): void => {
+    // A Windows-style line end or a blank line is not a row.
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim().length === 0) return;
+    stats.rows++;
+    pool.offer(line);
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    input.setEncoding('utf8');
+    input.on('data', (chunk: string) => {
+      for (const line of splitter.push(chunk)) take(line);
+      // The chunk already read is always accepted (the queue limit is soft by at
+      // most one chunk); reading stops until the pool has room again.
+      if (!pool.hasRoom || outputBlocked) {
+        paused = true;
+        input.pause();
+        void pool.room().then(maybeResume);
+      }
+    });
+    input.on('end', () => {
+      ended = true;
+      const last = splitter.end();
+      if (last !== null) take(last);
+      resolve();
+    });
+    input.on('error', reject);
+  });
+  await pool.idle();
+  flush();
+  await new Promise<void>((resolve) => {
+    if (!outputBlocked) return resolve();
+    output.once('drain', () => resolve());
+  });
+  return stats;
+}
