@@ -1,0 +1,105 @@
+// Loading a pipeline config: read (YAML/JSON) → --set overrides → ${env:}/${file:}
+// interpolation → strict validation and normalisation → PipelineConfig.
+// Every problem found at any stage is collected and thrown together as one
+// ConfigError, each with its key path and (from a file) its line.
+import { dirname, resolve } from 'node:path';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import type { PipelineConfig } from './types.js';
+import { readConfigFile, type ConfigSource } from './source-file.js';
+import { applyOverrides } from './overrides.js';
+import { interpolate } from './interpolate.js';
+import { buildPipelineSchema } from './schema.js';
+import { fromZodIssues } from './issues.js';
+import { collectSecrets, redact } from './secrets.js';
+import { formatPath, pathStartsWith, type PathSegment } from './key-path.js';
+
+export interface LoadOptions {
+  /** `key=value` overrides (`execution.workers=4`, `middleware[0].max_attempts=3`); values are YAML. */
+  set?: readonly string[];
+  /** Environment for `${env:NAME}` and the $SPARK_HOME default (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Directory relative paths resolve against (default: the config file's directory, or the cwd for an object). */
+  baseDir?: string;
+  /** Allow a config without `source` (rows are passed to runPipeline directly). */
+  allowNoSource?: boolean;
+}
+
+export type ValidationResult = { ok: true; config: PipelineConfig } | { ok: false; issues: ConfigIssue[] };
+
+/** Loads and validates a config file (.yaml/.yml/.json) or an already-parsed object. Throws ConfigError. */
+export async function loadConfig(input: string | object, opts: LoadOptions = {}): Promise<PipelineConfig> {
+  const r = await validateConfig(input, opts);
+  if (!r.ok) throw new ConfigError(r.issues);
+  return r.config;
+}
+
+/** Like loadConfig, but returns the issues instead of throwing (for `restlake validate`). */
+export async function validateConfig(input: string | object, opts: LoadOptions = {}): Promise<ValidationResult> {
+  const env = opts.env ?? process.env;
+  let source: ConfigSource;
+  let baseDir: string;
+  let file: string | undefined;
+  if (typeof input === 'string') {
+    file = input;
+    const abs = resolve(input);
+    baseDir = opts.baseDir ? resolve(opts.baseDir) : dirname(abs);
+    source = await readConfigFile(abs);
+  } else {
+    baseDir = resolve(opts.baseDir ?? process.cwd());
+    source = { data: plainCopy(input), lineOf: () => undefined, issues: [] };
+  }
+  const finish = (issues: ConfigIssue[]): ValidationResult => ({ ok: false, issues: issues.map((i) => (file ? { ...i, file } : i)) });
+
+  if (source.issues.length) {
+    return finish(source.issues.map((i) => ({ path: formatPath(i.path), message: i.message, line: i.line })));
+  }
+  if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
+    return finish([{ path: '', message: 'the config must be a mapping of keys (version, name, source, request, sink, ...)', line: source.lineOf([]) }]);
+  }
+
+  const overrides = applyOverrides(source.data, opts.set ?? []);
+  const interpolated = await interpolate(overrides.value, { env, baseDir });
+  const schema = buildPipelineSchema({ baseDir, env, allowNoSource: opts.allowNoSource ?? false });
+  const parsed = schema.safeParse(interpolated.value, { reportInput: true });
+  const secrets = collectSecrets(interpolated.value, interpolated.references);
+
+  const raw: { path: PathSegment[] | PropertyKey[]; message: string }[] = [...overrides.issues, ...interpolated.issues];
+  if (!parsed.success) {
+    // A failed reference already explains the value at its path; don't pile a schema complaint on top.
+    const explained = interpolated.issues.map((i) => formatPath(i.path));
+    for (const i of fromZodIssues(parsed.error.issues)) if (!explained.includes(formatPath(i.path))) raw.push(i);
+  }
+  if (raw.length === 0 && parsed.success) {
+    return { ok: true, config: { ...parsed.data, base_dir: baseDir, secrets } as PipelineConfig };
+  }
+
+  // Messages may echo a bad value; a value is never allowed to leak a secret or anything read from env/files.
+  const hide = [...secrets, ...interpolated.references.map((r) => r.value).filter((v) => v.length >= 4)];
+  const seen = new Set<string>();
+  const issues: ConfigIssue[] = [];
+  for (const i of raw) {
+    const fromSet = i.path.length > 0 && overrides.paths.some((p) => pathStartsWith(i.path, p));
+    const issue: ConfigIssue = {
+      path: formatPath(i.path),
+      message: redact(i.message, hide) + (fromSet ? ' (from --set)' : ''),
+      line: fromSet ? undefined : source.lineOf(i.path),
+    };
+    const k = `${issue.path}\u0000${issue.message}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    if (issue.line === undefined) delete issue.line;
+    issues.push(issue);
+  }
+  // File order reads best; issues without a line (from --set or an object) keep their order, last.
+  issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  return finish(issues);
+}
+
+/** A deep copy of caller data, so normalising never mutates it (functions and class instances are rejected by the schema). */
+function plainCopy(v: object): unknown {
+  try {
+    return structuredClone(v);
+  } catch {
+    return JSON.parse(JSON.stringify(v)) as unknown;
+  }
+}

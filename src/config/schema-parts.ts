@@ -1,0 +1,165 @@
+// Building blocks of the config schema: strict objects with "did you mean", durations,
+// sizes, status sets, templates, host names, paths. Each accepts the shorthand a user
+// writes and outputs the one normalised value (ms, bytes, absolute path, ...).
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseDuration, parseSize, parseStatusRange } from './units.js';
+import { parseTemplate, TemplateSyntaxError } from './template-syntax.js';
+
+/**
+ * Marks a message that carries data for the issue formatter (issues.ts) rather than
+ * prose: an object's known keys, so an unknown key can get a "did you mean".
+ */
+export const KNOWN_KEYS_MARK = '\u0001known:';
+
+/** A `.strict()` object whose unknown-key issue carries the known keys. */
+export function strictObject<T extends z.ZodRawShape>(shape: T) {
+  const known = JSON.stringify(Object.keys(shape));
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? KNOWN_KEYS_MARK + known : undefined),
+  });
+}
+
+/** Shows a user value inside a message, shortened. */
+export function show(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+const notDuration = (iss: { input?: unknown }) =>
+  `${show(iss.input)} is not a duration; use e.g. 250ms, 30s, 5m, 1h or a number of seconds`;
+const DURATION_STRING = /^\s*(\d+(\.\d+)?\s*|(\d+(\.\d+)?(ms|s|m|h))+)\s*$/;
+
+/** `250ms`, `30s`, `5m`, `1h`, `1m30s` or seconds → milliseconds. */
+export function durationValue() {
+  return z
+    .union([z.number().nonnegative({ error: 'must not be negative' }), z.string().regex(DURATION_STRING, { error: notDuration })], { error: notDuration })
+    .transform((v, ctx) => {
+      const r = parseDuration(v);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.message });
+        return z.NEVER;
+      }
+      return r.value;
+    });
+}
+
+/** A duration with a default, written in input form ("30s"). */
+export function duration(def: string) {
+  return durationValue().prefault(def);
+}
+
+const notSize = (iss: { input?: unknown }) => `${show(iss.input)} is not a size; use e.g. 10MB, 512KiB, 1GB or a number of bytes`;
+const SIZE_STRING = /^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$/i;
+
+/** `10MB`, `512KiB`, `1GB` or bytes → bytes, with a default in input form ("10MB"). */
+export function size(def: string) {
+  return z
+    .union([z.number().int({ error: notSize }).nonnegative({ error: notSize }), z.string().regex(SIZE_STRING, { error: notSize })], {
+      error: notSize,
+    })
+    .transform((v, ctx) => {
+      const r = parseSize(v);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.message });
+        return z.NEVER;
+      }
+      return r.value;
+    })
+    .prefault(def);
+}
+
+/** One HTTP status spec: 200, "200-299" or "2xx" → an inclusive range. */
+export const statusSpec = z
+  .union([z.number().int(), z.string()], {
+    error: (iss) => `${show(iss.input)} is not a status; use a code (200), a range ("200-299") or a class ("2xx")`,
+  })
+  .transform((v, ctx) => {
+    const r = parseStatusRange(v);
+    if (!r.ok) {
+      ctx.addIssue({ code: 'custom', message: r.message });
+      return z.NEVER;
+    }
+    return r.value;
+  })
+  .describe('an HTTP status: a code (404), a range ("200-299") or a class ("2xx")');
+
+/** Adds an issue when `source` is not a valid template. */
+export function checkTemplate(source: string, ctx: Pick<z.core.$RefinementCtx, 'addIssue'>, path: PropertyKey[] = []): void {
+  try {
+    parseTemplate(source);
+  } catch (e) {
+    if (!(e instanceof TemplateSyntaxError)) throw e;
+    ctx.addIssue({ code: 'custom', path, message: `bad template: ${e.message}`, input: source });
+  }
+}
+
+const isPlainObject = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A template string (`{{ column | filter }}`), syntax-checked at load. */
+export function template() {
+  return z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? 'is required'
+          : isPlainObject(iss.input)
+            ? 'expected a template string, got a mapping; in YAML, quote a value that starts with "{{"'
+            : `expected a template string, got ${show(iss.input)}`,
+    })
+    .superRefine((s, ctx) => checkTemplate(s, ctx));
+}
+
+/** A template that may also be written as a plain number or boolean (query, header and form values). */
+export function scalarTemplate() {
+  return z
+    .union([z.string(), z.number(), z.boolean()], {
+      error: (iss) =>
+        isPlainObject(iss.input)
+          ? 'expected a string, number or boolean, got a mapping; in YAML, quote a value that starts with "{{"'
+          : `expected a string, number or boolean, got ${show(iss.input)}`,
+    })
+    .transform((v) => String(v))
+    .superRefine((s, ctx) => checkTemplate(s, ctx));
+}
+
+/** An HTTP header name (RFC 9110 token). */
+export const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: (iss) => `${show(iss.input)} is not a valid HTTP header name` });
+
+/** A column name written to the sink (Delta/Spark friendly). */
+export const sinkColumnName = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]*$/, {
+    error: (iss) => `${show(iss.input)} is not a valid column name; use lower-case letters, digits and _ (not starting with a digit)`,
+  });
+
+/** A host allowed to receive requests: `api.example.com`, `10.0.0.1`, `[::1]`, or `*.example.com` for subdomains. */
+export const hostName = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(
+    z.string().regex(/^((\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*|\[[0-9a-f:.]+\])$/, {
+      error: (iss) => `${show(iss.input)} is not a host name; give the host only (no scheme, port or path), e.g. api.example.com`,
+    }),
+  );
+
+/** True for `s3://…`, `https://…` and other URLs that are not local paths. */
+export const isUrlLike = (p: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(p);
+
+/** A local path resolved against the config's directory (`~/` is the home directory); URLs kept as given. */
+export function resolvePath(baseDir: string, p: string): string {
+  if (isUrlLike(p)) return p;
+  if (p === '~' || p.startsWith('~/')) return resolve(homedir(), p.slice(2));
+  return isAbsolute(p) ? resolve(p) : resolve(baseDir, p);
+}
+
+/** A non-empty path string, made absolute against `baseDir`. */
+export function localPath(baseDir: string) {
+  return z
+    .string()
+    .min(1)
+    .transform((p) => resolvePath(baseDir, p));
+}

@@ -1,0 +1,48 @@
+// The literal host of a URL template, which becomes the default allowed_hosts: a row
+// value must never be able to redirect a request to another host, so the host counts
+// as literal only if the template cannot change it.
+import { parseTemplate, TemplateSyntaxError } from './template-syntax.js';
+
+export type LiteralHost =
+  | { kind: 'literal'; host: string }
+  | { kind: 'templated' }
+  | { kind: 'bad'; message: string };
+
+export function literalHost(url: string): LiteralHost {
+  let parts;
+  try {
+    parts = parseTemplate(url);
+  } catch (e) {
+    if (e instanceof TemplateSyntaxError) return { kind: 'templated' }; // the syntax issue is reported on its own
+    throw e;
+  }
+  const first = parts[0];
+  const prefix = first?.kind === 'text' ? first.text : '';
+  const whole = parts.length === 1 && first?.kind === 'text';
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(prefix);
+  if (!scheme) {
+    // `{{ base_url }}/x` leaves even the scheme to the row: only allowed_hosts can bound it.
+    if (!whole && /^[a-z0-9+.-]*$/i.test(prefix)) return { kind: 'templated' };
+    return { kind: 'bad', message: 'must be an absolute http:// or https:// URL' };
+  }
+  if (!/^https?$/i.test(scheme[1])) return { kind: 'bad', message: `must use http:// or https://, not ${scheme[1]}://` };
+  const rest = prefix.slice(scheme[0].length);
+  const end = rest.search(/[/?#]/);
+  // The authority ends inside literal text (a "/", "?" or "#" follows) or the URL has no template at all.
+  if (end < 0 && !whole) return { kind: 'templated' };
+  const authority = end < 0 ? rest : rest.slice(0, end);
+  if (!authority) return { kind: 'bad', message: 'has no host' };
+  try {
+    const host = new URL(`http://${authority}/`).hostname.toLowerCase();
+    if (!host) return { kind: 'bad', message: 'has no host' };
+    return { kind: 'literal', host };
+  } catch {
+    return { kind: 'bad', message: `has an invalid host "${authority}"` };
+  }
+}
+
+/** Whether `host` is in `allowed`; an entry `*.example.com` matches any subdomain of example.com. */
+export function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  const h = host.toLowerCase();
+  return allowed.some((a) => (a.startsWith('*.') ? h.endsWith(a.slice(1)) && h.length > a.length - 1 : a === h));
+}
