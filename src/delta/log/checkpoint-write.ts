@@ -1,0 +1,91 @@
+// Classic single-file V1 checkpoints in the layout delta-spark 3.x writes (the `checkpointSchema` in its
+// _last_checkpoint): struct columns txn, add, remove, metaData, protocol, domainMetadata; maps as Parquet
+// MAPs; stats as a JSON string. One action per row, all other columns null.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { withInternalConnection } from '../duck.js';
+import { quoteLiteral } from '../schema/duckdb-types.js';
+import type { Storage } from '../storage/types.js';
+import type { Action } from './actions.js';
+import { LAST_CHECKPOINT, classicCheckpointFile } from './names.js';
+import type { Snapshot } from './snapshot.js';
+import { parseIntervalMs } from './interval.js';
+
+const MAP = 'MAP(VARCHAR, VARCHAR)';
+const DV = { storageType: 'VARCHAR', pathOrInlineDv: 'VARCHAR', offset: 'INTEGER', sizeInBytes: 'INTEGER', cardinality: 'BIGINT', maxRowIndex: 'BIGINT' };
+
+/** Column -> json_transform structure; the key order is the Parquet column order. */
+export const CHECKPOINT_STRUCTURE = {
+  txn: { appId: 'VARCHAR', version: 'BIGINT', lastUpdated: 'BIGINT' },
+  add: {
+    path: 'VARCHAR', partitionValues: MAP, size: 'BIGINT', modificationTime: 'BIGINT', dataChange: 'BOOLEAN', stats: 'VARCHAR',
+    tags: MAP, deletionVector: DV, baseRowId: 'BIGINT', defaultRowCommitVersion: 'BIGINT', clusteringProvider: 'VARCHAR',
+  },
+  remove: {
+    path: 'VARCHAR', deletionTimestamp: 'BIGINT', dataChange: 'BOOLEAN', extendedFileMetadata: 'BOOLEAN', partitionValues: MAP,
+    size: 'BIGINT', deletionVector: DV, baseRowId: 'BIGINT', defaultRowCommitVersion: 'BIGINT',
+  },
+  metaData: {
+    id: 'VARCHAR', name: 'VARCHAR', description: 'VARCHAR', format: { provider: 'VARCHAR', options: MAP }, schemaString: 'VARCHAR',
+    partitionColumns: ['VARCHAR'], configuration: MAP, createdTime: 'BIGINT',
+  },
+  protocol: { minReaderVersion: 'INTEGER', minWriterVersion: 'INTEGER', readerFeatures: ['VARCHAR'], writerFeatures: ['VARCHAR'] },
+  domainMetadata: { domain: 'VARCHAR', configuration: 'VARCHAR', removed: 'BOOLEAN' },
+};
+
+const DEFAULT_TOMBSTONE_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+/** The actions a checkpoint of `snap` holds: protocol, metaData, txns, domains, live adds, unexpired tombstones. */
+export function checkpointActions(snap: Snapshot, now: number): Action[] {
+  const retention = parseIntervalMs(snap.configuration['delta.deletedFileRetentionDuration']) ?? DEFAULT_TOMBSTONE_RETENTION_MS;
+  const out: Action[] = [{ protocol: snap.protocol }, { metaData: snap.metadata }];
+  for (const [appId, version] of snap.appTransactions) out.push({ txn: { appId, version } });
+  for (const d of snap.domainMetadata.values()) out.push({ domainMetadata: d });
+  for (const a of snap.files) out.push({ add: { ...a, dataChange: false } });
+  for (const r of snap.tombstones) {
+    if ((r.deletionTimestamp ?? 0) > now - retention) {
+      // Checkpoint tombstones carry no stats or tags (PROTOCOL.md "Checkpoints").
+      const { stats: _s, tags: _t, ...rest } = r;
+      out.push({ remove: { ...rest, dataChange: false } });
+    }
+  }
+  return out;
+}
+
+export async function writeCheckpoint(storage: Storage, snap: Snapshot, now = Date.now()): Promise<void> {
+  const actions = checkpointActions(snap, now);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-ckpt-'));
+  try {
+    const jsonFile = path.join(dir, 'actions.ndjson');
+    // Each line wraps one action under its column name; json_transform turns it into typed structs.
+    await fs.writeFile(jsonFile, actions.map((a) => JSON.stringify(a)).join('\n') + '\n');
+    const out = path.join(dir, `${randomUUID()}.parquet`);
+    const structure = JSON.stringify(CHECKPOINT_STRUCTURE);
+    const cols = Object.keys(CHECKPOINT_STRUCTURE).map((c) => `t.${c}`).join(', ');
+    await withInternalConnection(async (conn) => {
+      await conn.run(
+        `COPY (SELECT ${cols} FROM (SELECT json_transform(json, ${quoteLiteral(structure)}) AS t ` +
+          `FROM read_ndjson_objects(${quoteLiteral(jsonFile)}))) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION snappy)`,
+      );
+    });
+    const data = await fs.readFile(out);
+    await storage.write(classicCheckpointFile(snap.version), data);
+    const numOfAddFiles = snap.files.length;
+    const last = { version: snap.version, size: actions.length, sizeInBytes: data.length, numOfAddFiles };
+    // Never move _last_checkpoint backwards (a slow writer may finish after a newer checkpoint).
+    const prev = await storage.read(LAST_CHECKPOINT).catch(() => null);
+    if (prev) {
+      try {
+        const p = JSON.parse(prev.toString('utf8')) as { version?: number };
+        if (typeof p.version === 'number' && p.version > snap.version) return;
+      } catch {
+        // corrupt: overwrite
+      }
+    }
+    await storage.write(LAST_CHECKPOINT, Buffer.from(JSON.stringify(last)));
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,89 @@
+// Optimistic commits (PROTOCOL.md "Delta Log Entries"): version v is claimed by creating
+// _delta_log/<v>.json only if absent. A writer that loses reads the winning commit, checks it for a
+// real conflict, and tries v+1. Blind appends never conflict.
+import { DeltaError } from '../errors.js';
+import type { Storage } from '../storage/types.js';
+import { type Action, type Metadata, type RemoveFile, dvUniqueId } from './actions.js';
+import { parseJsonLines } from './commit-read.js';
+import { commitFile } from './names.js';
+import { fileKey } from './snapshot.js';
+
+/** Thrown by the conflict check when a concurrent commit already recorded our txn: nothing to do. */
+export class TxnAlreadyCommitted extends Error {
+  constructor(readonly appId: string, readonly committedVersion: number, readonly atVersion: number) {
+    super(`txn ${appId} already committed at version ${committedVersion}`);
+  }
+}
+
+export function serializeActions(actions: Action[]): Buffer {
+  return Buffer.from(actions.map((a) => JSON.stringify(a)).join('\n') + '\n', 'utf8');
+}
+
+export interface CommitOptions {
+  /** The version our actions were computed against; -1 when creating the table. */
+  readVersion: number;
+  /** Upper bound on attempts (each loss costs one read of the winning commit). */
+  maxAttempts?: number;
+}
+
+/** Commits `actions` at the first free version after readVersion; returns the version. */
+export async function commitActions(storage: Storage, actions: Action[], opts: CommitOptions): Promise<number> {
+  let current = actions;
+  const maxAttempts = opts.maxAttempts ?? 10_000;
+  let v = opts.readVersion + 1;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    if (await storage.putIfAbsent(commitFile(v), serializeActions(current))) return v;
+    const winner = await storage.read(commitFile(v));
+    if (!winner) continue; // vanished (should not happen); try the same version again
+    current = resolveConflict(current, parseJsonLines(winner, commitFile(v)), v, storage.root);
+    v++;
+  }
+  throw new DeltaError('DELTA_CONCURRENT_CONFLICT', `gave up committing to ${storage.root} after ${maxAttempts} lost races`);
+}
+
+/**
+ * Decides whether our pending actions can move past a commit someone else made at `version`.
+ * Returns the (possibly adjusted) actions, or throws DELTA_CONCURRENT_CONFLICT / TxnAlreadyCommitted.
+ */
+export function resolveConflict(ours: Action[], theirs: Action[], version: number, table: string): Action[] {
+  const conflict = (why: string): never => {
+    throw new DeltaError('DELTA_CONCURRENT_CONFLICT', `concurrent commit ${version} to ${table} conflicts with this write: ${why}`);
+  };
+  const ourMeta = ours.find((a): a is { metaData: Metadata } => 'metaData' in a)?.metaData;
+  const theirMeta = theirs.find((a): a is { metaData: Metadata } => 'metaData' in a)?.metaData;
+  const theyChangedProtocol = theirs.some((a) => 'protocol' in a);
+  let result = ours;
+
+  if (theirMeta || theyChangedProtocol) {
+    // Two writers creating the same table: if theirs has our schema and partitioning, ours becomes an append.
+    const creating = ours.some((a) => 'protocol' in a) && ourMeta !== undefined && version === 0;
+    if (creating && theirMeta && sameShape(ourMeta, theirMeta)) {
+      result = ours.filter((a) => !('protocol' in a) && !('metaData' in a));
+    } else {
+      conflict('it changed the table metadata or protocol');
+    }
+  } else if (ourMeta && ours.some((a) => 'protocol' in a) && version === 0) {
+    conflict('the table was created concurrently');
+  }
+
+  const ourRemoves = new Set(ours.filter((a): a is { remove: RemoveFile } => 'remove' in a).map((a) => fileKey(a.remove.path, dvUniqueId(a.remove.deletionVector))));
+  if (ourRemoves.size > 0) {
+    for (const a of theirs) {
+      if ('remove' in a && ourRemoves.has(fileKey(a.remove.path, dvUniqueId(a.remove.deletionVector)))) {
+        conflict(`it also removed ${a.remove.path}`);
+      }
+    }
+  }
+  for (const a of ours) {
+    if (!('txn' in a)) continue;
+    const mine = a.txn;
+    for (const b of theirs) {
+      if ('txn' in b && b.txn.appId === mine.appId && b.txn.version >= mine.version) throw new TxnAlreadyCommitted(mine.appId, b.txn.version, version);
+    }
+  }
+  return result;
+}
+
+function sameShape(a: Metadata, b: Metadata): boolean {
+  return a.schemaString === b.schemaString && JSON.stringify(a.partitionColumns ?? []) === JSON.stringify(b.partitionColumns ?? []);
+}

@@ -1,0 +1,198 @@
+// Log replay (PROTOCOL.md "Action Reconciliation"): newest complete checkpoint not after the target version,
+// then every commit after it, in order. Versions must be contiguous.
+import { DeltaError } from '../errors.js';
+import { parseSchemaString } from '../schema/json.js';
+import type { StructType } from '../schema/types.js';
+import type { Storage } from '../storage/types.js';
+import type { Action, AddFile, DomainMetadata, Metadata, Protocol, RemoveFile } from './actions.js';
+import { decodeActionPath, dvUniqueId } from './actions.js';
+import { readCheckpointActions } from './checkpoint-read.js';
+import { parseJsonLines } from './commit-read.js';
+import { assertReadable } from './features.js';
+import { LOG_DIR, LAST_CHECKPOINT, classifyLogFile, commitFile, type LogFile } from './names.js';
+
+export interface Snapshot {
+  version: number;
+  schema: StructType;
+  partitionColumns: string[];
+  configuration: Record<string, string>;
+  protocol: Protocol;
+  metadata: Metadata;
+  /** Live logical files; `path` exactly as in the log (URI-encoded, relative or absolute). */
+  files: AddFile[];
+  /** Remove tombstones still in the state (for VACUUM). */
+  tombstones: RemoveFile[];
+  /** appId -> latest txn version. */
+  appTransactions: Map<string, number>;
+  domainMetadata: Map<string, DomainMetadata>;
+  /** Modification time (ms) of the commit file of `version`, when it exists. */
+  timestamp: number | null;
+}
+
+export interface LogListing {
+  commits: Map<number, Extract<LogFile, { kind: 'commit' }>>;
+  checkpoints: Extract<LogFile, { kind: 'checkpoint' }>[];
+  latest: number | null;
+}
+
+export async function listLog(storage: Storage): Promise<LogListing> {
+  const commits = new Map<number, Extract<LogFile, { kind: 'commit' }>>();
+  const checkpoints: Extract<LogFile, { kind: 'checkpoint' }>[] = [];
+  let latest: number | null = null;
+  for (const f of await storage.list(LOG_DIR)) {
+    const name = f.path.slice(f.path.lastIndexOf('/') + 1);
+    const lf = classifyLogFile(name, f.size, f.modificationTime);
+    if (!lf) continue;
+    if (lf.kind === 'commit') commits.set(lf.version, lf);
+    else checkpoints.push(lf);
+    latest = latest === null ? lf.version : Math.max(latest, lf.version);
+  }
+  return { commits, checkpoints, latest };
+}
+
+interface CheckpointChoice { version: number; paths: string[] }
+
+/** Complete checkpoints, newest first. Multi-part checkpoints with a missing part are ignored. */
+function completeCheckpoints(list: LogListing, maxVersion: number): CheckpointChoice[] {
+  const groups = new Map<string, { version: number; parts: number; files: Map<number, string> }>();
+  for (const c of list.checkpoints) {
+    if (c.version > maxVersion) continue;
+    const key = c.uuid ? `${c.version}:uuid:${c.uuid}` : c.parts > 1 ? `${c.version}:multi:${c.parts}` : `${c.version}:classic`;
+    const g = groups.get(key) ?? { version: c.version, parts: c.parts, files: new Map() };
+    g.files.set(c.part, c.path);
+    groups.set(key, g);
+  }
+  const out: CheckpointChoice[] = [];
+  for (const g of groups.values()) {
+    if (g.files.size !== g.parts) continue;
+    out.push({ version: g.version, paths: [...g.files.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]) });
+  }
+  return out.sort((a, b) => b.version - a.version);
+}
+
+/**
+ * `_last_checkpoint` is only a hint: a listing of _delta_log is needed anyway to find the commits after it,
+ * and the listing shows every complete checkpoint. We still parse it so a damaged file is tolerated
+ * explicitly rather than by accident (absent, empty or corrupt -> listing alone).
+ */
+export async function readLastCheckpointHint(storage: Storage): Promise<{ version: number; parts?: number } | null> {
+  const buf = await storage.read(LAST_CHECKPOINT).catch(() => null);
+  if (!buf || buf.length === 0) return null;
+  try {
+    const j = JSON.parse(buf.toString('utf8')) as { version?: unknown; parts?: unknown };
+    return typeof j.version === 'number' && Number.isInteger(j.version) && j.version >= 0
+      ? { version: j.version, parts: typeof j.parts === 'number' ? j.parts : undefined }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function loadSnapshot(storage: Storage, opts: { version?: number } = {}): Promise<Snapshot> {
+  const list = await listLog(storage);
+  if (list.latest === null) throw new DeltaError('DELTA_NOT_A_TABLE', `${storage.root} is not a Delta table (no commits in ${LOG_DIR})`);
+  const target = opts.version ?? list.latest;
+  if (!Number.isInteger(target) || target < 0) throw new DeltaError('DELTA_INVALID_ARGUMENT', `invalid table version ${target}`);
+  if (target > list.latest) {
+    throw new DeltaError('DELTA_VERSION_NOT_FOUND', `version ${target} of ${storage.root} does not exist (latest is ${list.latest})`);
+  }
+
+  const candidates = completeCheckpoints(list, target);
+  let lastError: unknown = null;
+  for (const cp of [...candidates, null]) {
+    const startVersion = cp ? cp.version + 1 : 0;
+    // Every commit from the checkpoint (exclusive) to the target must exist.
+    const missing = firstMissing(list, startVersion, target);
+    if (missing !== null) {
+      if (cp === null && lastError) throw lastError;
+      if (cp === null && missing === 0) {
+        throw new DeltaError('DELTA_VERSION_NOT_FOUND', `version ${target} of ${storage.root} cannot be reconstructed: commit 0 is gone and no checkpoint covers it`);
+      }
+      throw new DeltaError('DELTA_VERSION_GAP', `the log of ${storage.root} is missing version ${missing} (versions must be contiguous up to ${target})`);
+    }
+    let actions: Action[] = [];
+    if (cp) {
+      try {
+        actions = await readCheckpointActions(storage, cp.paths);
+      } catch (e) {
+        lastError = e; // an unreadable checkpoint: fall back to an older one, or to the commits
+        continue;
+      }
+    }
+    return replay(storage, list, actions, startVersion, target);
+  }
+  throw lastError ?? new DeltaError('DELTA_NOT_A_TABLE', `${storage.root}: no usable checkpoint or commits`);
+}
+
+function firstMissing(list: LogListing, from: number, to: number): number | null {
+  for (let v = from; v <= to; v++) if (!list.commits.has(v)) return v;
+  return null;
+}
+
+async function replay(storage: Storage, list: LogListing, checkpointActions: Action[], from: number, to: number): Promise<Snapshot> {
+  let protocol: Protocol | null = null;
+  let metadata: Metadata | null = null;
+  const adds = new Map<string, AddFile>();
+  const removes = new Map<string, RemoveFile>();
+  const txns = new Map<string, number>();
+  const domains = new Map<string, DomainMetadata>();
+
+  const apply = (a: Action): void => {
+    if ('add' in a) {
+      const k = fileKey(a.add.path, dvUniqueId(a.add.deletionVector));
+      removes.delete(k);
+      adds.set(k, a.add);
+    } else if ('remove' in a) {
+      const k = fileKey(a.remove.path, dvUniqueId(a.remove.deletionVector));
+      adds.delete(k);
+      removes.set(k, a.remove);
+    } else if ('metaData' in a) metadata = a.metaData;
+    else if ('protocol' in a) protocol = a.protocol;
+    else if ('txn' in a) txns.set(a.txn.appId, a.txn.version);
+    else if ('domainMetadata' in a) {
+      if (a.domainMetadata.removed) domains.delete(a.domainMetadata.domain);
+      else domains.set(a.domainMetadata.domain, a.domainMetadata);
+    }
+  };
+  for (const a of checkpointActions) apply(a);
+  // Read commits concurrently (bounded), apply strictly in order.
+  const versions: number[] = [];
+  for (let v = from; v <= to; v++) versions.push(v);
+  const BATCH = 16;
+  for (let i = 0; i < versions.length; i += BATCH) {
+    const chunk = versions.slice(i, i + BATCH);
+    const bufs = await Promise.all(chunk.map((v) => storage.read(commitFile(v))));
+    chunk.forEach((v, j) => {
+      const buf = bufs[j];
+      if (!buf) throw new DeltaError('DELTA_VERSION_GAP', `commit ${v} of ${storage.root} disappeared while reading the log`);
+      for (const a of parseJsonLines(buf, commitFile(v))) apply(a);
+    });
+  }
+
+  const p = protocol as Protocol | null;
+  const m = metadata as Metadata | null;
+  if (!p) throw new DeltaError('DELTA_MISSING_PROTOCOL', `the log of ${storage.root} up to version ${to} has no protocol action`);
+  if (!m) throw new DeltaError('DELTA_MISSING_METADATA', `the log of ${storage.root} up to version ${to} has no metaData action`);
+  assertReadable(p, storage.root);
+  // Hand-made ("Manual Update") logs may carry no schemaString: an empty schema, not a failure.
+  const schema = m.schemaString ? parseSchemaString(m.schemaString) : { type: 'struct' as const, fields: [] };
+  return {
+    version: to,
+    schema,
+    partitionColumns: m.partitionColumns ?? [],
+    configuration: m.configuration ?? {},
+    protocol: p,
+    metadata: m,
+    files: [...adds.values()],
+    tombstones: [...removes.values()],
+    appTransactions: txns,
+    domainMetadata: domains,
+    timestamp: list.commits.get(to)?.modificationTime ?? null,
+  };
+}
+
+/** Logical-file key (path, dvId); paths compared decoded so differently-escaped spellings match. */
+export function fileKey(path: string, dvId: string | null): string {
+  const p = decodeActionPath(path);
+  return dvId === null ? p : `${p}\u0000${dvId}`;
+}

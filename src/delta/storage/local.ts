@@ -1,0 +1,119 @@
+// Local-disk storage. Commit files are created with link(2), which fails with EEXIST when the target exists,
+// so two processes racing for the same version can never both win (rename would silently overwrite).
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DeltaError } from '../errors.js';
+import type { FileInfo, Storage } from './types.js';
+
+export class LocalStorage implements Storage {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root.startsWith('file://') ? decodeURIComponent(new URL(root).pathname) : root);
+  }
+
+  private abs(relPath: string): string {
+    const p = path.resolve(this.root, relPath);
+    if (p !== this.root && !p.startsWith(this.root + path.sep)) {
+      throw new DeltaError('DELTA_INVALID_ARGUMENT', `path '${relPath}' escapes the table root ${this.root}`);
+    }
+    return p;
+  }
+
+  async read(relPath: string): Promise<Buffer | null> {
+    try {
+      return await fs.readFile(this.abs(relPath));
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async putIfAbsent(relPath: string, data: Buffer): Promise<boolean> {
+    const target = this.abs(relPath);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
+    await fs.writeFile(tmp, data, { flag: 'wx' });
+    try {
+      await fs.link(tmp, target);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  async write(relPath: string, data: Buffer): Promise<void> {
+    const target = this.abs(relPath);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    // temp + rename so a reader never sees a half-written file (e.g. _last_checkpoint)
+    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, target);
+  }
+
+  async list(relDir: string, opts: { recursive?: boolean } = {}): Promise<FileInfo[]> {
+    const out: FileInfo[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fs.readdir(this.abs(rel), { withFileTypes: true });
+      } catch (e) {
+        if (isNotFound(e) || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+        throw e;
+      }
+      for (const ent of entries) {
+        const childRel = rel ? `${rel}/${ent.name}` : ent.name;
+        if (ent.isDirectory()) {
+          if (opts.recursive) await walk(childRel);
+        } else if (ent.isFile()) {
+          try {
+            const st = await fs.stat(this.abs(childRel));
+            out.push({ path: childRel, size: st.size, modificationTime: Math.floor(st.mtimeMs) });
+          } catch (e) {
+            if (!isNotFound(e)) throw e; // deleted while listing
+          }
+        }
+      }
+    };
+    await walk(relDir.replace(/\/+$/, ''));
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async delete(relPath: string): Promise<void> {
+    await fs.rm(this.abs(relPath), { force: true });
+  }
+
+  async localPath(relPath: string): Promise<string> {
+    return this.abs(relPath);
+  }
+
+  async uploadLocal(localFile: string, relPath: string): Promise<void> {
+    const target = this.abs(relPath);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await fs.rename(localFile, target);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+      await fs.copyFile(localFile, target);
+      await fs.rm(localFile, { force: true });
+    }
+  }
+
+  async stat(relPath: string): Promise<{ size: number; modificationTime: number } | null> {
+    try {
+      const st = await fs.stat(this.abs(relPath));
+      return { size: st.size, modificationTime: Math.floor(st.mtimeMs) };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+}

@@ -1,0 +1,21 @@
+// One table root on some object store. All paths are relative to `root`, '/'-separated, never URI-encoded.
+export interface FileInfo { path: string; size: number; modificationTime: number }
+
+export interface Storage {
+  /** Table root URI: an absolute local path or s3://bucket/prefix. */
+  readonly root: string;
+  /** The whole object, or null when absent. */
+  read(relPath: string): Promise<Buffer | null>;
+  /** Atomic create; false if the object already exists (local: temp file + link(), never rename over). */
+  putIfAbsent(relPath: string, data: Buffer): Promise<boolean>;
+  /** Create or overwrite (data files, _last_checkpoint). */
+  write(relPath: string, data: Buffer): Promise<void>;
+  /** Files (not directories) directly under relDir ('' = root), recursively when `recursive`; sorted by path. */
+  list(relDir: string, opts?: { recursive?: boolean }): Promise<FileInfo[]>;
+  delete(relPath: string): Promise<void>;
+  /** A local file DuckDB can read (local: the file itself; S3: a cached download). */
+  localPath(relPath: string): Promise<string>;
+  /** Move a finished local file into place (local: rename/copy; S3: upload). */
+  uploadLocal(localFile: string, relPath: string): Promise<void>;
+  stat(relPath: string): Promise<{ size: number; modificationTime: number } | null>;
+}

@@ -1,0 +1,100 @@
+// DeltaTable: the entry point. Every operation starts from a fresh listing of the log, so a DeltaTable
+// object holds no cached state and can be shared freely.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DeltaError } from './errors.js';
+import type { Action } from './log/actions.js';
+import { commitActions } from './log/commit.js';
+import { writeCheckpoint } from './log/checkpoint-write.js';
+import { type Snapshot, listLog, loadSnapshot } from './log/snapshot.js';
+import { compactTable, type CompactOptions, type CompactResult } from './maintenance/compact.js';
+import { vacuumTable, type VacuumOptions } from './maintenance/vacuum.js';
+import { registerScan } from './scan/register-scan.js';
+import { openStorage } from './storage/open.js';
+import type { Storage } from './storage/types.js';
+import { writeTable, type WriteContext, type WriteOptions, type WriteResult } from './write/write.js';
+
+const DEFAULT_CHECKPOINT_INTERVAL = 10;
+
+export class DeltaTable {
+  private constructor(readonly storage: Storage) {}
+
+  static forPath(uri: string, storage?: Storage): DeltaTable {
+    return new DeltaTable(storage ?? openStorage(uri));
+  }
+
+  get root(): string {
+    return this.storage.root;
+  }
+
+  async exists(): Promise<boolean> {
+    return (await this.latestVersion()) !== null;
+  }
+
+  /** Highest version in _delta_log (commit or checkpoint), or null when there is no table. */
+  async latestVersion(): Promise<number | null> {
+    return (await listLog(this.storage)).latest;
+  }
+
+  snapshot(opts: { version?: number } = {}): Promise<Snapshot> {
+    return loadSnapshot(this.storage, opts);
+  }
+
+  /** Creates TEMP VIEW `viewName` on `conn` with the live rows of the snapshot in logical names and types. */
+  async registerScan(conn: DuckDBConnection, viewName: string, opts: { version?: number } = {}): Promise<Snapshot> {
+    const snap = await this.snapshot(opts);
+    await registerScan(conn, this.storage, snap, viewName);
+    return snap;
+  }
+
+  write(conn: DuckDBConnection, opts: WriteOptions): Promise<WriteResult> {
+    return writeTable(this.writeContext(), conn, opts);
+  }
+
+  /**
+   * Commits raw actions at the first free version after `readVersion` (default: the latest version now).
+   * The caller supplies commitInfo if it wants one. Conflicts follow the rules of `resolveConflict`.
+   */
+  async commit(actions: Action[], opts: { readVersion?: number } = {}): Promise<number> {
+    const readVersion = opts.readVersion ?? (await this.latestVersion()) ?? -1;
+    const version = await commitActions(this.storage, actions, { readVersion });
+    const snapCfg = actions.find((a): a is Extract<Action, { metaData: unknown }> => 'metaData' in a)?.metaData.configuration;
+    await this.maybeCheckpoint(version, snapCfg ?? null);
+    return version;
+  }
+
+  /** Writes a classic checkpoint for `version` (default latest) and updates _last_checkpoint. */
+  async checkpoint(version?: number): Promise<void> {
+    const snap = await this.snapshot(version === undefined ? {} : { version });
+    await writeCheckpoint(this.storage, snap);
+  }
+
+  compact(conn: DuckDBConnection, opts: CompactOptions = {}): Promise<CompactResult> {
+    return compactTable(this.writeContext(), conn, opts);
+  }
+
+  async vacuum(opts: VacuumOptions): Promise<{ deleted: string[] }> {
+    const snap = await this.snapshot();
+    return vacuumTable(this.storage, snap, opts);
+  }
+
+  private writeContext(): WriteContext {
+    return {
+      storage: this.storage,
+      loadLatest: async () => ((await this.exists()) ? this.snapshot() : null),
+      afterCommit: (version, configuration) => this.maybeCheckpoint(version, configuration),
+    };
+  }
+
+  /** Checkpoint every delta.checkpointInterval commits. Best effort: the commit already succeeded. */
+  private async maybeCheckpoint(version: number, configuration: Record<string, string> | null): Promise<void> {
+    let interval = Number(configuration?.['delta.checkpointInterval'] ?? DEFAULT_CHECKPOINT_INTERVAL);
+    if (!Number.isInteger(interval) || interval <= 0) interval = DEFAULT_CHECKPOINT_INTERVAL;
+    if (version === 0 || version % interval !== 0) return;
+    try {
+      await this.checkpoint(version);
+    } catch (e) {
+      if (e instanceof DeltaError && e.code === 'DELTA_UNSUPPORTED_FEATURE') return;
+      // A failed checkpoint costs readers only log replay time; never fail the committed write for it.
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// Writes the rows of a staged DuckDB table as Delta data files: one Parquet file per (partition, chunk),
+// zstd, unique names, stats computed from the same rows, moved into place through Storage.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { queryJson } from '../duck.js';
+import { type AddFile, encodeActionPath } from '../log/actions.js';
+import { quoteIdent, quoteLiteral } from '../schema/duckdb-types.js';
+import type { StructField, StructType } from '../schema/types.js';
+import type { Storage } from '../storage/types.js';
+import { computeStats } from './stats.js';
+import { partitionDir, partitionValueSql } from './partitions.js';
+
+export const CHUNK_COL = '__rl_chunk';
+export const DEFAULT_TARGET_FILE_ROWS = 1_000_000;
+
+/**
+ * SQL that stages `selectSql` into temp table `table`: columns cast to the schema's DuckDB types in
+ * schema order, plus a chunk number per partition so each file holds at most `targetFileRows` rows.
+ */
+export function stageSql(table: string, selectSql: string, columnExprs: string[], partitionColumns: string[], targetFileRows: number): string {
+  const over = partitionColumns.length ? `PARTITION BY ${partitionColumns.map(quoteIdent).join(', ')}` : '';
+  return (
+    `CREATE OR REPLACE TEMP TABLE ${table} AS SELECT ${columnExprs.join(', ')}, ` +
+    `((row_number() OVER (${over})) - 1) // ${Math.max(1, Math.floor(targetFileRows))} AS ${CHUNK_COL} FROM (${selectSql}) __rl_src`
+  );
+}
+
+export interface WrittenFiles { adds: AddFile[]; rows: number; nullCounts: Map<string, number> }
+
+export async function writeStagedFiles(
+  conn: DuckDBConnection,
+  storage: Storage,
+  table: string,
+  schema: StructType,
+  partitionColumns: string[],
+  dataChange: boolean,
+): Promise<WrittenFiles> {
+  const byName = new Map(schema.fields.map((f) => [f.name, f]));
+  const partFields = partitionColumns.map((c) => byName.get(c)!);
+  const dataFields: StructField[] = schema.fields.filter((f) => !partitionColumns.includes(f.name));
+  const pvExprs = partFields.map((f) => partitionValueSql(f.name, f.type));
+  const groups = await queryJson(
+    conn,
+    `SELECT ${[...pvExprs.map((e, i) => `${e} AS pv${i}`), CHUNK_COL].join(', ')}, count(*) AS n FROM ${table} GROUP BY ALL ORDER BY ALL`,
+  );
+  const dataCols = dataFields.map((f) => quoteIdent(f.name)).join(', ');
+  const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-write-'));
+  const adds: AddFile[] = [];
+  const nullCounts = new Map<string, number>();
+  let rows = 0;
+  try {
+    for (const g of groups) {
+      const values: Record<string, string | null> = {};
+      const where = [`${CHUNK_COL} = ${Number(g[CHUNK_COL])}`];
+      partFields.forEach((f, i) => {
+        const v = g[`pv${i}`] === null ? null : String(g[`pv${i}`]);
+        values[f.name] = v;
+        where.push(v === null ? `${pvExprs[i]} IS NULL` : `${pvExprs[i]} = ${quoteLiteral(v)}`);
+      });
+      const subset = `(SELECT ${dataCols} FROM ${table} WHERE ${where.join(' AND ')})`;
+      const name = `part-${randomUUID()}.c000.zstd.parquet`;
+      const dir = partFields.length ? partitionDir(partitionColumns, values) : '';
+      const rel = dir ? `${dir}/${name}` : name;
+      const local = path.join(tmpDir, name);
+      await conn.run(`COPY ${subset} TO ${quoteLiteral(local)} (FORMAT parquet, COMPRESSION zstd)`);
+      const stats = await computeStats(conn, `${subset} __rl_s`, dataFields);
+      const size = (await fs.stat(local)).size;
+      await storage.uploadLocal(local, rel);
+      adds.push({
+        path: encodeActionPath(rel),
+        partitionValues: values,
+        size,
+        modificationTime: Date.now(),
+        dataChange,
+        stats: stats.json,
+      });
+      rows += stats.numRecords;
+      for (const [k, n] of stats.nullCounts) nullCounts.set(k, (nullCounts.get(k) ?? 0) + n);
+    }
+  } catch (e) {
+    // Leave no orphans behind from a failed write (they would only be vacuumed much later).
+    await Promise.all(adds.map((a) => storage.delete(decodeURIComponent(a.path)).catch(() => undefined)));
+    throw e;
+  } finally {
+    await fs.rm(tmpDir, { recursive: true, force: true });
+  }
+  // Null counts for partition columns (they are not in the files but NOT NULL still applies).
+  for (const f of partFields) {
+    const [r] = await queryJson(conn, `SELECT CAST(count(*) - count(${quoteIdent(f.name)}) AS VARCHAR) AS n FROM ${table}`);
+    nullCounts.set(f.name, Number(r.n));
+  }
+  return { adds, rows, nullCounts };
+}

@@ -1,0 +1,216 @@
+// DeltaTable.write: stage the rows, write data files, commit add (and, for overwrite, remove) actions
+// with commitInfo, creating the table on first write. Losing a commit race re-tries at the next version.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { randomUUID } from 'node:crypto';
+import { DeltaError } from '../errors.js';
+import { queryJson } from '../duck.js';
+import type { Action, AddFile, Metadata, Protocol, RemoveFile } from '../log/actions.js';
+import { decodeActionPath } from '../log/actions.js';
+import { TxnAlreadyCommitted, commitActions } from '../log/commit.js';
+import { assertWritable } from '../log/features.js';
+import { resolveTablePath } from '../log/paths.js';
+import type { Snapshot } from '../log/snapshot.js';
+import { schemaToJson } from '../schema/json.js';
+import { quoteIdent, toDuckDbType } from '../schema/duckdb-types.js';
+import type { StructType } from '../schema/types.js';
+import type { Storage } from '../storage/types.js';
+import { ENGINE_INFO } from '../version.js';
+import { DEFAULT_TARGET_FILE_ROWS, stageSql, writeStagedFiles } from './files.js';
+import { containsType, reconcileSchema } from './schema-check.js';
+
+export interface WriteOptions {
+  selectSql: string;
+  schema: StructType;
+  partitionColumns?: string[];
+  mode: 'append' | 'overwrite';
+  targetFileRows?: number;
+  configuration?: Record<string, string>;
+  mergeSchema?: boolean;
+  operation?: string;
+  operationParameters?: Record<string, unknown>;
+  txn?: { appId: string; version: number };
+  engineInfo?: string;
+}
+
+export interface WriteResult { version: number; files: number; rows: number; skipped: boolean }
+
+export interface WriteContext {
+  storage: Storage;
+  /** Latest snapshot, or null when the table does not exist yet. */
+  loadLatest(): Promise<Snapshot | null>;
+  afterCommit(version: number, configuration: Record<string, string>): Promise<void>;
+}
+
+export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts: WriteOptions): Promise<WriteResult> {
+  const { storage } = ctx;
+  if (opts.mode !== 'append' && opts.mode !== 'overwrite') throw new DeltaError('DELTA_INVALID_ARGUMENT', `write mode must be append or overwrite, got ${String(opts.mode)}`);
+  const snap = await ctx.loadLatest();
+  if (opts.txn && snap && (snap.appTransactions.get(opts.txn.appId) ?? -Infinity) >= opts.txn.version) {
+    return { version: snap.version, files: 0, rows: 0, skipped: true };
+  }
+  const partitionColumns = opts.partitionColumns ?? snap?.partitionColumns ?? [];
+  let schema: StructType;
+  let metadata: Metadata | null = null;
+  let protocol: Protocol | null = null;
+  if (snap) {
+    if (opts.partitionColumns && JSON.stringify(opts.partitionColumns) !== JSON.stringify(snap.partitionColumns)) {
+      throw new DeltaError('DELTA_SCHEMA_MISMATCH', `partition columns [${opts.partitionColumns.join(', ')}] differ from the table's [${snap.partitionColumns.join(', ')}] at ${storage.root}`);
+    }
+    assertWritable(snap.protocol, snap.metadata, snap.schema, storage.root, { removesData: opts.mode === 'overwrite' });
+    const r = reconcileSchema(snap.schema, opts.schema, opts.mergeSchema === true, storage.root);
+    schema = r.schema;
+    if (r.added.length) {
+      metadata = { ...snap.metadata, schemaString: schemaToJson(schema) };
+      if (containsType(schema, 'timestamp_ntz') && !hasFeature(snap.protocol, 'timestampNtz')) protocol = withFeature(snap.protocol, 'timestampNtz');
+    }
+  } else {
+    schema = opts.schema;
+    validateNewSchema(schema, partitionColumns, storage.root);
+    protocol = containsType(schema, 'timestamp_ntz')
+      ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] }
+      : { minReaderVersion: 1, minWriterVersion: 2 };
+    metadata = {
+      id: randomUUID(),
+      format: { provider: 'parquet', options: {} },
+      schemaString: schemaToJson(schema),
+      partitionColumns,
+      configuration: opts.configuration ?? {},
+      createdTime: Date.now(),
+    };
+  }
+
+  // Stage: the select's columns, cast to the table types, in table order (absent columns as NULL).
+  const described = await queryJson(conn, `DESCRIBE ${opts.selectSql}`).catch((e: Error) => {
+    throw new DeltaError('DELTA_INVALID_ARGUMENT', `cannot run the rows query for ${storage.root}: ${e.message}`, { cause: e });
+  });
+  const present = new Map(described.map((r) => [String(r.column_name).toLowerCase(), String(r.column_name)]));
+  const declared = new Set(opts.schema.fields.map((f) => f.name.toLowerCase()));
+  const undeclared = [...present.keys()].filter((k) => !declared.has(k));
+  const absent = opts.schema.fields.filter((f) => !present.has(f.name.toLowerCase())).map((f) => f.name);
+  if (undeclared.length || absent.length) {
+    throw new DeltaError('DELTA_SCHEMA_MISMATCH', `the rows query does not match the given schema: ${[
+      absent.length ? `missing ${absent.join(', ')}` : '',
+      undeclared.length ? `undeclared ${undeclared.map((k) => present.get(k)).join(', ')}` : '',
+    ].filter(Boolean).join('; ')}`);
+  }
+  const exprs = schema.fields.map((f) => {
+    const src = present.get(f.name.toLowerCase());
+    return src === undefined
+      ? `CAST(NULL AS ${toDuckDbType(f.type)}) AS ${quoteIdent(f.name)}`
+      : `CAST(__rl_src.${quoteIdent(src)} AS ${toDuckDbType(f.type)}) AS ${quoteIdent(f.name)}`;
+  });
+  const stage = `__rl_stage_${randomUUID().replaceAll('-', '')}`;
+  await conn.run(stageSql(stage, opts.selectSql, exprs, partitionColumns, opts.targetFileRows ?? DEFAULT_TARGET_FILE_ROWS));
+  let written;
+  try {
+    written = await writeStagedFiles(conn, storage, stage, schema, partitionColumns, true);
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${stage}`);
+  }
+  const cleanup = (): Promise<unknown> => Promise.all(written.adds.map((a) => storage.delete(decodeActionPath(a.path)).catch(() => undefined)));
+
+  const violated = schema.fields.filter((f) => !f.nullable && (written.nullCounts.get(f.name) ?? 0) > 0).map((f) => f.name);
+  if (violated.length) {
+    await cleanup();
+    throw new DeltaError('DELTA_NOT_NULL_VIOLATION', `NULL values in non-nullable columns ${violated.join(', ')} of ${storage.root}`);
+  }
+
+  const now = Date.now();
+  const removes: RemoveFile[] = opts.mode === 'overwrite' && snap ? snap.files.map((a) => removeFor(a, now, true)) : [];
+  const commitInfo = {
+    timestamp: now,
+    operation: opts.operation ?? 'WRITE',
+    operationParameters: stringifyParams({ mode: opts.mode === 'append' ? 'Append' : 'Overwrite', partitionBy: JSON.stringify(partitionColumns), ...opts.operationParameters }),
+    ...(snap ? { readVersion: snap.version } : {}),
+    isolationLevel: 'Serializable',
+    isBlindAppend: opts.mode === 'append',
+    operationMetrics: {
+      numFiles: String(written.adds.length),
+      numOutputRows: String(written.rows),
+      numOutputBytes: String(written.adds.reduce((s, a) => s + a.size, 0)),
+      ...(removes.length ? { numRemovedFiles: String(removes.length) } : {}),
+    },
+    engineInfo: opts.engineInfo ?? ENGINE_INFO,
+    txnId: randomUUID(),
+  };
+  const actions: Action[] = [{ commitInfo }];
+  if (protocol) actions.push({ protocol });
+  if (metadata) actions.push({ metaData: metadata });
+  if (opts.txn) actions.push({ txn: { appId: opts.txn.appId, version: opts.txn.version, lastUpdated: now } });
+  for (const r of removes) actions.push({ remove: r });
+  for (const a of written.adds) actions.push({ add: a });
+
+  let version: number;
+  try {
+    version = await commitActions(storage, actions, { readVersion: snap ? snap.version : -1 });
+  } catch (e) {
+    await cleanup();
+    if (e instanceof TxnAlreadyCommitted) return { version: e.atVersion, files: 0, rows: 0, skipped: true };
+    throw e;
+  }
+  await ctx.afterCommit(version, (metadata ?? snap?.metadata)?.configuration ?? {});
+  return { version, files: written.adds.length, rows: written.rows, skipped: false };
+}
+
+export function removeFor(a: AddFile, now: number, dataChange: boolean): RemoveFile {
+  const r: RemoveFile = {
+    path: a.path,
+    deletionTimestamp: now,
+    dataChange,
+    extendedFileMetadata: true,
+    partitionValues: a.partitionValues,
+    size: a.size,
+  };
+  if (a.deletionVector) r.deletionVector = a.deletionVector;
+  if (a.baseRowId !== undefined && a.baseRowId !== null) r.baseRowId = a.baseRowId;
+  if (a.defaultRowCommitVersion !== undefined && a.defaultRowCommitVersion !== null) r.defaultRowCommitVersion = a.defaultRowCommitVersion;
+  if (a.stats) r.stats = a.stats;
+  return r;
+}
+
+/** Spark records operationParameters as strings; keep that so every reader's history view parses them. */
+function stringifyParams(p: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p)) if (v !== undefined) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+function hasFeature(p: Protocol, f: string): boolean {
+  return p.minReaderVersion === 3 && (p.readerFeatures ?? []).includes(f);
+}
+
+/** Adds a reader+writer feature, moving a legacy protocol to 3/7 with the features its versions implied. */
+function withFeature(p: Protocol, f: string): Protocol {
+  const implied: string[] = [];
+  if (p.minWriterVersion < 7) {
+    if (p.minWriterVersion >= 2) implied.push('appendOnly', 'invariants');
+    if (p.minWriterVersion >= 3) implied.push('checkConstraints');
+    if (p.minWriterVersion >= 4) implied.push('changeDataFeed', 'generatedColumns');
+    if (p.minWriterVersion >= 5) implied.push('columnMapping');
+    if (p.minWriterVersion >= 6) implied.push('identityColumns');
+  }
+  const readerImplied = p.minReaderVersion === 2 ? ['columnMapping'] : [];
+  return {
+    minReaderVersion: 3,
+    minWriterVersion: 7,
+    readerFeatures: [...new Set([...(p.readerFeatures ?? []), ...readerImplied, f])],
+    writerFeatures: [...new Set([...(p.writerFeatures ?? []), ...implied, f])],
+  };
+}
+
+function validateNewSchema(schema: StructType, partitionColumns: string[], where: string): void {
+  const seen = new Set<string>();
+  for (const f of schema.fields) {
+    const k = f.name.toLowerCase();
+    if (seen.has(k)) throw new DeltaError('DELTA_SCHEMA_MISMATCH', `column ${f.name} appears twice (names are case-insensitive) in the schema for ${where}`);
+    seen.add(k);
+  }
+  for (const c of partitionColumns) {
+    if (!schema.fields.some((f) => f.name === c)) throw new DeltaError('DELTA_SCHEMA_MISMATCH', `partition column ${c} is not in the schema for ${where}`);
+  }
+  if (partitionColumns.length && partitionColumns.length === schema.fields.length) {
+    throw new DeltaError('DELTA_SCHEMA_MISMATCH', `every column of ${where} is a partition column; at least one data column is needed`);
+  }
+}
+
+export { resolveTablePath };
