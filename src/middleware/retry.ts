@@ -1,0 +1,56 @@
+// retry: sends the request again on the listed statuses (default 429, 500, 502, 503,
+// 504) and on retryable transport errors (timeouts, refused or reset connections),
+// up to max_attempts in all. Waits between attempts with exponential backoff and full
+// jitter: a uniform draw from [0, min(max_delay, base_delay * 2^(n-1))], which spreads
+// a crowd of failing workers out instead of having them retry in lockstep. A server's
+// Retry-After (seconds or HTTP date) replaces the draw, capped by max_delay.
+//
+// A status not listed (404, 400, …) is never retried. Giving up leaves the last
+// attempt's outcome on the exchange: the row fails with http_status (rate_limited
+// for a 429) or with the transport error's class.
+import type { MiddlewareConfig } from '../config/types.js';
+import { parseRetryAfter } from './retry-after.js';
+import { sleep } from './sleep.js';
+import type { Exchange, MiddlewareFactory } from './types.js';
+
+export type RetryOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'retry' }>, 'type'>>;
+
+export const DEFAULT_RETRY_STATUSES: readonly number[] = [429, 500, 502, 503, 504];
+
+/** The full-jitter draw for the wait after attempt `attempt` (1-based). */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
+  return random() * ceiling;
+}
+
+export const retry: MiddlewareFactory<RetryOptions> = (options) => {
+  const maxAttempts = options.max_attempts ?? 3;
+  const base = options.base_delay_ms ?? 200;
+  const max = options.max_delay_ms ?? 30_000;
+  const onNetworkError = options.on_network_error ?? true;
+  const statuses = new Set(options.statuses ?? DEFAULT_RETRY_STATUSES);
+
+  // The wait before the next attempt, or null when this outcome is final.
+  const waitFor = (ex: Exchange, attempt: number): number | null => {
+    const err = ex.error;
+    const res = ex.response;
+    if (err) {
+      // An error with a response (body_too_large) or a non-retryable one is final.
+      if (res || !err.retryable || !onNetworkError) return null;
+      return backoffDelay(attempt, base, max);
+    }
+    if (!res || !statuses.has(res.status)) return null;
+    const asked = parseRetryAfter(res.headers['retry-after'], Date.now());
+    return asked !== null ? Math.min(asked, max) : backoffDelay(attempt, base, max);
+  };
+
+  return async (ex, next) => {
+    for (let attempt = 1; ; attempt++) {
+      await next();
+      if (attempt >= maxAttempts || ex.signal.aborted) return;
+      const wait = waitFor(ex, attempt);
+      if (wait === null) return;
+      if (!(await sleep(wait, ex.signal))) return;
+    }
+  };
+};
