@@ -51,7 +51,7 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
   const finish = (issues: ConfigIssue[]): ValidationResult => ({ ok: false, issues: issues.map((i) => (file ? { ...i, file } : i)) });
 
   if (source.issues.length) {
-    return finish(source.issues.map((i) => ({ path: formatPath(i.path), message: i.message, line: i.line })));
+    return finish(source.issues.map((i) => ({ path: formatPath(i.path), message: i.message, ...(i.line ? { line: i.line } : {}) })));
   }
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
     return finish([{ path: '', message: 'the config must be a mapping of keys (version, name, source, request, sink, ...)', line: source.lineOf([]) }]);

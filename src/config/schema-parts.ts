@@ -136,15 +136,28 @@ export const sinkColumnName = z
     error: (iss) => `${show(iss.input)} is not a valid column name; use lower-case letters, digits and _ (not starting with a digit)`,
   });
 
-/** A host allowed to receive requests: `api.example.com`, `10.0.0.1`, `[::1]`, or `*.example.com` for subdomains. */
-export const hostName = z
-  .string()
-  .transform((s) => s.trim().toLowerCase())
-  .pipe(
-    z.string().regex(/^((\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*|\[[0-9a-f:.]+\])$/, {
-      error: (iss) => `${show(iss.input)} is not a host name; give the host only (no scheme, port or path), e.g. api.example.com`,
-    }),
-  );
+/**
+ * An allowed_hosts entry: `api.example.com` (any port), `api.example.com:8443` (that port),
+ * `*.example.com` (any subdomain), `10.0.0.1`, `[::1]`. Normalised as the WHATWG URL parser
+ * would (lower case, punycode), which is how src/request/allowed-hosts.ts compares them.
+ */
+const HOST_ENTRY = /^(\*\.)?(\[[0-9a-fA-F:.]+\]|[^:/?#@\s*]+)(?::(\d{1,5}))?$/;
+const notHost = (iss: { input?: unknown }) =>
+  `${show(iss.input)} is not a host; give a host name, host:port or *.domain (no scheme or path), e.g. api.example.com`;
+export const hostName = z.string().transform((raw, ctx) => {
+  const m = HOST_ENTRY.exec(raw.trim());
+  let host = '';
+  try {
+    if (m) host = new URL(`http://${m[2]}/`).hostname;
+  } catch {
+    /* reported below */
+  }
+  if (!m || !host || (m[3] !== undefined && Number(m[3]) > 65535)) {
+    ctx.addIssue({ code: 'custom', message: notHost({ input: raw }) });
+    return z.NEVER;
+  }
+  return `${m[1] ?? ''}${host}${m[3] !== undefined ? ':' + Number(m[3]) : ''}`;
+});
 
 /** True for `s3://…`, `https://…` and other URLs that are not local paths. */
 export const isUrlLike = (p: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(p);

@@ -37,7 +37,7 @@ export async function readConfigFile(file: string): Promise<ConfigSource> {
 
 export function parseConfigText(text: string, kind: 'yaml' | 'json'): ConfigSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const lineAt = (offset: number) => lineCounter.linePos(offset).line || 1;
   const lineOf = (path: readonly PropertyKey[]) => lineOfPath(doc, path, lineAt);
 

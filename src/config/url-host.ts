@@ -6,14 +6,16 @@ import { parseTemplate, TemplateSyntaxError } from './template-syntax.js';
 export type LiteralHost =
   | { kind: 'literal'; host: string }
   | { kind: 'templated' }
-  | { kind: 'bad'; message: string };
+  | { kind: 'bad'; message: string }
+  /** The template itself does not parse; that is reported on its own. */
+  | { kind: 'unparsable' };
 
 export function literalHost(url: string): LiteralHost {
   let parts;
   try {
     parts = parseTemplate(url);
   } catch (e) {
-    if (e instanceof TemplateSyntaxError) return { kind: 'templated' }; // the syntax issue is reported on its own
+    if (e instanceof TemplateSyntaxError) return { kind: 'unparsable' };
     throw e;
   }
   const first = parts[0];
@@ -41,8 +43,15 @@ export function literalHost(url: string): LiteralHost {
   }
 }
 
-/** Whether `host` is in `allowed`; an entry `*.example.com` matches any subdomain of example.com. */
-export function hostAllowed(host: string, allowed: readonly string[]): boolean {
-  const h = host.toLowerCase();
-  return allowed.some((a) => (a.startsWith('*.') ? h.endsWith(a.slice(1)) && h.length > a.length - 1 : a === h));
+/**
+ * Whether a URL's hostname is covered by `allowed` (entries as normalised by the schema):
+ * `*.example.com` matches subdomains; a `host:port` entry counts for its host here (the
+ * request layer checks the port on every rendered URL).
+ */
+export function hostAllowed(hostname: string, allowed: readonly string[]): boolean {
+  const h = hostname.toLowerCase();
+  return allowed.some((entry) => {
+    const a = entry.startsWith('[') ? entry.replace(/(\]):\d+$/, '$1') : entry.replace(/:\d+$/, '');
+    return a.startsWith('*.') ? h.endsWith(a.slice(1)) && h.length > a.length - 1 : a === h;
+  });
 }

@@ -1,0 +1,380 @@
+// Table-driven: invalid configs, each with the exact issues expected (key path, message,
+// YAML line). Every case asserts the complete list, so an extra or missing issue fails too.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../errors.js';
+import { loadConfig } from './load.js';
+import { issuesOf, tempDir, type TempDir } from './testing.js';
+
+type Expected = [path: string, message: string, line?: number];
+
+// Lines 1-8 of every case unless it says otherwise.
+const HEAD = `version: 1
+name: t
+source:
+  path: ./rows.csv
+request:
+  url: "https://api.example.com/x/{{ id }}"
+sink:
+  path: ./lake
+`;
+
+const cases: { title: string; yaml: string; env?: Record<string, string>; expect: Expected[] }[] = [
+  {
+    title: 'unknown top-level key with a suggestion',
+    yaml: HEAD + 'sinks: {}\n',
+    expect: [['sinks', 'unknown key "sinks" (did you mean "sink"?)', 9]],
+  },
+  {
+    title: 'unknown nested key with a suggestion',
+    yaml: HEAD.replace('  url:', '  metod: POST\n  url:'),
+    expect: [['request.metod', 'unknown key "metod" (did you mean "method"?)', 6]],
+  },
+  {
+    title: 'unknown key far from any known one lists the known keys',
+    yaml: HEAD + 'transport:\n  zzzzzz: 1\n',
+    expect: [
+      [
+        'transport.zzzzzz',
+        'unknown key "zzzzzz"; expected one of timeout, connect_timeout, headers_timeout, body_timeout, connections, max_response_bytes, tls',
+        10,
+      ],
+    ],
+  },
+  {
+    title: 'missing required keys',
+    yaml: 'version: 1\nrequest:\n  method: GET\n',
+    expect: [
+      ['request.url', 'is required', 2],
+      ['name', 'is required', 1],
+      ['source', 'is required', 1],
+      ['sink', 'is required', 1],
+    ],
+  },
+  {
+    title: 'bad enum value with did-you-mean',
+    yaml: HEAD.replace('  url:', '  method: POTS\n  url:'),
+    expect: [['request.method', 'unknown HTTP method "POTS"; expected one of GET, POST, PUT, PATCH, DELETE (did you mean "POST"?)', 6]],
+  },
+  {
+    title: 'unsupported version',
+    yaml: HEAD.replace('version: 1', 'version: 2'),
+    expect: [['version', 'unsupported config version 2; this restlake reads version 1', 1]],
+  },
+  {
+    title: 'name with capitals and dashes',
+    yaml: HEAD.replace('name: t', 'name: Orders-Scoring'),
+    expect: [['name', '"Orders-Scoring" is not a valid name; use lower-case letters, digits and _', 2]],
+  },
+  {
+    title: 'bad duration',
+    yaml: HEAD + 'transport:\n  timeout: 30 sec\n',
+    expect: [['transport.timeout', '"30 sec" is not a duration; use e.g. 250ms, 30s, 5m, 1h or a number of seconds', 10]],
+  },
+  {
+    title: 'negative duration',
+    yaml: HEAD + 'execution:\n  commit_interval: -5\n',
+    expect: [['execution.commit_interval', 'must not be negative', 10]],
+  },
+  {
+    title: 'bad size',
+    yaml: HEAD + 'transport:\n  max_response_bytes: 10 MiBs\n',
+    expect: [['transport.max_response_bytes', '"10 MiBs" is not a size; use e.g. 10MB, 512KiB, 1GB or a number of bytes', 10]],
+  },
+  {
+    title: 'bad success_status entry',
+    yaml: HEAD + 'response:\n  success_status: [2xx, "600", nope]\n',
+    expect: [
+      ['response.success_status[1]', 'status "600" is outside 100-599', 10],
+      ['response.success_status[2]', '"nope" is not a status; use a code (200), a range ("200-299") or a class ("2xx")', 10],
+    ],
+  },
+  {
+    title: 'body with two kinds',
+    yaml: HEAD.replace('  url:', '  body:\n    json: {a: 1}\n    text: hi\n  url:'),
+    expect: [['request.body', 'has json and text; give exactly one of json, text or form', 6]],
+  },
+  {
+    title: 'body with none',
+    yaml: HEAD.replace('  url:', '  body: {}\n  url:'),
+    expect: [['request.body', 'needs exactly one of json, text or form', 6]],
+  },
+  {
+    title: 'template: unbalanced braces, in a JSON body string',
+    yaml: HEAD.replace('  url:', '  body:\n    json: {a: {b: ["{{ x"]}}\n  url:'),
+    expect: [['request.body.json.a.b[0]', 'bad template: "{{" at offset 0 is never closed with "}}"', 7]],
+  },
+  {
+    title: 'template: unknown filter in the url',
+    yaml: HEAD.replace('{{ id }}', '{{ id | shout }}'),
+    expect: [['request.url', 'bad template: unknown filter "shout" (known: url, json, default, upper, lower, trim, base64)', 6]],
+  },
+  {
+    title: 'template: unknown builtin in a header',
+    yaml: HEAD.replace('  url:', '  headers:\n    X-Run: "{{ $runid }}"\n  url:'),
+    expect: [['request.headers.X-Run', 'bad template: unknown built-in "$runid" (known: $run_id, $request_id, $now)', 7]],
+  },
+  {
+    title: 'an unquoted {{ }} in YAML is a mapping, with a hint',
+    yaml: HEAD.replace('  url:', '  query:\n    q: {{ id }}\n  url:'),
+    expect: [['request.query.q', 'expected a string, number or boolean, got a mapping; in YAML, quote a value that starts with "{{"', 7]],
+  },
+  {
+    title: 'templated url host without allowed_hosts',
+    yaml: HEAD.replace('https://api.example.com/x/{{ id }}', 'https://{{ tenant }}.example.com/x'),
+    expect: [['request.allowed_hosts', "is required when the url's host is a template; list the hosts a row may send requests to", 5]],
+  },
+  {
+    title: 'allowed_hosts that exclude the url host, and a URL given as a host',
+    yaml: HEAD.replace('  url:', '  allowed_hosts: [other.example.com, "https://x.com/"]\n  url:'),
+    expect: [
+      [
+        'request.allowed_hosts[1]',
+        '"https://x.com/" is not a host; give a host name, host:port or *.domain (no scheme or path), e.g. api.example.com',
+        6,
+      ],
+      ['request.allowed_hosts', 'does not include the url\'s host "api.example.com"', 6],
+    ],
+  },
+  {
+    title: 'url with an unsupported scheme',
+    yaml: HEAD.replace('https://api.example.com', 'ftp://api.example.com'),
+    expect: [['request.url', 'must use http:// or https://, not ftp://', 6]],
+  },
+  {
+    title: 'middleware: unknown bare type with a suggestion',
+    yaml: HEAD + 'middleware:\n  - timng\n',
+    expect: [
+      [
+        'middleware[0].type',
+        'unknown middleware type "timng"; expected one of retry, rate_limit, timing, logging, headers, module, adaptive_concurrency, circuit_breaker (did you mean "timing"?)',
+        10,
+      ],
+    ],
+  },
+  {
+    title: 'middleware: option out of range, unknown option, required option missing',
+    yaml: HEAD + 'middleware:\n  - timing\n  - type: retry\n    max_attempts: 0\n    max_attemps: 3\n  - rate_limit\n',
+    expect: [
+      ['middleware[1].max_attempts', 'must be at least 1, got 0', 12],
+      ['middleware[1].max_attemps', 'unknown key "max_attemps" (did you mean "max_attempts"?)', 13],
+      ['middleware[2].requests_per_second', 'is required', 14],
+    ],
+  },
+  {
+    title: 'middleware: module without path, entry that is a number',
+    yaml: HEAD + 'middleware:\n  - type: module\n    export: sign\n  - 5\n',
+    expect: [
+      ['middleware[0].path', 'is required', 10],
+      ['middleware[1]', 'expected a mapping, got 5', 12],
+    ],
+  },
+  {
+    title: 'auth: basic without password, unknown auth type elsewhere is separate',
+    yaml: HEAD + 'auth:\n  type: basic\n  username: u\n',
+    expect: [['auth.password', 'is required', 9]],
+  },
+  {
+    title: 'auth: unknown type',
+    yaml: HEAD + 'auth:\n  type: oauth\n',
+    expect: [
+      [
+        'auth.type',
+        'unknown auth type "oauth"; expected one of none, basic, bearer, oauth2_client_credentials, oauth2_password',
+        10,
+      ],
+    ],
+  },
+  {
+    title: 'auth: oauth2_password needs user, password and a token URL; secrets never echoed',
+    yaml: HEAD + 'auth:\n  type: oauth2_password\n  token_url: idp.example.com/token\n  client_id: c\n  client_secret: ${env:CS}\n',
+    env: { CS: 'hunter2-secret' },
+    expect: [
+      ['auth.token_url', '"idp.example.com/token" is not an http(s) URL', 11],
+      ['auth.username', 'is required', 9],
+      ['auth.password', 'is required', 9],
+    ],
+  },
+  {
+    title: 'auth: a field that belongs to another auth type',
+    yaml: HEAD + 'auth:\n  type: bearer\n  token: abc\n  username: u\n',
+    expect: [['auth.username', 'unknown key "username"; expected one of type, token', 12]],
+  },
+  {
+    title: 'missing environment variable names the variable',
+    yaml: HEAD + 'auth:\n  type: bearer\n  token: ${env:RL_TEST_NOPE}\n',
+    expect: [['auth.token', 'environment variable RL_TEST_NOPE is not set (referenced as ${env:RL_TEST_NOPE})', 11]],
+  },
+  {
+    title: 'unknown ${...} reference',
+    yaml: HEAD + 'auth:\n  type: bearer\n  token: ${TOKEN}\n',
+    expect: [
+      [
+        'auth.token',
+        'unknown reference "${TOKEN}": use ${env:NAME} or ${file:path}, or "$${" for a literal "${"; did you mean "${env:TOKEN}"?',
+        11,
+      ],
+    ],
+  },
+  {
+    title: 'unreadable ${file:}',
+    yaml: HEAD + 'auth:\n  type: bearer\n  token: ${file:./no-such-token}\n',
+    expect: [['auth.token', 'cannot read ${file:./no-such-token}: no such file (<dir>/no-such-token)', 11]],
+  },
+  {
+    title: 'spark engine without spark settings, workers 0, concurrency as text',
+    yaml: HEAD + 'execution:\n  engine: spark\n  workers: 0\n  concurrency: lots\n',
+    expect: [
+      ['execution.spark', 'is required when engine is spark (at least spark.master)', 9],
+      ['execution.workers', 'must be at least 1, got 0', 11],
+      ['execution.concurrency', 'expected a number, got "lots"', 12],
+    ],
+  },
+  {
+    title: 'workers neither auto nor a number',
+    yaml: HEAD + 'execution:\n  workers: aut\n',
+    expect: [['execution.workers', 'must be "auto", got "aut" (did you mean "auto"?)', 10]],
+  },
+  {
+    title: 'extract: bad JSON path, bad type, bad and reserved column names',
+    yaml: HEAD + 'response:\n  extract:\n    score: {path: score, type: float}\n    Bad: $.x\n    status_code: $.code\n',
+    expect: [
+      ['response.extract.score.path', '"score" is not a JSON path; use e.g. $.score, $.items[0].id or $[\'odd key\']', 11],
+      ['response.extract.score.type', 'unknown extract type "float"; expected one of string, long, double, boolean, json', 11],
+      ['response.extract.Bad', '"Bad" is not a valid column name; use lower-case letters, digits and _ (not starting with a digit)', 12],
+      ['response.extract.status_code', '"status_code" is a column restlake writes itself; pick another name', 13],
+    ],
+  },
+  {
+    title: 'sink: bad mode and a reserved source column',
+    yaml: HEAD + '  mode: upsert\n  source_columns: [id, run_id]\n',
+    expect: [
+      ['sink.mode', 'unknown sink mode "upsert"; expected one of append, overwrite', 9],
+      ['sink.source_columns[1]', '"run_id" is a column restlake writes itself; it cannot be copied from the source', 10],
+    ],
+  },
+  {
+    title: 'tls: cert without key',
+    yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./client.pem\n',
+    expect: [['transport.tls.key_file', 'is required with cert_file (mTLS needs both)', 10]],
+  },
+  {
+    title: 'source: format cannot be told',
+    yaml: HEAD.replace('./rows.csv', './rows.dat'),
+    expect: [
+      [
+        'source.format',
+        '"<dir>/rows.dat" does not exist and its name has no known extension, so its format is unknown; set source.format to parquet, csv, json or delta',
+        3,
+      ],
+    ],
+  },
+  {
+    title: 'type errors: string for a list, number for a boolean, list for a mapping',
+    yaml: HEAD.replace('  url:', '  headers: [a]\n  url:') + '  source_columns: id\nexecution:\n  resume: 1\n',
+    expect: [
+      ['request.headers', 'expected a mapping, got a list', 6],
+      ['sink.source_columns', 'expected a list, got "id"', 10],
+      ['execution.resume', 'expected true or false, got 1', 12],
+    ],
+  },
+  {
+    title: 'duplicate header in different case',
+    yaml: HEAD.replace('  url:', '  headers:\n    Accept: a\n    accept: b\n  url:'),
+    expect: [['request.headers.accept', 'header "accept" is given twice (header names ignore case)', 8]],
+  },
+  {
+    title: 'duplicate YAML key',
+    yaml: HEAD + 'name: u\n',
+    expect: [['', 'invalid YAML: Map keys must be unique', 9]],
+  },
+  {
+    title: 'broken YAML',
+    yaml: 'version: 1\nname: [t\n',
+    expect: [['', 'invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]', 3]],
+  },
+  {
+    title: 'not a mapping at all',
+    yaml: '- a\n- b\n',
+    expect: [['', 'the config must be a mapping of keys (version, name, source, request, sink, ...)', 1]],
+  },
+];
+
+let tmp: TempDir;
+before(async () => {
+  tmp = await tempDir();
+});
+after(async () => {
+  await tmp.cleanup();
+});
+
+for (const [i, c] of cases.entries()) {
+  test(`invalid config: ${c.title}`, async () => {
+    const file = await tmp.write(`case-${i}.yaml`, c.yaml);
+    const issues = await issuesOf(file, { env: c.env ?? {} });
+    const got = issues.map((x) => {
+      assert.equal(x.file, file);
+      const row: Expected = [x.path, x.message.split(tmp.dir).join('<dir>')];
+      if (x.line !== undefined) row.push(x.line);
+      return row;
+    });
+    assert.deepEqual(
+      [...got].sort((a, b) => a[0].localeCompare(b[0])),
+      [...c.expect].sort((a, b) => a[0].localeCompare(b[0])),
+    );
+    for (const secret of Object.values(c.env ?? {})) {
+      assert.ok(!issues.some((x) => x.message.includes(secret)), 'a secret leaked into a message');
+    }
+  });
+}
+
+test('the table has at least 25 cases', () => {
+  assert.ok(cases.length >= 25, String(cases.length));
+});
+
+test('ConfigError: code, and a message listing every issue as file:line: path: message', async () => {
+  const file = await tmp.write('two.yaml', HEAD + 'transport:\n  timeout: soon\n  connections: 0\n');
+  await assert.rejects(loadConfig(file, { env: {} }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.code, 'RESTLAKE_CONFIG');
+    assert.equal(
+      e.message,
+      `${file}:10: transport.timeout: "soon" is not a duration; use e.g. 250ms, 30s, 5m, 1h or a number of seconds\n` +
+        `${file}:11: transport.connections: must be at least 1, got 0`,
+    );
+    return true;
+  });
+});
+
+test('issues come sorted by line', async () => {
+  const file = await tmp.write('order.yaml', 'execution:\n  workers: 0\nversion: 3\nname: X\n');
+  const issues = await issuesOf(file, { env: {} });
+  const lines = issues.map((i) => i.line ?? Infinity);
+  assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
+  // Missing sections point at line 1 (the document), then the rest in file order.
+  assert.deepEqual(
+    issues.map((i) => `${i.line}:${i.path}`),
+    ['1:source', '1:request', '1:sink', '2:execution.workers', '3:version', '4:name'],
+  );
+});
+
+test('a missing config file and a wrong extension', async () => {
+  const missing = `${tmp.dir}/nope.yaml`;
+  assert.deepEqual(await issuesOf(missing), [{ path: '', message: 'cannot read config file: no such file', file: missing }]);
+  const txt = await tmp.write('x.txt', HEAD);
+  assert.deepEqual(await issuesOf(txt), [{ path: '', message: 'config file must end in .yaml, .yml or .json (got ".txt")', file: txt }]);
+});
+
+test('JSON configs get line numbers too', async () => {
+  const file = await tmp.write(
+    'c.json',
+    JSON.stringify({ version: 1, name: 't', source: { path: './r.csv' }, request: { url: 'https://a.b/{{ id }}', methd: 'GET' }, sink: { path: './l' } }, null, 2),
+  );
+  assert.deepEqual(await issuesOf(file, { env: {} }), [
+    { path: 'request.methd', message: 'unknown key "methd" (did you mean "method"?)', line: 9, file },
+  ]);
+  const broken = await tmp.write('b.json', '{\n  "version": 1,\n  "name": "t",\n}\n');
+  const [issue] = await issuesOf(broken);
+  assert.equal(issue.line, 4);
+  assert.match(issue.message, /^invalid JSON: /);
+});
