@@ -61,6 +61,8 @@ const clients = new Map<string, S3Client>();
 
 /** One client per distinct setting (connection pools are per client); explicit credentials are never pooled. */
 export function s3ClientFor(settings: S3Settings): S3Client {
+  // restlake supports Node 20; the SDK's notice that its future releases will not is noise in our output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const key = settings.credentials ? null : JSON.stringify([settings.endpoint, settings.region, settings.forcePathStyle]);
   const cached = key === null ? undefined : clients.get(key);
   if (cached) return cached;

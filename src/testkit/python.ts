@@ -1,0 +1,127 @@
+// Where the test tools that scripts/setup/test-deps.sh installed live (it writes .tools/paths.json), and
+// how tests run them: the venv's Python, pip pyspark's SPARK_HOME, the delta-spark and S3A jars.
+// `npm test` runs the setup first; a lone `node scripts/test.mjs` needs `bash scripts/setup/test-deps.sh` once.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface TestTools {
+  /** The venv's python (has pyspark, deltalake, pyarrow, moto). */
+  python: string;
+  /** The pip pyspark package directory: bin/spark-submit, bin/spark-class, jars/. */
+  sparkHome: string;
+  sparkVersion: string;
+  deltalakeVersion: string;
+  /** delta-spark and delta-storage jars matching sparkVersion. */
+  deltaJars: string[];
+  /** hadoop-aws and the AWS SDK bundle, for s3a:// paths in Spark. */
+  s3aJars: string[];
+}
+
+/** The repository root (this file is dist/testkit/python.js or src/testkit/python.ts). */
+export const repoRoot: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let tools: TestTools | undefined;
+
+export function testTools(): TestTools {
+  if (tools) return tools;
+  const file = path.join(repoRoot, '.tools', 'paths.json');
+  try {
+    tools = JSON.parse(readFileSync(file, 'utf8')) as TestTools;
+  } catch (e) {
+    throw new Error(`test tools are not installed (${file}: ${(e as Error).message}); run: bash scripts/setup/test-deps.sh`);
+  }
+  return tools;
+}
+
+export const venvPython = (): string => testTools().python;
+export const sparkHome = (): string => testTools().sparkHome;
+export const sparkJars = (): string[] => testTools().deltaJars;
+export const sparkS3Jars = (): string[] => testTools().s3aJars;
+
+/** A script under scripts/interop/. */
+export const interopScript = (name: string): string => path.join(repoRoot, 'scripts', 'interop', name);
+
+/**
+ * Environment for Spark and PySpark children: our SPARK_HOME and Python, loopback only, and this Node
+ * first on PATH (Spark executors on this machine start `node` for the worker).
+ */
+export function sparkEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const t = testTools();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SPARK_HOME: t.sparkHome,
+    PYSPARK_PYTHON: t.python,
+    PYSPARK_DRIVER_PYTHON: t.python,
+    SPARK_LOCAL_IP: '127.0.0.1',
+    SPARK_LOCAL_HOSTNAME: 'localhost',
+    PATH: [path.dirname(process.execPath), path.dirname(t.python), process.env.PATH ?? ''].join(path.delimiter),
+    ...extra,
+  };
+  // A user's Spark config would change what the tests run against.
+  delete env.SPARK_CONF_DIR;
+  delete env.PYTHONPATH;
+  return env;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Kill the child after this long (default 10 min). */
+  timeoutMs?: number;
+  input?: string;
+}
+
+/** Runs the venv's python with args (a script and its arguments) and collects its output. */
+export function runPython(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runProcess(venvPython(), args, opts);
+}
+
+export function runProcess(command: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: opts.env ?? sparkEnv(), cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/**
+ * Runs a Python script that prints one JSON document as the last line of its stdout; returns it parsed.
+ * A non-zero exit throws with the tail of stderr (the Python traceback).
+ */
+export async function runPythonJson<T = unknown>(args: string[], opts: RunOptions = {}): Promise<T> {
+  const r = await runPython(args, opts);
+  if (r.code !== 0) {
+    throw new Error(`python ${args.join(' ')} exited ${r.code ?? r.signal}:\n${tail(r.stderr, 60)}`);
+  }
+  const last = r.stdout.trimEnd().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as T;
+  } catch {
+    throw new Error(`python ${args.join(' ')} printed no JSON result; stdout ends:\n${tail(r.stdout, 20)}\nstderr:\n${tail(r.stderr, 40)}`);
+  }
+}
+
+export function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
