@@ -1,0 +1,28 @@
+// Test helpers: a fresh DuckDB connection and a one-value query.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export async function openConn(): Promise<{ conn: DuckDBConnection; close: () => void }> {
+  const inst = await DuckDBInstance.create(':memory:');
+  const conn = await inst.connect();
+  return { conn, close: () => { conn.closeSync(); inst.closeSync(); } };
+}
+
+export async function rows(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
+  return (await conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+}
+
+export async function one(conn: DuckDBConnection, sql: string): Promise<unknown> {
+  const r = await rows(conn, sql);
+  return Object.values(r[0])[0];
+}
+
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `restlake-${prefix}-`));
+  return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+/** The Spark-written golden tables (read-only); RESTLAKE_DELTA_GOLDEN overrides the location. */
+export const GOLDEN = process.env.RESTLAKE_DELTA_GOLDEN ?? '/work/shared/delta-golden';
