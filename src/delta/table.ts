@@ -80,7 +80,14 @@ export class DeltaTable {
   private writeContext(): WriteContext {
     return {
       storage: this.storage,
-      loadLatest: async () => ((await this.exists()) ? this.snapshot() : null),
+      loadLatest: async () => {
+        try {
+          return await this.snapshot();
+        } catch (e) {
+          if (e instanceof DeltaError && e.code === 'DELTA_NOT_A_TABLE') return null;
+          throw e;
+        }
+      },
       afterCommit: (version, configuration) => this.maybeCheckpoint(version, configuration),
     };
   }
