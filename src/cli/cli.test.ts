@@ -1,0 +1,145 @@
+// The CLI in-process: validate, plan, usage errors, help, inspect, schema.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { main } from './main.js';
+import type { CommandIO } from './commands.js';
+import { startTestServer, tempDir } from '../engine/e2e-support.js';
+
+function io(cwd: string, env: NodeJS.ProcessEnv = {}): CommandIO & { out(): string; err(): string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    cwd,
+    env,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+test('validate: exit 2 listing every error with its path, and nothing is sent', async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    await writeFile(join(tmp.dir, 'rows.csv'), 'id\n1\n2\n');
+    const bad = join(tmp.dir, 'bad.yaml');
+    await writeFile(
+      bad,
+      [
+        'version: 1',
+        'name: Bad-Name',
+        'source: { path: ./rows.csv }',
+        'request:',
+        `  url: "${server.url}/items/{{ id }}"`,
+        '  method: FETCH',
+        'sink: { path: ./lake/out }',
+        'execution: { concurrency: -3 }',
+      ].join('\n'),
+    );
+    for (const cmd of ['validate', 'run', 'plan']) {
+      const c = io(tmp.dir);
+      const code = await main([cmd, 'bad.yaml'], c);
+      assert.equal(code, 2, `${cmd}: ${c.err()}`);
+      assert.match(c.err(), /name/);
+      assert.match(c.err(), /request\.method/);
+      assert.match(c.err(), /execution\.concurrency/);
+      assert.doesNotMatch(c.err(), /\n\s+at /, 'no stack trace');
+    }
+    assert.equal(server.count(), 0, 'no request may be sent for a bad config');
+
+    const good = join(tmp.dir, 'good.yaml');
+    await writeFile(good, ['version: 1', 'name: good', 'source: { path: ./rows.csv }', 'request:', `  url: "${server.url}/items/{{ id }}"`, 'sink: { path: ./lake/out }'].join('\n'));
+    const c = io(tmp.dir);
+    assert.equal(await main(['validate', 'good.yaml'], c), 0, c.err());
+    assert.match(c.out(), /ok: good/);
+    // --set overrides are validated too.
+    const c2 = io(tmp.dir);
+    assert.equal(await main(['validate', 'good.yaml', '--set', 'execution.concurrency=0'], c2), 2);
+    assert.match(c2.err(), /execution\.concurrency/);
+    assert.equal(server.count(), 0);
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('plan renders the first requests with secrets redacted and sends nothing', async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    await writeFile(join(tmp.dir, 'rows.csv'), 'id,region\n1,eu\n2,us\n3,eu\n');
+    await writeFile(
+      join(tmp.dir, 'p.yaml'),
+      [
+        'version: 1',
+        'name: planned',
+        'source: { path: ./rows.csv }',
+        'request:',
+        '  method: POST',
+        `  url: "${server.url}/items/{{ id }}"`,
+        '  query: { region: "{{ region }}", key: "${env:PLAN_API_KEY}" }',
+        '  headers: { X-Api-Key: "${env:PLAN_API_KEY}" }',
+        '  body: { json: { id: "{{ id }}" } }',
+        'auth: { type: bearer, token: "${env:PLAN_TOKEN}" }',
+        'sink: { path: ./lake/out }',
+      ].join('\n'),
+    );
+    const secretToken = 'tok-SUPERSECRET-123';
+    const apiKey = 'key-HIDDEN-456';
+    const prev = { t: process.env.PLAN_TOKEN, k: process.env.PLAN_API_KEY };
+    process.env.PLAN_TOKEN = secretToken;
+    process.env.PLAN_API_KEY = apiKey;
+    try {
+      const c = io(tmp.dir, process.env);
+      const code = await main(['plan', 'p.yaml', '--limit', '2'], c);
+      assert.equal(code, 0, c.err());
+      const out = c.out();
+      assert.match(out, new RegExp(`POST ${server.url.replace(/\./g, '\\.')}/items/1\\?region=eu`));
+      assert.match(out, /\/items\/2\?region=us/);
+      assert.doesNotMatch(out, /\/items\/3/, '--limit 2');
+      assert.match(out, /"id":1/);
+      assert.ok(!out.includes(secretToken), 'bearer token must be redacted');
+      assert.ok(!out.includes(apiKey), 'configured secrets must be redacted');
+      assert.match(out, /authorization/i);
+      assert.equal(server.count(), 0, 'plan sends nothing');
+    } finally {
+      process.env.PLAN_TOKEN = prev.t;
+      process.env.PLAN_API_KEY = prev.k;
+      if (prev.t === undefined) delete process.env.PLAN_TOKEN;
+      if (prev.k === undefined) delete process.env.PLAN_API_KEY;
+    }
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('usage errors exit 2; help lists every command; unknown commands exit 2', async () => {
+  const c = io('/');
+  assert.equal(await main(['help'], c), 0);
+  for (const name of ['run', 'validate', 'plan', 'inspect', 'schema', 'demo', 'report', 'spark']) assert.match(c.out(), new RegExp(`\\b${name}\\b`));
+  const u = io('/');
+  assert.equal(await main(['frobnicate'], u), 2);
+  assert.match(u.err(), /unknown command "frobnicate"/);
+  const m = io('/');
+  assert.equal(await main(['run'], m), 2);
+  assert.match(m.err(), /missing <config>/);
+  const f = io('/');
+  assert.equal(await main(['plan', 'x.yaml', '--limit', 'zero'], f), 2);
+  assert.match(f.err(), /--limit/);
+});
+
+test('inspect of a missing table exits 3 with one line', async () => {
+  const tmp = await tempDir();
+  try {
+    const c = io(tmp.dir);
+    assert.equal(await main(['inspect', 'nope'], c), 3);
+    assert.match(c.err(), /no Delta table/);
+    assert.equal(c.err().trim().split('\n').length, 1);
+  } finally {
+    await tmp.cleanup();
+  }
+});

@@ -1,0 +1,166 @@
+// Spreads rows over N worker processes with backpressure: a worker holds at most
+// `perWorker` unanswered rows, and `send` waits when every worker is full. A worker
+// that dies has its unanswered rows re-sent (first) to a respawned worker; a row that
+// keeps killing workers ends as a failed result instead of looping forever.
+import { RunError } from '../errors.js';
+import type { ResultHead } from '../worker/result.js';
+import { WorkerProcess } from './worker-process.js';
+
+export interface DispatcherOptions {
+  workers: number;
+  perWorker: number;
+  script: string;
+  jobPath: string;
+  env?: NodeJS.ProcessEnv;
+  onResult(line: string, head: ResultHead): void;
+  /** A row given up on after it was in flight on `maxRowDeaths` dying workers. */
+  onAbandoned(requestId: string, line: string, message: string): void;
+  log(level: 'debug' | 'info' | 'warn', message: string): void;
+  maxRowDeaths?: number;
+}
+
+export class Dispatcher {
+  private readonly live = new Set<WorkerProcess>();
+  private readonly retry: Array<[string, string]> = [];
+  private readonly deaths = new Map<string, number>();
+  private nextId = 0;
+  private slotWaiters: Array<() => void> = [];
+  private doneWaiters: Array<() => void> = [];
+  private ending = false;
+  private failure: RunError | null = null;
+  restarts = 0;
+  private readonly maxRestarts: number;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.maxRestarts = Math.max(3, opts.workers * 3);
+    for (let i = 0; i < opts.workers; i++) this.spawn();
+  }
+
+  get inFlight(): number {
+    let n = this.retry.length;
+    for (const w of this.live) n += w.load;
+    return n;
+  }
+
+  get workerPids(): number[] {
+    return [...this.live].map((w) => w.pid).filter((p): p is number => p !== undefined);
+  }
+
+  private spawn(): WorkerProcess {
+    const w = new WorkerProcess({
+      id: this.nextId++,
+      script: this.opts.script,
+      jobPath: this.opts.jobPath,
+      env: this.opts.env,
+      onResult: (_w, line, head) => {
+        this.opts.onResult(line, head);
+        this.wake();
+      },
+      onExit: (w, code, signal) => this.exited(w, code, signal),
+      onLog: (w, line) => this.opts.log('debug', `worker ${w.id}: ${line}`),
+    });
+    this.live.add(w);
+    return w;
+  }
+
+  /** Hands one row to the least loaded worker, waiting while all are full. */
+  async send(requestId: string, line: string): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      this.drainRetry();
+      const w = this.pick();
+      if (w && this.retry.length === 0) {
+        w.send(requestId, line);
+        return;
+      }
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    }
+  }
+
+  /** Ends input to every worker and waits until every row sent has its result. */
+  async finish(): Promise<void> {
+    this.ending = true;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      this.drainRetry();
+      // Workers are told "no more rows" only once no orphaned row still needs a home.
+      if (this.retry.length === 0) for (const w of this.live) w.end();
+      if (this.live.size === 0 && this.retry.length === 0) return;
+      await new Promise<void>((resolve) => this.doneWaiters.push(resolve));
+    }
+  }
+
+  /** Stops everything now (a second Ctrl-C, a fatal error): rows in flight get no result. */
+  killAll(): void {
+    for (const w of this.live) w.kill('SIGKILL');
+  }
+
+  private pick(): WorkerProcess | null {
+    let best: WorkerProcess | null = null;
+    for (const w of this.live) {
+      if (!w.accepting || w.load >= this.opts.perWorker) continue;
+      if (!best || w.load < best.load) best = w;
+    }
+    return best;
+  }
+
+  private drainRetry(): void {
+    while (this.retry.length > 0) {
+      const w = this.pick();
+      if (!w) return;
+      const [id, line] = this.retry.shift()!;
+      w.send(id, line);
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const f of waiters) f();
+    if (this.ending) {
+      const done = this.doneWaiters;
+      this.doneWaiters = [];
+      for (const f of done) f();
+    }
+  }
+
+  private exited(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.live.delete(w);
+    const orphaned = [...w.holding];
+    w.holding.clear();
+    const clean = code === 0 && orphaned.length === 0;
+    if (!clean) {
+      const why = signal ? `signal ${signal}` : `exit code ${code}`;
+      const last = w.recentLog.at(-1);
+      this.opts.log('warn', `worker ${w.id} (pid ${w.pid}) died (${why}) holding ${orphaned.length} rows; re-sending them${last ? ` — last log: ${last}` : ''}`);
+      const limit = this.opts.maxRowDeaths ?? 3;
+      for (const [id, line] of orphaned) {
+        const n = (this.deaths.get(id) ?? 0) + 1;
+        if (n >= limit) {
+          this.deaths.delete(id);
+          this.opts.onAbandoned(id, line, `worker processes died ${n} times while handling this row`);
+        } else {
+          this.deaths.set(id, n);
+          this.retry.push([id, line]);
+        }
+      }
+      const needed = !this.ending || this.retry.length > 0;
+      if (needed) {
+        if (this.restarts >= this.maxRestarts) {
+          this.failure = new RunError(
+            'RESTLAKE_WORKER',
+            `worker processes keep dying (${this.restarts} restarts)${last ? `: ${last}` : ''}`,
+          );
+        } else {
+          this.restarts++;
+          this.spawn();
+          this.drainRetry();
+        }
+      }
+    }
+    this.wake();
+    const done = this.doneWaiters;
+    this.doneWaiters = [];
+    for (const f of done) f();
+  }
+}

@@ -1,0 +1,59 @@
+// One run of a pipeline, whatever the engine: load and validate the config (nothing
+// is sent before it passes), then hand it to the engine.
+import { loadConfig } from '../config/load.js';
+import type { PipelineConfig } from '../config/types.js';
+import { ConfigError, RunError } from '../errors.js';
+import type { EngineContext, RunOptions } from './context.js';
+import { newRunId } from './job.js';
+import { runLocal } from './local.js';
+import type { RunSummary } from './summary.js';
+
+export interface RunPipelineOptions extends RunOptions {
+  /** `key=value` overrides, as `--set` on the command line. */
+  set?: string[];
+}
+
+type SparkEngine = (ctx: EngineContext) => Promise<RunSummary>;
+
+/**
+ * The Spark engine lives in src/engine/spark/ (another area): `run.ts` (or `index.ts`)
+ * exporting `runSpark(ctx: EngineContext): Promise<RunSummary>`. Loaded on demand, so
+ * local runs never load the Spark launcher, and a build without it still runs locally.
+ */
+async function sparkEngine(): Promise<SparkEngine> {
+  const tried: string[] = [];
+  for (const specifier of ['./spark/run.js', './spark/index.js', './spark.js']) {
+    let mod: { runSpark?: SparkEngine };
+    try {
+      mod = (await import(specifier)) as { runSpark?: SparkEngine };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(specifier.slice(2))) {
+        tried.push(specifier);
+        continue;
+      }
+      throw e;
+    }
+    if (typeof mod.runSpark === 'function') return mod.runSpark;
+    tried.push(`${specifier} (no runSpark export)`);
+  }
+  throw new RunError('RESTLAKE_SPARK', `the Spark engine is not available in this build (tried ${tried.join(', ')})`);
+}
+
+/** Runs an already loaded config. */
+export async function runConfig(config: PipelineConfig, opts: RunOptions = {}): Promise<RunSummary> {
+  const ctx: EngineContext = { ...opts, config, runId: newRunId(), log: opts.log ?? (() => {}) };
+  if (config.execution.engine === 'spark') {
+    if (opts.rows) throw new ConfigError([{ path: 'execution.engine', message: 'rows given in memory need the local engine' }]);
+    return (await sparkEngine())(ctx);
+  }
+  return runLocal(ctx);
+}
+
+/**
+ * Runs a pipeline from a config file path or a config object. With `rows`, those rows
+ * are the source (the config's `source` may then be omitted).
+ */
+export async function runPipeline(config: string | object, opts: RunPipelineOptions = {}): Promise<RunSummary> {
+  const loaded = await loadConfig(config, { set: opts.set, allowNoSource: opts.rows !== undefined });
+  return runConfig(loaded, opts);
+}

@@ -1,0 +1,126 @@
+// One local worker child process: rows go in on stdin, result lines come back on
+// stdout. It remembers which rows it holds (sent, not yet answered) so that, if it
+// dies, the dispatcher can hand exactly those to another worker.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { LineSplitter } from '../worker/lines.js';
+import { parseResultHead, type ResultHead } from '../worker/result.js';
+
+export interface WorkerProcessOptions {
+  id: number;
+  script: string;
+  jobPath: string;
+  env?: NodeJS.ProcessEnv;
+  onResult(worker: WorkerProcess, line: string, head: ResultHead): void;
+  onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
+  onLog?(worker: WorkerProcess, line: string): void;
+}
+
+export class WorkerProcess {
+  readonly id: number;
+  /** request_id → the row line, for every row sent and not yet answered. */
+  readonly holding = new Map<string, string>();
+  private readonly child: ChildProcess;
+  private outBuf: string[] = [];
+  private flushScheduled = false;
+  private exited = false;
+  private ended = false;
+  /** Last stderr lines, to explain a crash. */
+  readonly recentLog: string[] = [];
+
+  constructor(private readonly opts: WorkerProcessOptions) {
+    this.id = opts.id;
+    this.child = spawn(process.execPath, [opts.script, opts.jobPath], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env, RESTLAKE_WORKER_MANAGED: '1' },
+      // Own process group: a Ctrl-C on the terminal reaches only the driver, which
+      // then lets workers finish their in-flight rows instead of dying with them.
+      detached: true,
+    });
+    const out = new LineSplitter();
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (chunk: string) => {
+      for (const line of out.push(chunk)) this.result(line);
+    });
+    const err = new LineSplitter();
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (chunk: string) => {
+      for (const line of err.push(chunk)) {
+        if (line.length === 0) continue;
+        this.recentLog.push(line);
+        if (this.recentLog.length > 20) this.recentLog.shift();
+        opts.onLog?.(this, line);
+      }
+    });
+    // A dead worker's stdin raises EPIPE; the exit handler deals with its rows.
+    this.child.stdin!.on('error', () => {});
+    this.child.on('error', (e) => {
+      this.recentLog.push(String(e));
+      this.finish(null, null);
+    });
+    this.child.on('close', (code, signal) => this.finish(code, signal));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Alive and not yet told that input has ended. */
+  get accepting(): boolean {
+    return !this.exited && !this.ended;
+  }
+
+  get load(): number {
+    return this.holding.size;
+  }
+
+  /** Queues one row; writes are batched into one stdin write per macrotask. */
+  send(requestId: string, line: string): void {
+    this.holding.set(requestId, line);
+    this.outBuf.push(line);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outBuf.length === 0 || this.exited) return;
+    const text = this.outBuf.join('\n') + '\n';
+    this.outBuf = [];
+    this.child.stdin!.write(text);
+    if (this.ended) this.child.stdin!.end();
+  }
+
+  /** No more rows: the worker finishes what it holds and exits. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.flushScheduled) this.child.stdin!.end();
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (!this.exited) this.child.kill(signal);
+  }
+
+  private result(line: string): void {
+    if (line.length === 0) return;
+    const head = parseResultHead(line);
+    // Only a result for a row this worker holds counts: exactly one result per row.
+    if (!head || !this.holding.delete(head.requestId)) {
+      this.opts.onLog?.(this, `ignored an unexpected result line: ${line.slice(0, 120)}`);
+      return;
+    }
+    this.opts.onResult(this, line, head);
+  }
+
+  private finish(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.opts.onExit(this, code, signal);
+  }
+}

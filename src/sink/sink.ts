@@ -1,0 +1,87 @@
+// The Delta sink of one run: resume ids, and commits of spooled result files.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { PipelineConfig } from '../config/types.js';
+import { DeltaTable, type StructType } from '../delta/index.js';
+import { quoteIdent } from '../delta/schema/duckdb-types.js';
+import { RunError } from '../errors.js';
+import { spoolSelectSql } from './spool-sql.js';
+
+export const SUCCEEDED_TABLE = 'restlake_succeeded';
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0] ?? msg;
+}
+
+export interface CommitResult {
+  version: number;
+  rows: number;
+}
+
+export class Sink {
+  private committed = 0;
+
+  private constructor(
+    readonly table: DeltaTable,
+    private readonly config: PipelineConfig,
+    readonly schema: StructType,
+    private readonly existed: boolean,
+  ) {}
+
+  static async open(config: PipelineConfig, schema: StructType): Promise<Sink> {
+    try {
+      const table = await DeltaTable.forPath(config.sink.path);
+      return new Sink(table, config, schema, await table.exists());
+    } catch (e) {
+      throw new RunError('RESTLAKE_SINK', `cannot open sink ${config.sink.path}: ${firstLine(e)}`, { cause: e });
+    }
+  }
+
+  /** Whether the table existed when the run started. */
+  get exists(): boolean {
+    return this.existed;
+  }
+
+  /**
+   * Materialises the request_ids that already succeeded as the temp table
+   * `restlake_succeeded` (resume); null when there is nothing to skip.
+   */
+  async succeededIds(conn: DuckDBConnection): Promise<string | null> {
+    if (!this.existed || !this.config.execution.resume || this.config.sink.mode === 'overwrite') return null;
+    try {
+      await this.table.registerScan(conn, 'restlake_sink');
+      await conn.run(
+        `CREATE OR REPLACE TEMP TABLE ${SUCCEEDED_TABLE} AS SELECT DISTINCT request_id FROM ${quoteIdent('restlake_sink')} WHERE success`,
+      );
+    } catch (e) {
+      throw new RunError('RESTLAKE_SINK', `cannot read sink ${this.config.sink.path} for resume: ${firstLine(e)}`, { cause: e });
+    }
+    return SUCCEEDED_TABLE;
+  }
+
+  /**
+   * Commits spooled result files as one Delta transaction. With mode overwrite the
+   * first commit of the run replaces the table; every later one appends.
+   */
+  async commit(conn: DuckDBConnection, files: readonly string[]): Promise<CommitResult> {
+    const mode = this.committed === 0 && this.config.sink.mode === 'overwrite' ? 'overwrite' : 'append';
+    const selectSql = spoolSelectSql(this.schema, files, this.config.transport.max_response_bytes * 6 + (1 << 20));
+    let lastError: unknown;
+    // Object stores hiccup; a commit is retried a few times before the run gives up.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        const r = await this.table.write(conn, { selectSql, schema: this.schema, mode });
+        this.committed++;
+        return { version: r.version, rows: r.rows };
+      } catch (e) {
+        lastError = e;
+        if (attempt < 3) await new Promise((res) => setTimeout(res, 200 * attempt * attempt));
+      }
+    }
+    throw new RunError('RESTLAKE_SINK', `cannot commit to sink ${this.config.sink.path}: ${firstLine(lastError)}`, { cause: lastError });
+  }
+
+  get commits(): number {
+    return this.committed;
+  }
+}

@@ -1,0 +1,125 @@
+// Turns a source config into a DuckDB relation (SQL text usable after FROM).
+// Plain files are read by DuckDB's own readers; Delta tables through src/delta's
+// scan view; s3:// plain files through the delta Storage's local cache.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { SourceConfig } from '../config/types.js';
+import { DeltaTable, openStorage } from '../delta/index.js';
+import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
+import { RunError } from '../errors.js';
+
+export const SOURCE_VIEW = 'restlake_source';
+
+const EXTENSIONS: Record<string, string[]> = {
+  parquet: ['parquet'],
+  csv: ['csv', 'tsv'],
+  json: ['json', 'ndjson', 'jsonl'],
+};
+
+function hasGlob(p: string): boolean {
+  return /[*?[]/.test(p);
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Local paths DuckDB should read: a file, a glob, or every matching file under a directory. */
+async function localPatterns(path: string, format: string): Promise<string[]> {
+  if (!hasGlob(path) && (await isDirectory(path))) return (EXTENSIONS[format] ?? [format]).map((ext) => join(path, '**', `*.${ext}`));
+  return [path];
+}
+
+/** s3:// plain files: fetched through the delta Storage (which caches them locally for DuckDB). */
+async function s3Files(uri: string, format: string): Promise<string[]> {
+  const exts = EXTENSIONS[format] ?? [format];
+  const glob = hasGlob(uri);
+  const lastSlash = uri.lastIndexOf('/');
+  if (!glob && exts.some((e) => uri.toLowerCase().endsWith('.' + e))) {
+    return [await openStorage(uri.slice(0, lastSlash)).localPath(uri.slice(lastSlash + 1))];
+  }
+  // A prefix (every file with the format's extension under it) or a glob (list the
+  // directory before the first wildcard and match the rest).
+  const dir = glob ? uri.slice(0, uri.lastIndexOf('/', uri.search(/[*?[]/))) : uri.replace(/\/+$/, '');
+  const storage = openStorage(dir);
+  const re = glob ? globToRegExp(uri.slice(dir.length + 1)) : null;
+  const files = (await storage.list('', { recursive: true })).filter((f) =>
+    re ? re.test(f.path) : exts.some((e) => f.path.endsWith('.' + e)),
+  );
+  if (files.length === 0) throw new RunError('RESTLAKE_SOURCE', `no ${format} files at ${uri}`);
+  return Promise.all(files.map((f) => storage.localPath(f.path)));
+}
+
+function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        i++;
+        if (glob[i + 1] === '/') i++;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
+  }
+  return new RegExp('^' + re + '$');
+}
+
+function reader(format: string, files: string[]): string {
+  const list = '[' + files.map(quoteLiteral).join(', ') + ']';
+  switch (format) {
+    case 'parquet':
+      return `read_parquet(${list}, union_by_name = true)`;
+    case 'csv':
+      return `read_csv(${list}, header = true, union_by_name = true)`;
+    case 'json':
+      return `read_json(${list}, format = 'newline_delimited', union_by_name = true)`;
+    default:
+      throw new RunError('RESTLAKE_SOURCE', `unsupported source format '${format}'`);
+  }
+}
+
+/**
+ * Registers the source as the temp view `restlake_source` on `conn` (with `limit`
+ * applied) and returns its name. Throws RunError when it cannot be read.
+ */
+export async function registerSource(conn: DuckDBConnection, source: SourceConfig): Promise<string> {
+  let relation: string;
+  try {
+    if (source.format === 'delta') {
+      const table = await DeltaTable.forPath(source.path);
+      if (!(await table.exists())) throw new RunError('RESTLAKE_SOURCE', `no Delta table at ${source.path}`);
+      const inner = `${SOURCE_VIEW}_delta`;
+      await table.registerScan(conn, inner);
+      relation = quoteIdent(inner);
+    } else {
+      const files = /^s3[an]?:\/\//i.test(source.path) ? await s3Files(source.path, source.format) : await localPatterns(source.path, source.format);
+      relation = reader(source.format, files);
+    }
+    const limit = source.limit !== null ? ` LIMIT ${Math.max(0, Math.floor(source.limit))}` : '';
+    await conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(SOURCE_VIEW)} AS SELECT * FROM ${relation}${limit}`);
+    // Binding the view does not touch the files; DESCRIBE does, so a missing or unreadable source fails here.
+    await conn.run(`DESCRIBE SELECT * FROM ${quoteIdent(SOURCE_VIEW)}`);
+  } catch (e) {
+    if (e instanceof RunError) throw e;
+    throw new RunError('RESTLAKE_SOURCE', `cannot read source ${source.path} (${source.format}): ${firstLine(e)}`, { cause: e });
+  }
+  return SOURCE_VIEW;
+}
+
+export function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0] ?? msg;
+}
+
+/** Column names and DuckDB types of a relation. */
+export async function describe(conn: DuckDBConnection, relation: string): Promise<{ name: string; duckType: string }[]> {
+  const r = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+  return (r.getRowObjectsJson() as { column_name: string; column_type: string }[]).map((c) => ({ name: c.column_name, duckType: c.column_type }));
+}

@@ -1,0 +1,119 @@
+// Streams the rows to send, in batches, from a registered source relation. The
+// request_id, the row's JSON and the resume anti-join are all computed by DuckDB,
+// so the driver does no per-row parsing or hashing; only one string per row crosses
+// into JavaScript and goes to a worker as is.
+import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
+import type { PipelineConfig } from '../config/types.js';
+import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
+import { ConfigError } from '../errors.js';
+import { duckdbRequestIdSql, REQUEST_ID_FIELD } from '../request/request-id.js';
+import type { SourceColumn } from '../sink/schema.js';
+
+export interface SourceBatch {
+  ids: string[];
+  lines: string[];
+}
+
+export interface RowStream {
+  /** Rows to send, deduplicated (first wins) and without already-succeeded ids. */
+  batches(): AsyncGenerator<SourceBatch>;
+  /** Rows dropped so far because their request_id appeared earlier in the source. */
+  readonly duplicates: number;
+}
+
+/** The key columns, checked against the source; default: every column. */
+export function keyColumns(config: PipelineConfig, columns: readonly SourceColumn[]): string[] {
+  const names = columns.map((c) => c.name);
+  const key = config.source?.key ?? names;
+  const missing = key.filter((k) => !names.includes(k));
+  if (missing.length > 0) {
+    throw new ConfigError(missing.map((k) => ({ path: 'source.key', message: `the source has no column "${k}" (it has: ${names.join(', ')})` })));
+  }
+  return key;
+}
+
+/**
+ * Prepares the stream over `relation`. `succeeded` names a table/view with a
+ * `request_id` column of ids to skip (resume), or null.
+ */
+export async function openRowStream(
+  conn: DuckDBConnection,
+  config: PipelineConfig,
+  relation: string,
+  columns: readonly SourceColumn[],
+  succeeded: string | null,
+): Promise<RowStream> {
+  const key = keyColumns(config, columns);
+  const rid = duckdbRequestIdSql(config.name, key);
+  // Duplicate keys are rare, so only they are remembered: a first pass finds them
+  // (DuckDB spills the aggregate to disk if it must), and the stream flags them.
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE restlake_dups AS SELECT rid FROM (SELECT ${rid} AS rid FROM ${relation}) GROUP BY rid HAVING count(*) > 1`,
+  );
+  const payload = [quoteLiteral(REQUEST_ID_FIELD), 'k.__rid', ...columns.flatMap((c) => [quoteLiteral(c.name), 'k.' + quoteIdent(c.name)])];
+  const resume = succeeded ? ` WHERE NOT EXISTS (SELECT 1 FROM ${succeeded} s WHERE s.request_id = k.__rid)` : '';
+  const sql =
+    `SELECT k.__rid AS rid, CAST(json_object(${payload.join(', ')}) AS VARCHAR) AS line, d.rid IS NOT NULL AS dup ` +
+    `FROM (SELECT ${rid} AS __rid, * FROM ${relation}) k LEFT JOIN restlake_dups d ON d.rid = k.__rid${resume}`;
+
+  let duplicates = 0;
+  return {
+    get duplicates() {
+      return duplicates;
+    },
+    async *batches() {
+      const result: DuckDBResult = await conn.stream(sql);
+      const seenDups = new Set<string>();
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        let ids = chunk.getColumnValues(0) as string[];
+        let lines = chunk.getColumnValues(1) as string[];
+        const dup = chunk.getColumnValues(2) as boolean[];
+        if (dup.includes(true)) {
+          const keepIds: string[] = [];
+          const keepLines: string[] = [];
+          for (let i = 0; i < ids.length; i++) {
+            const id = ids[i] as string;
+            if (dup[i]) {
+              if (seenDups.has(id)) {
+                duplicates++;
+                continue;
+              }
+              seenDups.add(id);
+            }
+            keepIds.push(id);
+            keepLines.push(lines[i] as string);
+          }
+          ids = keepIds;
+          lines = keepLines;
+        }
+        if (ids.length > 0) yield { ids, lines };
+      }
+    },
+  };
+}
+
+/** Rows in a relation (cheap for Parquet and Delta, a scan for CSV/JSON). */
+export async function countRows(conn: DuckDBConnection, relation: string): Promise<number> {
+  const r = await conn.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${relation}`);
+  return Number((r.getRowObjectsJson()[0] as { n: number }).n);
+}
+
+/** The first `n` rows of a relation as JSON lines with their request_id (plan: no dedupe, no resume). */
+export async function previewRows(
+  conn: DuckDBConnection,
+  config: PipelineConfig,
+  relation: string,
+  columns: readonly SourceColumn[],
+  n: number,
+): Promise<SourceBatch> {
+  const key = keyColumns(config, columns);
+  const rid = duckdbRequestIdSql(config.name, key);
+  const payload = [quoteLiteral(REQUEST_ID_FIELD), '__rid', ...columns.flatMap((c) => [quoteLiteral(c.name), quoteIdent(c.name)])];
+  const r = await conn.runAndReadAll(
+    `SELECT __rid, CAST(json_object(${payload.join(', ')}) AS VARCHAR) FROM (SELECT ${rid} AS __rid, * FROM ${relation} LIMIT ${Math.max(0, Math.floor(n))})`,
+  );
+  const rows = r.getRows() as [string, string][];
+  return { ids: rows.map((x) => x[0]), lines: rows.map((x) => x[1]) };
+}

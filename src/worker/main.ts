@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The worker entrypoint, the same under both engines:
+//   node dist/worker/main.js job.json        (or RESTLAKE_JOB=job.json)
+// Rows arrive as JSON lines on stdin; exactly one result JSON line per row leaves on
+// stdout; logs go to stderr. Under Spark this runs inside SELECT TRANSFORM ... USING.
+import { readFileSync } from 'node:fs';
+import { serveLines } from './serve.js';
+import { createWorkerRuntime } from './runtime.js';
+import type { WorkerJob } from './types.js';
+
+function readJob(): WorkerJob {
+  const path = process.argv[2] ?? process.env.RESTLAKE_JOB;
+  if (!path) throw new Error('usage: restlake-worker <job.json> (or set RESTLAKE_JOB)');
+  const job = JSON.parse(readFileSync(path, 'utf8')) as WorkerJob;
+  if (job?.version !== 1 || !job.config) throw new Error(`${path} is not a restlake worker job`);
+  return job;
+}
+
+async function main(): Promise<number> {
+  let job: WorkerJob;
+  try {
+    job = readJob();
+  } catch (e) {
+    process.stderr.write(`restlake worker: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (process.env.RESTLAKE_WORKER_MANAGED === '1') {
+    // The driver owns shutdown: it closes stdin and we finish what we hold.
+    process.on('SIGINT', () => {});
+    process.on('SIGTERM', () => {});
+  }
+  // A driver that went away closes our stdout; nothing more can be delivered.
+  process.stdout.on('error', () => process.exit(0));
+  const runtime = await createWorkerRuntime(job);
+  const concurrency = Math.max(1, job.config.execution.concurrency);
+  try {
+    await serveLines({ input: process.stdin, output: process.stdout, handle: (l) => runtime.handleLine(l), concurrency });
+  } finally {
+    await runtime.close();
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`restlake worker failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

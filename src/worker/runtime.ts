@@ -1,0 +1,103 @@
+// Rebuilds everything a worker needs from the serialised job: templates, the
+// middleware chain, the transport and the driver client. Identical under the local
+// engine and inside Spark executors; nothing here knows which one started it.
+import pino, { type Logger } from 'pino';
+import type { PipelineConfig } from '../config/types.js';
+import { RowError } from '../errors.js';
+import type { DriverServices, Exchange, MiddlewareRuntime } from '../middleware/types.js';
+import { createRowProcessor } from '../request/execute.js';
+import { REQUEST_ID_FIELD, requestIdOf } from '../request/request-id.js';
+import { compileTemplate } from '../request/template.js';
+import type { Row } from '../request/types.js';
+import { createTransport } from '../transport/undici-transport.js';
+import type { Transport } from '../transport/types.js';
+import { createDriverClient } from './driver-client.js';
+import { createResultSerializer, failedResult } from './result.js';
+import type { ResultRow, WorkerJob } from './types.js';
+
+export type RowProcessor = (row: Row, requestId: string) => Promise<ResultRow>;
+
+export interface WorkerRuntime {
+  readonly job: WorkerJob;
+  readonly logger: Logger;
+  /** One input line (a JSON row) to one result line; never throws. */
+  handleLine(line: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const RID_IN_LINE = /"_request_id"\s*:\s*"([0-9a-f]{64})"/;
+
+export function createLogger(config: PipelineConfig): Logger {
+  const level = process.env.RESTLAKE_LOG_LEVEL ?? 'warn';
+  // stderr only: stdout carries result lines and nothing else.
+  return pino({ level, base: { pipeline: config.name, pid: process.pid } }, pino.destination({ fd: 2, sync: false }));
+}
+
+export function createMiddlewareRuntime(job: WorkerJob, logger: Logger, driver: DriverServices | null): MiddlewareRuntime {
+  return {
+    logger,
+    runId: job.run_id,
+    pipeline: job.config.name,
+    compileTemplate(source: string) {
+      const render = compileTemplate(source, 'middleware', 'text');
+      return (ex: Exchange) => render(ex.row, { run_id: ex.runId, request_id: ex.requestId, now: Date.now() });
+    },
+    driver,
+    secrets: job.config.secrets,
+  };
+}
+
+export interface RuntimeOverrides {
+  transport?: Transport;
+  processor?: RowProcessor;
+  logger?: Logger;
+}
+
+export async function createWorkerRuntime(job: WorkerJob, overrides: RuntimeOverrides = {}): Promise<WorkerRuntime> {
+  const { config } = job;
+  const logger = overrides.logger ?? createLogger(config);
+  const driver = job.driver ? createDriverClient(job.driver.url, job.driver.secret) : null;
+  const transport = overrides.transport ?? createTransport(config.transport);
+  const runtime = createMiddlewareRuntime(job, logger, driver);
+  const process_ = overrides.processor ?? (await createRowProcessor(config, runtime, transport));
+  const serialize = createResultSerializer(config);
+  const keys = config.source?.key ?? null;
+
+  const fail = (requestId: string, errorClass: 'template' | 'internal', message: string, row?: Row): string =>
+    serialize(failedResult(config, job.run_id, requestId, errorClass, message, row));
+
+  return {
+    job,
+    logger,
+    async handleLine(line: string): Promise<string> {
+      let row: Row;
+      try {
+        const parsed: unknown = JSON.parse(line);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('a row must be a JSON object');
+        row = parsed as Row;
+      } catch (e) {
+        // Still exactly one result: keyed by the id the driver sent, else by the line itself.
+        const id = RID_IN_LINE.exec(line)?.[1] ?? requestIdOf(config.name, [line]);
+        return fail(id, 'template', `input row is not valid JSON: ${(e as Error).message}`);
+      }
+      let requestId = row[REQUEST_ID_FIELD];
+      if (typeof requestId === 'string') delete row[REQUEST_ID_FIELD];
+      else {
+        const k = keys ?? Object.keys(row);
+        requestId = requestIdOf(config.name, k.map((c) => row[c]));
+      }
+      try {
+        return serialize(await process_(row, requestId as string));
+      } catch (e) {
+        // The processor promises never to throw; if it does, the row still gets its result.
+        const cls = e instanceof RowError && e.errorClass === 'template' ? 'template' : 'internal';
+        logger.error({ err: e, request_id: requestId }, 'row processor threw');
+        return fail(requestId as string, cls, e instanceof Error ? e.message : String(e), row);
+      }
+    },
+    async close() {
+      await transport.close();
+      logger.flush?.();
+    },
+  };
+}
