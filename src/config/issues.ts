@@ -24,7 +24,8 @@ export function fromZodIssues(issues: readonly ZodIssue[], prefix: PropertyKey[]
       }
       continue;
     }
-    if (iss.code === 'invalid_union' && iss.errors && iss.errors.length > 0) {
+    // A union with its own message (set by the schema) explains itself best.
+    if (iss.code === 'invalid_union' && iss.errors && iss.errors.length > 0 && GENERIC.test(iss.message)) {
       // Report the branch the value was evidently meant for (its type matches), if there is one.
       const meant = iss.errors.filter((branch) => !branch.some((b) => b.path.length === 0 && typeMismatch(b, iss.input)));
       if (meant.length === 1) {

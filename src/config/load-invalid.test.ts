@@ -233,7 +233,7 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
   {
     title: 'workers neither auto nor a number',
     yaml: HEAD + 'execution:\n  workers: aut\n',
-    expect: [['execution.workers', 'must be "auto", got "aut" (did you mean "auto"?)', 10]],
+    expect: [['execution.workers', 'must be "auto" or a whole number of at least 1, got "aut" (did you mean "auto"?)', 10]],
   },
   {
     title: 'extract: bad JSON path, bad type, bad and reserved column names',

@@ -458,7 +458,11 @@ export function buildPipelineSchema(ctx: SchemaContext) {
   const execution = strictObject({
     engine: enumOf(['local', 'spark'] as const, 'engine').default('local').describe('local (worker processes on this machine) | spark'),
     workers: z
-      .union([z.literal('auto'), positiveInt()], { error: (iss) => `must be "auto" or a whole number of at least 1, got ${show(iss.input)}` })
+      .union([z.literal('auto'), positiveInt()], {
+        error: (iss) =>
+          `must be "auto" or a whole number of at least 1, got ${show(iss.input)}` +
+          (typeof iss.input === 'string' ? didYouMean(iss.input, ['auto']) : ''),
+      })
       .default('auto')
       .describe('Worker processes for the local engine; auto = one per core.'),
     concurrency: positiveInt().default(64).describe('Requests in flight per worker.'),
