@@ -1,0 +1,348 @@
+// Writer round trips: create, append, overwrite, partitions, stats, checkpoints, time travel, txn,
+// schema rules, compaction and vacuum, each checked on disk and by reading back.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DeltaError, DeltaTable, type StructType } from './index.js';
+import { one, openConn, rows, tempDir } from './testing/duck.js';
+
+let conn: DuckDBConnection;
+let close: () => void;
+before(async () => ({ conn, close } = await openConn()));
+after(() => close());
+
+const SCHEMA: StructType = {
+  type: 'struct',
+  fields: [
+    { name: 'id', type: 'long', nullable: false, metadata: {} },
+    { name: 'name', type: 'string', nullable: true, metadata: {} },
+    { name: 'at', type: 'timestamp', nullable: true, metadata: {} },
+    { name: 'amount', type: 'decimal(12,2)', nullable: true, metadata: {} },
+    { name: 'region', type: 'string', nullable: true, metadata: {} },
+  ],
+};
+
+/** Rows from..to-1: region cycles through 'eu', 'us west', null. */
+const rowsSql = (from: number, to: number): string =>
+  `SELECT range::BIGINT AS id, 'n' || range AS name, TIMESTAMPTZ '2024-03-01 12:00:00.123456+00' + to_seconds(range) AS "at",
+   (range * 1.25)::DECIMAL(12,2) AS amount, CASE range % 3 WHEN 0 THEN 'eu' WHEN 1 THEN 'us west' ELSE NULL END AS region
+   FROM range(${from}, ${to})`;
+
+async function withTable<T>(fn: (t: DeltaTable, dir: string) => Promise<T>): Promise<T> {
+  const d = await tempDir('write');
+  try {
+    return await fn(DeltaTable.forPath(d.dir), d.dir);
+  } finally {
+    await d.cleanup();
+  }
+}
+
+async function commitLines(dir: string, v: number): Promise<Record<string, any>[]> {
+  const text = await fs.readFile(path.join(dir, '_delta_log', `${String(v).padStart(20, '0')}.json`), 'utf8');
+  return text.trim().split('\n').map((l) => JSON.parse(l));
+}
+
+let viewSeq = 0;
+async function scanCount(t: DeltaTable, version?: number): Promise<number> {
+  const v = `w${viewSeq++}`;
+  await t.registerScan(conn, v, version === undefined ? {} : { version });
+  return Number(await one(conn, `SELECT count(*) FROM ${v}`));
+}
+
+describe('DeltaTable.write', () => {
+  test('create: protocol 1/2, Spark metaData, commitInfo, add actions with stats, zstd files with UTC micros', async () => {
+    await withTable(async (t, dir) => {
+      assert.equal(await t.exists(), false);
+      assert.equal(await t.latestVersion(), null);
+      const r = await t.write(conn, { selectSql: rowsSql(0, 10), schema: SCHEMA, mode: 'append', configuration: { 'delta.appendOnly': 'false' } });
+      assert.deepEqual(r, { version: 0, files: 1, rows: 10, skipped: false });
+      const lines = await commitLines(dir, 0);
+      assert.deepEqual(Object.keys(lines[0]), ['commitInfo']);
+      const ci = lines[0].commitInfo;
+      assert.equal(ci.operation, 'WRITE');
+      assert.equal(ci.isBlindAppend, true);
+      assert.match(ci.engineInfo, /^restlake\/\d+\.\d+\.\d+/);
+      assert.equal(typeof ci.timestamp, 'number');
+      assert.deepEqual(ci.operationParameters, { mode: 'Append', partitionBy: '[]' });
+      assert.deepEqual(lines[1], { protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
+      const md = lines[2].metaData;
+      assert.deepEqual(md.format, { provider: 'parquet', options: {} });
+      assert.deepEqual(md.partitionColumns, []);
+      assert.deepEqual(md.configuration, { 'delta.appendOnly': 'false' });
+      assert.deepEqual(JSON.parse(md.schemaString), SCHEMA);
+      assert.equal(typeof md.createdTime, 'number');
+      const add = lines[3].add;
+      assert.match(add.path, /^part-[0-9a-f-]{36}\.c000\.zstd\.parquet$/);
+      assert.equal(add.dataChange, true);
+      assert.equal(add.size, (await fs.stat(path.join(dir, add.path))).size);
+      const stats = JSON.parse(add.stats);
+      assert.deepEqual(stats, {
+        numRecords: 10,
+        minValues: { id: 0, name: 'n0', at: '2024-03-01T12:00:00.123Z', amount: 0, region: 'eu' },
+        maxValues: { id: 9, name: 'n9', at: '2024-03-01T12:00:09.124Z', amount: 11.25, region: 'us west' },
+        nullCount: { id: 0, name: 0, at: 0, amount: 0, region: 3 },
+      });
+      const pq = await rows(conn, `SELECT name, type, logical_type FROM parquet_schema('${path.join(dir, add.path)}') WHERE name = 'at'`);
+      assert.equal(pq[0].type, 'INT64');
+      assert.match(String(pq[0].logical_type), /isAdjustedToUTC=1.*MICROS=MicroSeconds/);
+      const meta = await rows(conn, `SELECT DISTINCT compression FROM parquet_metadata('${path.join(dir, add.path)}')`);
+      assert.deepEqual(meta, [{ compression: 'ZSTD' }]);
+      // and it reads back in logical types
+      await t.registerScan(conn, 'created');
+      assert.deepEqual(await rows(conn, `SELECT id::INT id, name, epoch_us("at")::BIGINT::VARCHAR us, amount::VARCHAR amount, region FROM created WHERE id = 4`), [
+        { id: 4, name: 'n4', us: String(Date.UTC(2024, 2, 1, 12, 0, 4) * 1000 + 123456), amount: '5.00', region: 'us west' },
+      ]);
+    });
+  });
+
+  test('append and overwrite: overwrite removes every live file in the same commit; time travel sees the past', async () => {
+    await withTable(async (t, dir) => {
+      await t.write(conn, { selectSql: rowsSql(0, 10), schema: SCHEMA, mode: 'append' });
+      await t.write(conn, { selectSql: rowsSql(10, 25), schema: SCHEMA, mode: 'append' });
+      assert.equal(await scanCount(t), 25);
+      const before = await t.snapshot();
+      const r = await t.write(conn, { selectSql: rowsSql(100, 104), schema: SCHEMA, mode: 'overwrite' });
+      assert.equal(r.version, 2);
+      const lines = await commitLines(dir, 2);
+      assert.equal(lines[0].commitInfo.operationParameters.mode, 'Overwrite');
+      assert.equal(lines[0].commitInfo.isBlindAppend, false);
+      const removed = lines.filter((l) => l.remove).map((l) => l.remove);
+      assert.deepEqual(removed.map((x) => x.path).sort(), before.files.map((f) => f.path).sort());
+      for (const x of removed) {
+        assert.equal(x.dataChange, true);
+        assert.equal(typeof x.deletionTimestamp, 'number');
+        assert.equal(x.extendedFileMetadata, true);
+      }
+      assert.equal(await scanCount(t), 4);
+      assert.equal(await scanCount(t, 1), 25);
+      assert.equal(await scanCount(t, 0), 10);
+      const snap = await t.snapshot();
+      assert.equal(snap.tombstones.length, 2);
+    });
+  });
+
+  test('targetFileRows splits files', async () => {
+    await withTable(async (t) => {
+      const r = await t.write(conn, { selectSql: rowsSql(0, 10), schema: SCHEMA, mode: 'append', targetFileRows: 3 });
+      assert.equal(r.files, 4);
+      const snap = await t.snapshot();
+      const counts = snap.files.map((f) => JSON.parse(f.stats!).numRecords).sort();
+      assert.deepEqual(counts, [1, 3, 3, 3]);
+      assert.equal(await scanCount(t), 10);
+    });
+  });
+
+  test('partitioned: Hive directories with escaping, null partition, typed values read back', async () => {
+    await withTable(async (t, dir) => {
+      const schema: StructType = {
+        type: 'struct',
+        fields: [
+          ...SCHEMA.fields,
+          { name: 'day', type: 'date', nullable: true, metadata: {} },
+          { name: 'odd', type: 'string', nullable: true, metadata: {} },
+        ],
+      };
+      const sql = `SELECT *, DATE '2024-01-31' + (id % 2)::INT AS day, CASE WHEN id = 0 THEN 'a/b:c%d' ELSE 'x' END AS odd FROM (${rowsSql(0, 9)})`;
+      const r = await t.write(conn, { selectSql: sql, schema, mode: 'append', partitionColumns: ['region', 'day', 'odd'] });
+      assert.equal(r.rows, 9);
+      const snap = await t.snapshot();
+      assert.deepEqual(snap.partitionColumns, ['region', 'day', 'odd']);
+      const special = snap.files.find((f) => f.partitionValues.odd === 'a/b:c%d')!;
+      assert.deepEqual(special.partitionValues, { region: 'eu', day: '2024-01-31', odd: 'a/b:c%d' });
+      assert.match(special.path, /^region=eu\/day=2024-01-31\/odd=a%252Fb%253Ac%2525d\/part-/);
+      await fs.access(path.join(dir, decodeURIComponent(special.path)));
+      const nullPart = snap.files.find((f) => f.partitionValues.region === null)!;
+      assert.match(nullPart.path, /^region=__HIVE_DEFAULT_PARTITION__\//);
+      // data files hold only the data columns
+      const cols = await rows(conn, `SELECT column_name c FROM (DESCRIBE SELECT * FROM read_parquet('${path.join(dir, decodeURIComponent(special.path))}', hive_partitioning = false))`);
+      assert.deepEqual(cols.map((c) => c.c), ['id', 'name', 'at', 'amount']);
+      await t.registerScan(conn, 'parts');
+      assert.deepEqual(await rows(conn, `SELECT region, "day"::VARCHAR "day", odd, typeof("day") t FROM parts WHERE id = 0`), [{ region: 'eu', day: '2024-01-31', odd: 'a/b:c%d', t: 'DATE' }]);
+      assert.equal(Number(await one(conn, `SELECT count(*) FROM parts WHERE region IS NULL`)), 3);
+      // appending with other partition columns is refused
+      await assert.rejects(t.write(conn, { selectSql: sql, schema, mode: 'append', partitionColumns: ['day'] }), (e: unknown) => e instanceof DeltaError && e.code === 'DELTA_SCHEMA_MISMATCH');
+    });
+  });
+
+  test('timestamp partitions are written as ISO-8601 UTC and read back exactly', async () => {
+    await withTable(async (t) => {
+      const schema: StructType = { type: 'struct', fields: [
+        { name: 'id', type: 'integer', nullable: true, metadata: {} },
+        { name: 'ts', type: 'timestamp', nullable: true, metadata: {} },
+      ] };
+      await t.write(conn, { selectSql: `SELECT 1 AS id, TIMESTAMPTZ '2024-01-01 10:00:00.5+00' AS ts`, schema, mode: 'append', partitionColumns: ['ts'] });
+      const snap = await t.snapshot();
+      assert.equal(snap.files[0].partitionValues.ts, '2024-01-01T10:00:00.500000Z');
+      await t.registerScan(conn, 'tsp');
+      assert.equal(await one(conn, `SELECT epoch_ms(ts)::BIGINT::VARCHAR FROM tsp`), String(Date.UTC(2024, 0, 1, 10, 0, 0, 500)));
+    });
+  });
+
+  test('stats: strings cut to 32 characters with an upper-bound max; timestamps min truncated, max rounded up', async () => {
+    await withTable(async (t) => {
+      const schema: StructType = { type: 'struct', fields: [
+        { name: 's', type: 'string', nullable: true, metadata: {} },
+        { name: 'ts', type: 'timestamp_ntz', nullable: true, metadata: {} },
+        { name: 'f', type: 'double', nullable: true, metadata: {} },
+      ] };
+      const long = 'a'.repeat(40);
+      await t.write(conn, {
+        selectSql: `SELECT * FROM (VALUES ('${long}', TIMESTAMP '2024-01-01 00:00:00.000999', 1.5::DOUBLE), ('b', TIMESTAMP '2024-01-01 00:00:01.000001', 'NaN'::DOUBLE)) v(s, ts, f)`,
+        schema, mode: 'append', targetFileRows: 10,
+      });
+      const stats = JSON.parse((await t.snapshot()).files[0].stats!);
+      assert.equal(stats.minValues.s, 'a'.repeat(32));
+      assert.equal(stats.maxValues.s, 'b');
+      assert.equal(stats.minValues.ts, '2024-01-01T00:00:00.000');
+      assert.equal(stats.maxValues.ts, '2024-01-01T00:00:01.001');
+      assert.equal(stats.maxValues.f, undefined, 'NaN has no JSON form');
+      await t.write(conn, { selectSql: `SELECT '${'z'.repeat(33)}' AS s, NULL::TIMESTAMP AS ts, NULL::DOUBLE AS f`, schema, mode: 'append' });
+      const s2 = JSON.parse((await t.snapshot()).files.find((f) => JSON.parse(f.stats!).numRecords === 1)!.stats!);
+      assert.equal(s2.maxValues.s, 'z'.repeat(32) + '\u007f');
+      assert.deepEqual(s2.nullCount, { s: 0, ts: 1, f: 1 });
+    });
+  });
+
+  test('checkpoint every 10 commits in Spark layout; a reader using only the checkpoint gets the same state', async () => {
+    await withTable(async (t, dir) => {
+      for (let i = 0; i < 12; i++) await t.write(conn, { selectSql: rowsSql(i * 5, i * 5 + 5), schema: SCHEMA, mode: i === 6 ? 'overwrite' : 'append', txn: { appId: 'app', version: i } });
+      const log = await fs.readdir(path.join(dir, '_delta_log'));
+      assert.ok(log.includes('00000000000000000010.checkpoint.parquet'));
+      assert.ok(!log.some((n) => n.startsWith('00000000000000000009.checkpoint') || n.startsWith('00000000000000000011.checkpoint')));
+      const last = JSON.parse(await fs.readFile(path.join(dir, '_delta_log/_last_checkpoint'), 'utf8'));
+      const full = await t.snapshot({ version: 10 });
+      assert.equal(last.version, 10);
+      assert.equal(last.numOfAddFiles, full.files.length);
+      assert.equal(last.size, 2 + 1 + full.files.length + full.tombstones.length);
+      // Spark's column layout, maps as MAP, one action per row
+      const cp = path.join(dir, '_delta_log/00000000000000000010.checkpoint.parquet');
+      const desc = await rows(conn, `SELECT column_name c, column_type t FROM (DESCRIBE SELECT * FROM read_parquet('${cp}'))`);
+      assert.deepEqual(desc.map((d) => d.c), ['txn', 'add', 'remove', 'metaData', 'protocol', 'domainMetadata']);
+      assert.match(String(desc[1].t), /partitionValues MAP\(VARCHAR, VARCHAR\)/);
+      assert.match(String(desc[1].t), /stats VARCHAR/);
+      assert.equal(Number(await one(conn, `SELECT count(*) FROM read_parquet('${cp}') WHERE (add IS NOT NULL)::INT + (remove IS NOT NULL)::INT + (txn IS NOT NULL)::INT + (metaData IS NOT NULL)::INT + (protocol IS NOT NULL)::INT <> 1`)), 0);
+      // delete commits 0..10: the state must come from the checkpoint alone
+      const copy = await tempDir('ckpt');
+      try {
+        await fs.cp(dir, copy.dir, { recursive: true });
+        for (let v = 0; v <= 10; v++) await fs.rm(path.join(copy.dir, '_delta_log', `${String(v).padStart(20, '0')}.json`));
+        const t2 = DeltaTable.forPath(copy.dir);
+        const s10 = await t2.snapshot({ version: 10 });
+        assert.deepEqual(s10.files.map((f) => f.path).sort(), full.files.map((f) => f.path).sort());
+        assert.deepEqual(s10.files.map((f) => f.stats).sort(), full.files.map((f) => f.stats).sort());
+        assert.deepEqual(s10.tombstones.map((f) => f.path).sort(), full.tombstones.map((f) => f.path).sort());
+        assert.equal(s10.appTransactions.get('app'), 10);
+        assert.deepEqual(s10.schema, SCHEMA);
+        assert.equal(await scanCount(t2), await scanCount(t));
+        await assert.rejects(t2.snapshot({ version: 5 }), (e: unknown) => e instanceof DeltaError && e.code === 'DELTA_VERSION_NOT_FOUND');
+      } finally {
+        await copy.cleanup();
+      }
+    });
+  });
+
+  test('txn: a commit already recorded for appId is skipped', async () => {
+    await withTable(async (t) => {
+      const a = await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 5 } });
+      assert.equal(a.skipped, false);
+      const again = await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 5 } });
+      assert.deepEqual(again, { version: 0, files: 0, rows: 0, skipped: true });
+      const older = await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 4 } });
+      assert.equal(older.skipped, true);
+      const next = await t.write(conn, { selectSql: rowsSql(3, 6), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 6 } });
+      assert.equal(next.version, 1);
+      const other = await t.write(conn, { selectSql: rowsSql(6, 7), schema: SCHEMA, mode: 'append', txn: { appId: 'run-2', version: 0 } });
+      assert.equal(other.version, 2);
+      assert.equal(await scanCount(t), 7);
+      const snap = await t.snapshot();
+      assert.deepEqual([...snap.appTransactions.entries()].sort(), [['run-1', 6], ['run-2', 0]]);
+    });
+  });
+
+  test('schema: a different schema is refused naming the columns; mergeSchema adds nullable columns', async () => {
+    await withTable(async (t) => {
+      await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append' });
+      const extended: StructType = { type: 'struct', fields: [...SCHEMA.fields, { name: 'score', type: 'double', nullable: true, metadata: {} }] };
+      const sql = `SELECT *, id * 0.5 AS score FROM (${rowsSql(3, 5)})`;
+      await assert.rejects(t.write(conn, { selectSql: sql, schema: extended, mode: 'append' }), (e: unknown) => {
+        assert.ok(e instanceof DeltaError);
+        assert.equal(e.code, 'DELTA_SCHEMA_MISMATCH');
+        assert.match(e.message, /score/);
+        return true;
+      });
+      const retyped: StructType = { type: 'struct', fields: SCHEMA.fields.map((f) => (f.name === 'name' ? { ...f, type: 'integer' } : f)) };
+      await assert.rejects(t.write(conn, { selectSql: `SELECT id, 1 AS name, "at", amount, region FROM (${rowsSql(3, 5)})`, schema: retyped, mode: 'append' }), (e: unknown) => {
+        assert.ok(e instanceof DeltaError && e.code === 'DELTA_SCHEMA_MISMATCH');
+        assert.match(e.message, /name \(table: string, data: integer\)/);
+        return true;
+      });
+      const r = await t.write(conn, { selectSql: sql, schema: extended, mode: 'append', mergeSchema: true });
+      assert.equal(r.version, 1);
+      const snap = await t.snapshot();
+      assert.deepEqual(snap.schema.fields.map((f) => f.name), ['id', 'name', 'at', 'amount', 'region', 'score']);
+      await t.registerScan(conn, 'merged');
+      assert.deepEqual(await rows(conn, `SELECT count(*)::INT n, count(score)::INT s FROM merged`), [{ n: 5, s: 2 }]);
+      // NOT NULL is enforced
+      await assert.rejects(t.write(conn, { selectSql: `SELECT NULL::BIGINT AS id, name, "at", amount, region, score FROM merged LIMIT 1`, schema: extended, mode: 'append' }), (e: unknown) => e instanceof DeltaError && e.code === 'DELTA_NOT_NULL_VIOLATION' && /id/.test(e.message));
+      assert.equal((await t.snapshot()).version, 1);
+    });
+  });
+
+  test('compact: small files rewritten per partition with dataChange=false, rows unchanged', async () => {
+    await withTable(async (t, dir) => {
+      for (let i = 0; i < 5; i++) await t.write(conn, { selectSql: rowsSql(i * 4, i * 4 + 4), schema: SCHEMA, mode: 'append', partitionColumns: ['region'] });
+      const before = await t.snapshot();
+      assert.equal(before.files.length, 15);
+      const r = await t.compact(conn, { targetFileRows: 1000 });
+      assert.deepEqual(r, { version: 5, removed: 15, added: 3 });
+      const lines = await commitLines(dir, 5);
+      assert.equal(lines[0].commitInfo.operation, 'OPTIMIZE');
+      assert.ok(lines.filter((l) => l.add || l.remove).every((l) => (l.add ?? l.remove).dataChange === false));
+      const after = await t.snapshot();
+      assert.equal(after.files.length, 3);
+      assert.deepEqual(after.files.map((f) => f.partitionValues.region).sort(), ['eu', 'us west', null].sort());
+      await t.registerScan(conn, 'compacted');
+      assert.deepEqual(await rows(conn, `SELECT count(*)::INT n, sum(id)::INT s, count(DISTINCT id)::INT d FROM compacted`), [{ n: 20, s: 190, d: 20 }]);
+      assert.deepEqual(await t.compact(conn, { targetFileRows: 1000 }), { version: null, removed: 0, added: 0 });
+    });
+  });
+
+  test('vacuum: refuses short retention, keeps live and young files, deletes old unreferenced ones', async () => {
+    await withTable(async (t, dir) => {
+      await t.write(conn, { selectSql: rowsSql(0, 5), schema: SCHEMA, mode: 'append' });
+      const old = (await t.snapshot()).files[0].path;
+      await t.write(conn, { selectSql: rowsSql(5, 10), schema: SCHEMA, mode: 'overwrite' });
+      const live = (await t.snapshot()).files[0].path;
+      await fs.writeFile(path.join(dir, 'stray.parquet'), 'x');
+      await assert.rejects(t.vacuum({ retentionHours: 1 }), (e: unknown) => e instanceof DeltaError && /168h/.test(e.message));
+      // now: nothing is older than 7 days yet
+      assert.deepEqual(await t.vacuum({ retentionHours: 168 }), { deleted: [] });
+      const later = Date.now() + 8 * 24 * 3600 * 1000;
+      const dry = await t.vacuum({ retentionHours: 168, now: later, dryRun: true });
+      assert.deepEqual(dry.deleted.sort(), [old, 'stray.parquet'].sort());
+      await fs.access(path.join(dir, old));
+      // the tombstone of `old` is 0 h old: a forced 0 h vacuum may delete it, a 1 h one must not
+      const within = await t.vacuum({ retentionHours: 1, force: true, now: Date.now() + 1000 });
+      assert.deepEqual(within.deleted, []);
+      const done = await t.vacuum({ retentionHours: 168, now: later });
+      assert.deepEqual(done.deleted.sort(), [old, 'stray.parquet'].sort());
+      await assert.rejects(fs.access(path.join(dir, old)));
+      await fs.access(path.join(dir, live));
+      await fs.access(path.join(dir, '_delta_log/00000000000000000000.json'));
+      assert.equal(await scanCount(t), 5);
+    });
+  });
+
+  test('timestamp_ntz columns upgrade the protocol to 3/7 with the timestampNtz feature', async () => {
+    await withTable(async (t, dir) => {
+      const schema: StructType = { type: 'struct', fields: [{ name: 'ts', type: 'timestamp_ntz', nullable: true, metadata: {} }] };
+      await t.write(conn, { selectSql: `SELECT TIMESTAMP '2024-05-06 07:08:09.123456' AS ts`, schema, mode: 'append' });
+      const p = (await commitLines(dir, 0)).find((l) => l.protocol)!.protocol;
+      assert.deepEqual(p, { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] });
+      await t.registerScan(conn, 'ntz');
+      assert.equal(await one(conn, `SELECT ts::VARCHAR FROM ntz`), '2024-05-06 07:08:09.123456');
+    });
+  });
+});
