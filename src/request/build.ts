@@ -89,6 +89,10 @@ function checkedUrl(rendered: string, hasValues: boolean, policy: HostPolicy): s
   } catch {
     throw new TemplateError('request.url: the rendered URL is not a valid absolute URL');
   }
+  if (url.username !== '' || url.password !== '') {
+    // They would land in the sink's url column and in logs; auth belongs in `auth`.
+    throw new TemplateError('request.url: credentials in the URL (user:password@) are not allowed; use auth: basic');
+  }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new HostNotAllowedError(`request.url: scheme "${url.protocol.slice(0, -1)}" is not allowed (http or https only)`);
   }

@@ -1,0 +1,110 @@
+// adaptive_concurrency: an AIMD limit on requests in flight per origin (issue 5
+// item 2). Each origin starts at `max` (default execution.concurrency); a sign of
+// overload (429, 503, a timeout) halves its limit, at most once per round trip (only
+// an attempt started after the last cut can cut again, so a burst of 429s from
+// requests already in flight counts once); each success adds 1/limit, i.e. about one
+// slot per round trip of successes. Attempts over the limit wait (FIFO) for a slot.
+// Place it inside (after) retry: a slot is then held per attempt, not during backoff.
+import type { MiddlewareConfig } from '../config/types.js';
+import { AbortedError } from '../transport/errors.js';
+import { originOf } from '../transport/origin.js';
+import type { Exchange, MiddlewareFactory } from './types.js';
+
+export type AdaptiveOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'adaptive_concurrency' }>, 'type'>>;
+
+type Outcome = 'overload' | 'success' | 'neutral';
+
+export class AimdLimiter {
+  limit: number;
+  inFlight = 0;
+  private lastCut = -Infinity;
+  private readonly waiters: { resolve: (ok: boolean) => void; signal: AbortSignal; onAbort: () => void }[] = [];
+
+  constructor(
+    readonly min: number,
+    readonly max: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    this.limit = max;
+  }
+
+  /** true when a slot is free now; otherwise a promise of a slot (false if the signal aborts first). */
+  acquire(signal: AbortSignal): true | Promise<boolean> {
+    if (this.waiters.length === 0 && this.inFlight < Math.floor(this.limit)) {
+      this.inFlight++;
+      return true;
+    }
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const w = {
+        resolve,
+        signal,
+        onAbort: () => {
+          const i = this.waiters.indexOf(w);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve(false);
+        },
+      };
+      signal.addEventListener('abort', w.onAbort, { once: true });
+      this.waiters.push(w);
+    });
+  }
+
+  /** Give the slot back with what the attempt (started at `startedAt`, clock ms) said about the server. */
+  release(outcome: Outcome, startedAt: number): void {
+    this.inFlight--;
+    if (outcome === 'overload') {
+      if (startedAt >= this.lastCut) {
+        this.limit = Math.max(this.min, this.limit / 2);
+        this.lastCut = this.clock();
+      }
+    } else if (outcome === 'success' && this.limit < this.max) {
+      this.limit = Math.min(this.max, this.limit + 1 / this.limit);
+    }
+    while (this.waiters.length > 0 && this.inFlight < Math.floor(this.limit)) {
+      const w = this.waiters.shift()!;
+      w.signal.removeEventListener('abort', w.onAbort);
+      this.inFlight++;
+      w.resolve(true);
+    }
+  }
+
+  now(): number {
+    return this.clock();
+  }
+}
+
+function outcomeOf(ex: Exchange): Outcome {
+  const res = ex.response;
+  if (res !== null) {
+    if (res.status === 429 || res.status === 503) return 'overload';
+    return res.status < 500 ? 'success' : 'neutral';
+  }
+  return ex.error?.errorClass === 'timeout' && ex.error.code === 'RESTLAKE_TIMEOUT' ? 'overload' : 'neutral';
+}
+
+export const adaptiveConcurrency: MiddlewareFactory<AdaptiveOptions> = (options) => {
+  if (options.enabled === false) return (_ex, next) => next();
+  const min = Math.max(1, options.min ?? 1);
+  const max = Math.max(min, options.max ?? 64);
+  const limiters = new Map<string, AimdLimiter>();
+
+  return async (ex, next) => {
+    const origin = originOf(ex.request.url);
+    let limiter = limiters.get(origin);
+    if (!limiter) limiters.set(origin, (limiter = new AimdLimiter(min, max)));
+    const got = limiter.acquire(ex.signal);
+    if (got !== true && !(await got)) {
+      ex.error = new AbortedError();
+      return;
+    }
+    const started = limiter.now();
+    let outcome: Outcome = 'neutral';
+    try {
+      await next();
+      outcome = outcomeOf(ex);
+    } finally {
+      limiter.release(outcome, started);
+    }
+  };
+};
