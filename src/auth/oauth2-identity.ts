@@ -36,3 +36,11 @@ export function authConfigForWorkers(auth: AuthConfig): AuthConfig {
   if (!isOAuth2(auth)) return auth;
   return { ...auth, client_secret: null, password: null };
 }
+
+/**
+ * A short digest of a token: how a worker names "the token the API refused" to the
+ * driver without sending the token back over the wire.
+ */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 32);
+}

@@ -11,10 +11,9 @@
 // - `start()` gets the first token before any API request and turns failure into a
 //   RunError (exit 3) that says whether the credentials are wrong or the endpoint is not
 //   answering. No message ever holds a secret or a token.
-import type { Logger } from 'pino';
 import { RestlakeError, RowError, RunError } from '../errors.js';
 import { OAuth2Client, OAuth2TokenError, safeUrl, type OAuth2ClientOptions, type TokenGrant } from './oauth2-client.js';
-import { authIdOf, type OAuth2AuthConfig } from './oauth2-identity.js';
+import { authIdOf, tokenFingerprint, type OAuth2AuthConfig } from './oauth2-identity.js';
 
 export interface TokenInfo {
   token: string;
@@ -45,9 +44,11 @@ export interface TokenServiceOptions {
   retryMaxMs?: number;
   /** Tries for the first token when the endpoint is down or answers 5xx. Default 3. */
   startAttempts?: number;
-  logger?: Logger;
+  /** Operational messages (refresh failures, recovery); never hold a secret or token. */
+  log?: (level: 'info' | 'warn', message: string) => void;
   now?: () => number;
 }
+
 
 export class TokenService {
   readonly id: string;
@@ -56,7 +57,7 @@ export class TokenService {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly startAttempts: number;
-  private readonly logger: Logger | undefined;
+  private readonly log: (level: 'info' | 'warn', message: string) => void;
   private readonly now: () => number;
   private readonly label: string;
 
@@ -77,7 +78,7 @@ export class TokenService {
     this.retryBaseMs = opts.retryBaseMs ?? 250;
     this.retryMaxMs = opts.retryMaxMs ?? 5_000;
     this.startAttempts = Math.max(1, opts.startAttempts ?? 3);
-    this.logger = opts.logger;
+    this.log = opts.log ?? (() => {});
     this.now = opts.now ?? Date.now;
     this.label = `${auth.type} at ${safeUrl(auth.token_url)} (client_id "${auth.client_id}")`;
   }
@@ -122,6 +123,17 @@ export class TokenService {
     if (cur && cur.token !== stale && this.usable(cur, this.now())) return cur;
     if (cur && cur.token === stale) this.current = null; // the API refused it: nobody gets it again
     return this.awaitRefresh();
+  }
+
+  /** The cached token, without side effects (null before start or after a refused token). */
+  peek(): TokenInfo | null {
+    return this.current;
+  }
+
+  /** refreshIfStill, naming the refused token by its tokenFingerprint(). */
+  refreshIfFingerprint(stale: string): Promise<TokenInfo> {
+    const cur = this.current;
+    return cur && tokenFingerprint(cur.token) === stale ? this.refreshIfStill(cur.token) : this.token();
   }
 
   stats(): TokenServiceStats {
@@ -175,7 +187,7 @@ export class TokenService {
         this.counts.failures++;
         this.lastError = e;
         this.outageSince ??= this.now();
-        this.logger?.warn({ auth: this.id, kind: e.kind, attempt: attempt + 1 }, `token refresh failed: ${e.message}`);
+        this.log('warn', `token refresh failed (attempt ${attempt + 1}, retrying with backoff): ${e.message}`);
         await sleep(this.backoff(attempt), this.closing.signal);
       }
     }
@@ -184,7 +196,7 @@ export class TokenService {
   private adopt(g: TokenGrant): TokenInfo {
     this.counts.grants++;
     if (g.grant === 'refresh_token') this.counts.refreshes++;
-    if (this.outageSince !== null) this.logger?.info({ auth: this.id }, 'token endpoint recovered');
+    if (this.outageSince !== null) this.log('info', `token endpoint recovered: ${this.label}`);
     this.outageSince = null;
     this.lastError = null;
     // A margin as large as the lifetime would refresh constantly; keep at least 3/4 of it.

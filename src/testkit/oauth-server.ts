@@ -74,6 +74,8 @@ export interface OAuthServer {
   issuedTokens(): string[];
   setOutage(outage: OAuthOutage): void;
   setLatency(ms: number): void;
+  /** Ends the life of every access token issued so far (as if they expired now); returns how many. */
+  expireAccessTokens(): number;
   close(): Promise<void>;
 }
 
@@ -259,6 +261,17 @@ export async function startOAuthServer(opts: OAuthServerOptions): Promise<OAuthS
     },
     setLatency: (ms) => {
       latencyMs = ms;
+    },
+    expireAccessTokens: () => {
+      const now = new Date();
+      let n = 0;
+      for (const t of accessTokens.values()) {
+        if (t.accessTokenExpiresAt > now) {
+          t.accessTokenExpiresAt = now;
+          n++;
+        }
+      }
+      return n;
     },
     close: () =>
       new Promise<void>((resolve) => {
