@@ -1,7 +1,6 @@
 // Starts the driver services (token service, run-wide rate limiter) for a run.
 // A thin seam so the engine does not depend on how src/services wires itself.
 import type { PipelineConfig } from '../config/types.js';
-import { startDriverServices } from '../services/server.js';
 import type { LogLevel } from './context.js';
 
 export interface RunningServices {
@@ -15,6 +14,8 @@ export async function startServices(
   runId: string,
   log: (level: LogLevel, message: string) => void,
 ): Promise<RunningServices> {
+  // Loaded on demand: most runs need no driver services.
+  const { startDriverServices } = await import('../services/server.js');
   const s = await startDriverServices({ config, runId, log });
   return { url: s.url, secret: s.secret, close: () => s.close() };
 }

@@ -4,6 +4,7 @@ import type { PipelineConfig } from '../config/types.js';
 import { DeltaTable, type StructType } from '../delta/index.js';
 import { quoteIdent } from '../delta/schema/duckdb-types.js';
 import { RunError } from '../errors.js';
+import { maxResultLineBytes } from '../worker/result.js';
 import { spoolSelectSql } from './spool-sql.js';
 
 export const SUCCEEDED_TABLE = 'restlake_succeeded';
@@ -65,7 +66,7 @@ export class Sink {
    */
   async commit(conn: DuckDBConnection, files: readonly string[]): Promise<CommitResult> {
     const mode = this.committed === 0 && this.config.sink.mode === 'overwrite' ? 'overwrite' : 'append';
-    const selectSql = spoolSelectSql(this.schema, files, this.config.transport.max_response_bytes * 6 + (1 << 20));
+    const selectSql = spoolSelectSql(this.schema, files, maxResultLineBytes(this.config));
     let lastError: unknown;
     // Object stores hiccup; a commit is retried a few times before the run gives up.
     for (let attempt = 1; attempt <= 3; attempt++) {

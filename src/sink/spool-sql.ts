@@ -31,6 +31,6 @@ export function spoolSelectSql(schema: StructType, files: readonly string[], max
   const fileList = '[' + files.map(quoteLiteral).join(', ') + ']';
   return (
     `SELECT ${select.join(', ')} FROM read_json(${fileList}, format = 'newline_delimited', ` +
-    `columns = {${columns.join(', ')}}, maximum_object_size = ${Math.max(16 << 20, Math.ceil(maxLineBytes))})`
+    `columns = {${columns.join(', ')}}, maximum_object_size = ${Math.ceil(maxLineBytes) + 1024})`
   );
 }

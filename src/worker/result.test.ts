@@ -7,6 +7,7 @@ const config = {
   name: 'p1',
   sink: { source_columns: ['id', 'region'] },
   response: { extract: { score: { path: '$.score', type: 'double' } } },
+  transport: { max_response_bytes: 10 << 20 },
 } as unknown as PipelineConfig;
 
 test('serialised results have a fixed key order and the driver reads their head without parsing', () => {
@@ -30,4 +31,20 @@ test('parseResultHead reads successes and falls back to a full parse for other k
   assert.deepEqual(parseResultHead(foreign), { requestId: 'x', success: false, statusCode: null, errorClass: 'timeout', durationMs: 9 });
   assert.equal(parseResultHead('{"nope":1}'), null);
   assert.equal(parseResultHead('not json'), null);
+});
+
+test('a result line over the sink limit is shortened (response body first) and flagged truncated', () => {
+  const small = { ...config, transport: { max_response_bytes: 1 << 20 } } as unknown as PipelineConfig;
+  const serialize = createResultSerializer(small);
+  const r = failedResult(small, 'run1', 'ef'.repeat(32), 'http_status', 'boom');
+  // Control characters escape to six bytes each: 1 MB of them is a 6 MB line.
+  r.response_body = '\u0001'.repeat(1 << 20);
+  r.request_body = 'short body';
+  const line = serialize(r);
+  assert.ok(Buffer.byteLength(line) <= 4 << 20, `line of ${Buffer.byteLength(line)} bytes`);
+  const back = JSON.parse(line);
+  assert.equal(back.response_truncated, true);
+  assert.equal(back.request_body, 'short body');
+  assert.ok(back.response_body.length > 100_000);
+  assert.equal(parseResultHead(line)?.requestId, 'ef'.repeat(32));
 });

@@ -32,11 +32,25 @@ export function resultKeys(config: PipelineConfig): string[] {
 }
 
 /**
+ * The longest result line, in UTF-8 bytes, that the sink must accept: a capped response
+ * body even when JSON escaping doubles it, plus room for the rest of the row.
+ */
+export function maxResultLineBytes(config: PipelineConfig): number {
+  return Math.max(4 << 20, 2 * config.transport.max_response_bytes + (1 << 20));
+}
+
+// Cut first when a line is too long: the big free-text columns, largest first.
+const SHRINKABLE = ['response_body', 'request_body', 'response_headers', 'error_message', 'request_headers'] as const;
+
+/**
  * A serializer with the key order precomputed: one object built with keys in order,
- * one JSON.stringify. Missing keys become null so every line has every column.
+ * one JSON.stringify. Missing keys become null so every line has every column. A line
+ * over maxResultLineBytes (a body full of escaped characters) is shortened, flagged as
+ * truncated, so one response can never make a commit fail.
  */
 export function createResultSerializer(config: PipelineConfig): (r: ResultRow) => string {
   const keys = resultKeys(config);
+  const maxBytes = maxResultLineBytes(config);
   return (r) => {
     const o: Record<string, unknown> = {};
     for (let i = 0; i < keys.length; i++) {
@@ -44,7 +58,26 @@ export function createResultSerializer(config: PipelineConfig): (r: ResultRow) =
       const v = r[k];
       o[k] = v === undefined ? null : v;
     }
-    return JSON.stringify(o);
+    let line = JSON.stringify(o);
+    // UTF-8 is at most 3 bytes per UTF-16 unit, so short lines skip the byte count.
+    while (line.length * 3 > maxBytes) {
+      const excess = Buffer.byteLength(line) - maxBytes;
+      if (excess <= 0) break;
+      let field: string | null = null;
+      for (const f of SHRINKABLE) {
+        const v = o[f];
+        if (typeof v === 'string' && (field === null || v.length > (o[field] as string).length)) field = f;
+      }
+      if (field === null) break;
+      const v = o[field] as string;
+      // Cut in proportion to the field's escaped size (escapes make a character 1–6 bytes).
+      const fieldBytes = Buffer.byteLength(JSON.stringify(v));
+      const keep = fieldBytes > excess ? Math.floor(v.length * ((fieldBytes - excess) / fieldBytes)) - 64 : 0;
+      o[field] = v.slice(0, Math.max(0, keep));
+      if (field === 'response_body') o.response_truncated = true;
+      line = JSON.stringify(o);
+    }
+    return line;
   };
 }
 
