@@ -261,3 +261,21 @@ test('secrets: auth values, Authorization headers and secret-named keys are reco
   );
   assert.deepEqual([...c.secrets].sort(), ['Token abc-literal', 'k-123', 'mod-key', 'tok-1']);
 });
+
+test('examples/pipeline.reference.yaml loads, with its documented values', async () => {
+  const file = new URL('../../examples/pipeline.reference.yaml', import.meta.url).pathname;
+  const c = await loadConfig(file, { env: {} });
+  assert.equal(c.name, 'orders_scoring');
+  assert.equal(c.source?.format, 'parquet');
+  assert.deepEqual(c.request.allowed_hosts, ['api.example.com']);
+  assert.deepEqual(
+    c.middleware.map((m) => m.type),
+    ['retry', 'rate_limit', 'circuit_breaker', 'adaptive_concurrency', 'timing', 'logging', 'headers', 'module'],
+  );
+  assert.equal(c.transport.connect_timeout_ms, 10_000);
+  assert.deepEqual(c.response.extract.model, { path: '$.model.name', type: 'string' });
+  assert.deepEqual(c.secrets, ['change-me']);
+  // With the secret in the environment, the fallback is not used.
+  const withEnv = await loadConfig(file, { env: { ORDERS_CLIENT_SECRET: 'real-secret' } });
+  assert.equal(withEnv.auth.type === 'oauth2_client_credentials' && withEnv.auth.client_secret, 'real-secret');
+});

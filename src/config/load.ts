@@ -63,7 +63,10 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
   const parsed = schema.safeParse(interpolated.value, { reportInput: true });
   const secrets = collectSecrets(interpolated.value, interpolated.references);
 
-  const raw: { path: PathSegment[] | PropertyKey[]; message: string }[] = [...overrides.issues, ...interpolated.issues];
+  const raw: { path: PathSegment[] | PropertyKey[]; message: string; fromSet?: boolean }[] = [
+    ...overrides.issues.map((i) => ({ ...i, fromSet: true })),
+    ...interpolated.issues,
+  ];
   if (!parsed.success) {
     // A failed reference already explains the value at its path; don't pile a schema complaint on top.
     const explained = interpolated.issues.map((i) => formatPath(i.path));
@@ -78,11 +81,12 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
   const seen = new Set<string>();
   const issues: ConfigIssue[] = [];
   for (const i of raw) {
-    const fromSet = i.path.length > 0 && overrides.paths.some((p) => pathStartsWith(i.path, p));
+    // Issues about an overridden value point at the --set, not at the file line it replaced.
+    const underSet = i.path.length > 0 && overrides.paths.some((p) => pathStartsWith(i.path, p));
     const issue: ConfigIssue = {
       path: formatPath(i.path),
-      message: redact(i.message, hide) + (fromSet ? ' (from --set)' : ''),
-      line: fromSet ? undefined : source.lineOf(i.path),
+      message: redact(i.message, hide) + (underSet ? ' (from --set)' : ''),
+      line: underSet || i.fromSet ? undefined : source.lineOf(i.path),
     };
     const k = `${issue.path}\u0000${issue.message}`;
     if (seen.has(k)) continue;

@@ -51,7 +51,8 @@ export function duration(def: string) {
 }
 
 const notSize = (iss: { input?: unknown }) => `${show(iss.input)} is not a size; use e.g. 10MB, 512KiB, 1GB or a number of bytes`;
-const SIZE_STRING = /^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$/i;
+// No `i` flag: the pattern is copied into the JSON Schema, where flags do not exist.
+const SIZE_STRING = /^\s*\d+(\.\d+)?\s*(([kKmMgGtT][iI]?)?[bB])?\s*$/;
 
 /** `10MB`, `512KiB`, `1GB` or bytes → bytes, with a default in input form ("10MB"). */
 export function size(def: string) {

@@ -172,7 +172,7 @@ export function buildPipelineSchema(ctx: SchemaContext) {
     url: template().describe('URL template, e.g. "https://api.example.com/v1/orders/{{ order_id }}"; values are URL-encoded in the path.'),
     query: z.record(z.string().min(1), scalarTemplate()).default({}).describe('Query parameters; values are templates (URL-encoded).'),
     headers: z.record(headerName, scalarTemplate()).default({}).describe('Request headers; values are templates.'),
-    body: body.nullable().default(null),
+    body: body.nullable().default(null).describe('Request body: null, or exactly one of json, text or form.'),
     idempotency_header: headerName.nullable().default(null).describe('Send the request_id in this header (e.g. Idempotency-Key).'),
     allowed_hosts: z
       .array(hostName)
@@ -201,7 +201,7 @@ export function buildPipelineSchema(ctx: SchemaContext) {
     z.string({ error: (iss) => (iss.input === undefined ? 'is required' : `expected ${what} as a string`) }).min(1, { error: 'must not be empty' });
   const httpUrl = z
     .string()
-    .regex(/^https?:\/\/[^\s/?#]+/i, { error: (iss) => `${show(iss.input)} is not an http(s) URL` });
+    .regex(/^[hH][tT][tT][pP][sS]?:\/\/[^\s/?#]+/, { error: (iss) => `${show(iss.input)} is not an http(s) URL` });
   const oauthCommon = {
     token_url: httpUrl.describe('The token endpoint of the identity provider.'),
     client_id: z.string().min(1).describe('OAuth2 client id.'),
@@ -471,7 +471,7 @@ export function buildPipelineSchema(ctx: SchemaContext) {
     resume: z.boolean().default(true).describe('Skip request_ids that already succeeded in the sink.'),
     max_requests: positiveInt().nullable().default(null).describe('Stop cleanly (resumable) after this many requests.'),
     fail_on_failed_rows: z.boolean().default(false).describe('Exit 1 when any row failed.'),
-    spark: spark.nullable().default(null),
+    spark: spark.nullable().default(null).describe('Spark settings; required when engine is spark.'),
   })
     .superRefine((value, c) => {
       const v = asRecord(value);
