@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { request } from 'undici';
+import { oauth2Middleware } from './oauth2-middleware.js';
+import { authConfigForWorkers } from './oauth2-identity.js';
+import { startDriverServices } from '../services/server.js';
+import { createDriverClient, type DriverClient } from '../worker/driver-client.js';
+import { startOAuthServer, oauthAuthConfig } from '../testkit/oauth-server.js';
+import { startMockApi } from '../testkit/mock-api.js';
+import { RestlakeError } from '../errors.js';
+import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from '../middleware/types.js';
+
+const SECRET = 'mw-client-secret-5c5c';
+
+function runtime(driver: DriverServices | null): MiddlewareRuntime {
+  return { logger: pino({ level: 'silent' }), runId: 'r', pipeline: 'p', compileTemplate: (s) => () => s, driver, secrets: [] };
+}
+
+/** One exchange through [auth, a real HTTP send], the way the innermost handler runs it. */
+async function send(mw: Middleware, url: string): Promise<Exchange> {
+  const ex: Exchange = {
+    row: {},
+    requestId: 'id',
+    runId: 'r',
+    request: { method: 'GET', url, headers: {}, body: null },
+    response: null,
+    error: null,
+    attempts: 0,
+    state: {},
+    signal: new AbortController().signal,
+  };
+  await mw(ex, async () => {
+    ex.attempts++;
+    const res = await request(ex.request.url, { method: ex.request.method, headers: ex.request.headers });
+    ex.response = { status: res.statusCode, headers: {}, body: await res.body.text(), truncated: false };
+  });
+  return ex;
+}
+
+async function platform(opts: { failureDeadlineMs?: number } = {}) {
+  const oauth = await startOAuthServer({ clients: [{ id: 'etl', secret: SECRET }], accessTokenLifetimeSec: 3600 });
+  const api = await startMockApi({ verifyToken: (t) => oauth.verify(t) });
+  const auth = oauthAuthConfig(oauth, { grant: 'client_credentials', clientId: 'etl', clientSecret: SECRET, failureDeadlineMs: opts.failureDeadlineMs });
+  const svc = await startDriverServices({ auth: [auth], tokenOptions: { retryBaseMs: 20, retryMaxMs: 50 } });
+  const clients: DriverClient[] = [0, 1, 2].map((i) => createDriverClient(svc.url, svc.secret, { workerId: `w${i}` }));
+  // Workers get the config without the secret, exactly as the engine ships it.
+  const workerAuth = authConfigForWorkers(auth);
+  const mws = await Promise.all(clients.map((c) => oauth2Middleware(workerAuth, runtime(c))));
+  return {
+    oauth,
+    api,
+    svc,
+    mws,
+    close: async () => {
+      await Promise.all(clients.map((c) => c.close()));
+      await svc.close();
+      await api.close();
+      await oauth.close();
+    },
+  };
+}
+
+test('workers send the shared token; after the IdP expires it, a burst of 401s costs one grant and each request one retry', async () => {
+  const p = await platform();
+  try {
+    const url = `${p.api.url}/v1/oauth2/score/`;
+    const first = await Promise.all(Array.from({ length: 30 }, (_, i) => send(p.mws[i % 3], url + i)));
+    for (const ex of first) {
+      assert.equal(ex.response?.status, 200);
+      assert.equal(ex.attempts, 1);
+    }
+    assert.equal(p.oauth.stats().grants.client_credentials, 1, 'one token for every worker');
+
+    assert.ok(p.oauth.expireAccessTokens() >= 1);
+    const burst = await Promise.all(Array.from({ length: 60 }, (_, i) => send(p.mws[i % 3], url + i)));
+    for (const ex of burst) {
+      assert.equal(ex.response?.status, 200, JSON.stringify(ex.error));
+      assert.equal(ex.attempts, 2, 'the 401 attempt and its retry');
+      assert.equal(ex.error, null);
+    }
+    assert.equal(p.oauth.stats().grants.client_credentials, 2, 'the whole burst cost one grant');
+    assert.equal(p.api.stats().byAuth.oauth2.rejected, 60);
+
+    // Afterwards the new token is cached by every worker: no more 401s, no more grants.
+    const after = await Promise.all(Array.from({ length: 30 }, (_, i) => send(p.mws[i % 3], url + i)));
+    assert.ok(after.every((ex) => ex.response?.status === 200 && ex.attempts === 1));
+    assert.equal(p.oauth.stats().grants.client_credentials, 2);
+  } finally {
+    await p.close();
+  }
+});
+
+test('when no new token can be had within the deadline, the row ends with error_class auth (no secret in it)', async () => {
+  const p = await platform({ failureDeadlineMs: 300 });
+  try {
+    const url = `${p.api.url}/v1/oauth2/echo`;
+    assert.equal((await send(p.mws[0], url)).response?.status, 200);
+    p.oauth.expireAccessTokens();
+    p.oauth.setOutage({ status: 503 });
+    const ex = await send(p.mws[1], url);
+    assert.equal(ex.response, null);
+    assert.equal(ex.error?.errorClass, 'auth');
+    assert.equal(ex.attempts, 1);
+    assert.ok(!ex.error!.message.includes(SECRET));
+  } finally {
+    await p.close();
+  }
+});
+
+test('oauth2Middleware refuses non-OAuth2 auth and a worker without a driver', async () => {
+  assert.throws(() => oauth2Middleware({ type: 'bearer', token: 't' }, runtime(null)), (e: unknown) => e instanceof RestlakeError && e.code === 'RESTLAKE_AUTH_TYPE');
+  const auth = oauthAuthConfig({ tokenUrl: 'http://127.0.0.1:1/token' }, { grant: 'client_credentials', clientId: 'x', clientSecret: null });
+  assert.throws(() => oauth2Middleware(auth, runtime(null)), (e: unknown) => e instanceof RestlakeError && e.code === 'RESTLAKE_AUTH_NO_DRIVER');
+});

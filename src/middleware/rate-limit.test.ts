@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { rateLimit, type RateLimitOptions } from './rate-limit.js';
+import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from './types.js';
+import { startDriverServices } from '../services/server.js';
+import { createDriverClient } from '../worker/driver-client.js';
+
+function runtime(driver: DriverServices | null): MiddlewareRuntime {
+  return {
+    logger: pino({ level: 'silent' }),
+    runId: 'r',
+    pipeline: 'p',
+    compileTemplate: (s) => () => s,
+    driver,
+    secrets: [],
+  };
+}
+
+function ex(url: string, signal: AbortSignal = new AbortController().signal): Exchange {
+  return { row: {}, requestId: 'id', runId: 'r', request: { method: 'GET', url, headers: {}, body: null }, response: null, error: null, attempts: 0, state: {}, signal };
+}
+
+/** retry-like outer layer: `attempts` calls of next(); the innermost "transport" counts sends. */
+async function run(mw: Middleware, e: Exchange, attempts = 1): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    await mw(e, async () => {
+      e.attempts++;
+      e.response = { status: 200, headers: {}, body: '', truncated: false };
+    });
+  }
+}
+
+const opts = (o: Partial<RateLimitOptions> = {}): RateLimitOptions => ({ requests_per_second: 1000, burst: 100, per_origin: false, ...o });
+
+test('with a driver, every attempt (retries included) takes one permit from the run-wide bucket', async () => {
+  const svc = await startDriverServices({});
+  const client = createDriverClient(svc.url, svc.secret);
+  try {
+    const mw = await rateLimit(opts(), runtime(client));
+    for (let i = 0; i < 5; i++) await run(mw, ex('http://api.local/x'), 2);
+    assert.deepEqual(svc.stats().permits, { '1000/100': 10 });
+  } finally {
+    await client.close();
+    await svc.close();
+  }
+});
+
+test('per_origin: one bucket per origin; userinfo never reaches the key', async () => {
+  const svc = await startDriverServices({});
+  const client = createDriverClient(svc.url, svc.secret);
+  try {
+    const mw = await rateLimit(opts({ per_origin: true }), runtime(client));
+    await run(mw, ex('https://a.example/x?q=1'));
+    await run(mw, ex('https://a.example/y'));
+    await run(mw, ex('https://user:pw@b.example:8443/z'));
+    assert.deepEqual(svc.stats().permits, { '1000/100 https://a.example': 2, '1000/100 https://b.example:8443': 1 });
+  } finally {
+    await client.close();
+    await svc.close();
+  }
+});
+
+test('without a driver, a local bucket holds the rate', async () => {
+  const mw = await rateLimit(opts({ requests_per_second: 20, burst: 5 }), runtime(null));
+  const t0 = Date.now();
+  for (let i = 0; i < 15; i++) await run(mw, ex('http://api.local/x'));
+  // 5 at once, then 10 more at 20/s: at least ~0.5 s.
+  assert.ok(Date.now() - t0 >= 450, `took ${Date.now() - t0}ms`);
+});
+
+test('a row cancelled while waiting for a permit ends with an error on the exchange and is never sent', async () => {
+  const mw = await rateLimit(opts({ requests_per_second: 1, burst: 1 }), runtime(null));
+  await run(mw, ex('http://api.local/x'));
+  const ac = new AbortController();
+  const e = ex('http://api.local/x', ac.signal);
+  const p = run(mw, e);
+  setTimeout(() => ac.abort(), 50);
+  await p;
+  assert.equal(e.attempts, 0);
+  assert.equal(e.error?.code, 'RESTLAKE_ABORTED');
+});
