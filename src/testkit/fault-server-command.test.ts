@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
-import { runFaultServerCommand } from './fault-server-command.js';
+import { runFaultServerCommand, testkitCommand } from './fault-server-command.js';
 
 function capture() {
   let out = '';
@@ -34,4 +34,14 @@ test('fault-server command refuses bad options with usage and exit 2', async () 
     assert.equal(await runFaultServerCommand([...args, '--port', args[0] === '--port' ? 'x' : '0'], c.io, Promise.resolve()), 2, args.join(' '));
     assert.match(c.err(), /fault-server/);
   }
+});
+
+test('testkit command dispatches fault-server and explains itself', async () => {
+  const c = capture();
+  assert.equal(await testkitCommand.run(['nope'], c.io), 2);
+  assert.match(c.err(), /usage: restlake testkit fault-server/);
+  const h = capture();
+  assert.equal(await testkitCommand.run(['fault-server', '--help'], h.io), 0);
+  assert.match(h.out(), /--mix K=P/);
+  assert.match(h.out(), /truncated_json/);
 });

@@ -32,6 +32,10 @@ export const faultServerCommand = {
 
 /** `stop` ends the server (tests); otherwise SIGINT/SIGTERM do. Exit code 0, or 2 on bad usage. */
 export async function runFaultServerCommand(args: string[], io: TestkitIo, stop?: Promise<unknown>): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(USAGE + '\n');
+    return 0;
+  }
   let opts: FaultServerOptions;
   try {
     opts = parseOptions(args);
@@ -66,6 +70,7 @@ function parseOptions(args: string[]): FaultServerOptions {
     args,
     allowPositionals: true,
     options: {
+      help: { type: 'boolean', short: 'h' },
       port: { type: 'string' },
       host: { type: 'string' },
       seed: { type: 'string' },
@@ -108,3 +113,14 @@ function parseOptions(args: string[]): FaultServerOptions {
     latencyMs: num('latency-ms', values['latency-ms']),
   };
 }
+
+/** `restlake testkit <server>`: the test servers as commands (today: fault-server). */
+export const testkitCommand = {
+  name: 'testkit',
+  summary: 'test servers for rehearsals: `testkit fault-server` injects 5xx, 429, resets, hangs and truncated JSON',
+  run: async (args: string[], io: TestkitIo): Promise<number> => {
+    if (args[0] === 'fault-server') return runFaultServerCommand(args.slice(1), io);
+    io.stderr.write(`usage: restlake testkit fault-server [options]   (--help for the options)\n`);
+    return 2;
+  },
+};
