@@ -51,7 +51,7 @@ function row(i: number): Row {
     ok: i % 2 === 0,
     ts: `${t.toISOString().slice(0, 19)}.${pad(micros, 6)}`,
     day: t.toISOString().slice(0, 10),
-    price: `${i % 3 === 0 ? '-' : ''}${i}.${pad(i % 100, 2)}`,
+    price: `${i % 3 === 0 && i > 0 ? '-' : ''}${i}.${pad(i % 100, 2)}`,
     region: REGIONS[i % REGIONS.length],
     qty: i % 13 === 0 ? null : i * 3,
   };
@@ -89,7 +89,10 @@ function assertSame(got: ReadResult, expected: { rows: Row[]; version: number; s
     `${who}: schema`,
   );
   assert.equal(got.rows.length, expected.rows.length, `${who}: row count`);
-  assert.deepEqual([...got.rows].sort(byId), [...expected.rows].sort(byId), `${who}: rows`);
+  // Compare row by row so a failure shows the one row that differs, not two hundred.
+  const g = [...got.rows].sort(byId);
+  const e = [...expected.rows].sort(byId);
+  for (let k = 0; k < e.length; k++) assert.deepEqual(g[k], e[k], `${who}: row ${k} (id ${String(e[k].id)})`);
   if (expected.numFiles !== undefined) assert.equal(got.numFiles, expected.numFiles, `${who}: live files`);
 }
 
@@ -162,16 +165,21 @@ describe('tables restlake wrote', () => {
 });
 
 describe('a table Spark wrote', () => {
-  test('restlake appends to it (after Spark\'s own checkpoint) and Spark reads every row back', async () => {
-    // 11 Spark commits: Spark writes its checkpoint at version 10, which restlake must read to append.
-    for (let b = 0; b < 11; b++) {
-      await py.call({ op: 'write', engine: 'spark', path: local.sparkFirst, ddl: SPARK_DDL, rows: rows(2000 + b * 3, 3), partitionBy: ['region'] });
+  test('restlake appends to it, across checkpoints each side wrote, and Spark reads every row back', async () => {
+    // checkpointInterval 3: Spark writes the checkpoint at 3, which restlake must read to append, and
+    // restlake writes the one at 6 (honouring the table's setting), which Spark must read.
+    for (let b = 0; b < 4; b++) {
+      await py.call({
+        op: 'write', engine: 'spark', path: local.sparkFirst, ddl: SPARK_DDL, rows: rows(2000 + b * 3, 3), partitionBy: ['region'], checkpointInterval: 3,
+      });
     }
-    assert.ok(existsSync(path.join(local.sparkFirst, '_delta_log', '00000000000000000010.checkpoint.parquet')), 'Spark wrote a checkpoint');
-    const r1 = await restlakeWrite(local.sparkFirst, rows(3000, 9), { schema: SCHEMA_NULLABLE });
-    const r2 = await restlakeWrite(local.sparkFirst, rows(3009, 4), { schema: SCHEMA_NULLABLE });
-    assert.deepEqual([r1.version, r2.version], [11, 12]);
-    const expected = { rows: [...rows(2000, 33), ...rows(3000, 13)], version: 12, schema: SCHEMA_NULLABLE };
+    const logDir = path.join(local.sparkFirst, '_delta_log');
+    assert.ok(existsSync(path.join(logDir, '00000000000000000003.checkpoint.parquet')), 'Spark wrote a checkpoint at 3');
+    const versions = [];
+    for (const [from, n] of [[3000, 9], [3009, 4], [3013, 2]]) versions.push((await restlakeWrite(local.sparkFirst, rows(from, n), { schema: SCHEMA_NULLABLE })).version);
+    assert.deepEqual(versions, [4, 5, 6]);
+    assert.ok(existsSync(path.join(logDir, '00000000000000000006.checkpoint.parquet')), 'restlake wrote a checkpoint at 6');
+    const expected = { rows: [...rows(2000, 12), ...rows(3000, 15)], version: 6, schema: SCHEMA_NULLABLE };
     assertSame(await read('spark', local.sparkFirst), expected, 'spark');
     assertSame(await read('deltalake', local.sparkFirst), expected, 'deltalake');
   });

@@ -12,19 +12,47 @@ function corrupt(why: string): never {
   throw new DeltaError('DELTA_CORRUPT_DELETION_VECTOR', `deletion vector is corrupt: ${why}`);
 }
 
-/** Row indexes (ascending) in a serialized RoaringBitmapArray. */
+/** Magic of Delta's older "native" layout: int32 count, then (int32 size, 32-bit bitmap) per high key 0..n-1. */
+export const DV_MAGIC_NATIVE = 1681511376;
+
+/**
+ * Row indexes (ascending) in a serialized RoaringBitmapArray. The spec's format is the portable one
+ * (little endian). Delta's reference readers also accept the older native layout, and the inline
+ * example in PROTOCOL.md itself carries its header integers big endian, so the header byte order is
+ * taken from the magic number; the 32-bit Roaring payloads are always little endian.
+ */
 export function decodeRoaringBitmapArray(buf: Buffer): number[] {
-  if (buf.length < 12) corrupt('too short');
-  if (buf.readUInt32LE(0) !== DV_MAGIC) corrupt(`bad magic number ${buf.readUInt32LE(0)}`);
-  const numBuckets = Number(buf.readBigUInt64LE(4));
-  let pos = 12;
+  if (buf.length < 8) corrupt('too short');
+  let le: boolean;
+  let portable: boolean;
+  if (buf.readUInt32LE(0) === DV_MAGIC) [le, portable] = [true, true];
+  else if (buf.readUInt32BE(0) === DV_MAGIC) [le, portable] = [false, true];
+  else if (buf.readUInt32LE(0) === DV_MAGIC_NATIVE) [le, portable] = [true, false];
+  else if (buf.readUInt32BE(0) === DV_MAGIC_NATIVE) [le, portable] = [false, false];
+  else corrupt(`bad magic number ${buf.readUInt32LE(0)}`);
+  const u32 = (pos: number): number => {
+    if (pos + 4 > buf.length) corrupt('truncated header');
+    return le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
+  };
   const out: number[] = [];
-  for (let b = 0; b < numBuckets; b++) {
-    if (pos + 4 > buf.length) corrupt('truncated bucket key');
-    const key = buf.readUInt32LE(pos);
+  let pos = 4;
+  if (portable) {
+    if (pos + 8 > buf.length) corrupt('truncated header');
+    const numBuckets = Number(le ? buf.readBigUInt64LE(pos) : buf.readBigUInt64BE(pos));
+    pos += 8;
+    for (let b = 0; b < numBuckets; b++) {
+      const high = u32(pos) * 2 ** 32;
+      pos = decodeRoaring32(buf, pos + 4, (low) => out.push(high + low));
+    }
+  } else {
+    const n = u32(pos);
     pos += 4;
-    const high = key * 2 ** 32;
-    pos = decodeRoaring32(buf, pos, (low) => out.push(high + low));
+    for (let i = 0; i < n; i++) {
+      const size = u32(pos);
+      const high = i * 2 ** 32;
+      decodeRoaring32(buf, pos + 4, (low) => out.push(high + low));
+      pos += 4 + size;
+    }
   }
   return out;
 }
