@@ -1,0 +1,251 @@
+// The PySpark driver program restlake submits (client mode). It is kept as text in a
+// module so it ships inside dist/ with the rest of the package; the engine writes it to
+// the run's temp dir and passes it to spark-submit.
+//
+// Why PySpark and not `spark-sql -f`: the job is a loop (count, then one Delta commit per
+// batch) with progress between commits and a structured error at the end; pip pyspark
+// has no Hive thrift-server jars that spark-sql needs; and executors still need no
+// Python at all (only DataFrame/SQL operations, no Python UDFs), just Node for TRANSFORM.
+//
+// Talking to restlake (the parent process):
+//   - argv[1] is plan.json (no secrets: paths, names, options).
+//   - events go to stdout as `RESTLAKE_EVENT {json}` lines (spark-submit merges Python's
+//     stdout and stderr, so a prefix tells ours apart from log lines);
+//   - the one question it asks (the sink schema and request_id SQL for the source's
+//     columns) is answered through a file: restlake owns that logic, in TypeScript, and
+//     PythonRunner gives the script no usable stdin.
+//
+// Contract with src/engine/spark/plan.ts: keep the two in step.
+
+export const DRIVER_SCRIPT = String.raw`
+import json, os, sys, threading, time, traceback
+
+from pyspark.sql import SparkSession, Window, functions as F
+
+
+def emit(event, **fields):
+    fields["event"] = event
+    fields["t"] = round(time.time(), 3)
+    sys.stdout.write("RESTLAKE_EVENT " + json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+BT = chr(96)  # a backtick, which this script's TypeScript wrapper cannot hold literally
+
+
+def q(name):
+    return BT + name.replace(BT, BT + BT) + BT
+
+
+def read_source(spark, src):
+    if src["table"]:
+        return spark.read.table(src["table"])
+    fmt, path = src["format"], src["path"]
+    if fmt == "delta":
+        return spark.read.format("delta").load(path)
+    if fmt == "parquet":
+        return spark.read.parquet(path)
+    if fmt == "csv":
+        return spark.read.options(header="true", inferSchema="true").csv(path)
+    if fmt == "json":
+        return spark.read.json(path)
+    raise ValueError("unknown source format " + fmt)
+
+
+def ask(plan, question):
+    # restlake answers by writing the reply file (atomically, by rename).
+    with open(plan["question_file"], "w") as f:
+        json.dump(question, f)
+    emit("question", file=plan["question_file"])
+    deadline = time.time() + 120
+    while not os.path.exists(plan["answer_file"]):
+        if time.time() > deadline:
+            raise RuntimeError("restlake did not answer the schema question")
+        time.sleep(0.05)
+    with open(plan["answer_file"]) as f:
+        answer = json.load(f)
+    if answer.get("error"):
+        emit("error", message=answer["error"], kind="config")
+        sys.exit(2)
+    return answer
+
+
+def is_delta_table(spark, path):
+    try:
+        return bool(spark._jvm.io.delta.tables.DeltaTable.isDeltaTable(spark._jsparkSession, path))
+    except Exception:
+        return False
+
+
+class TaskProgress(threading.Thread):
+    # Reports finished/total tasks of the running batch's last stage (the TRANSFORM + write).
+    def __init__(self, sc):
+        super().__init__(daemon=True)
+        self.sc, self.group, self.stop_flag = sc, None, False
+
+    def run(self):
+        last = None
+        while not self.stop_flag:
+            time.sleep(1.0)
+            group = self.group
+            if group is None:
+                continue
+            try:
+                tracker = self.sc.statusTracker()
+                done = total = 0
+                for job_id in tracker.getJobIdsForGroup(group):
+                    job = tracker.getJobInfo(job_id)
+                    if job is None or not job.stageIds:
+                        continue
+                    stage = tracker.getStageInfo(max(job.stageIds))
+                    if stage is not None:
+                        done += stage.numCompletedTasks
+                        total += stage.numTasks
+                if total and (done, total) != last:
+                    last = (done, total)
+                    emit("tasks", group=group, done=done, total=total)
+            except Exception:
+                pass
+
+
+def main(plan_path):
+    with open(plan_path) as f:
+        plan = json.load(f)
+    spark = SparkSession.builder.appName(plan["app_name"]).getOrCreate()
+    sc = spark.sparkContext
+    sc.setLogLevel("WARN")
+    # Spark's and Delta's defaults (200 shuffle partitions, 50 for Delta's log replay) are
+    # sized for big clusters; a task per partition costs dearly on a small one. The
+    # user's own settings win (plan lists which keys they set).
+    small = str(max(2, 2 * sc.defaultParallelism))
+    for key in ("spark.sql.shuffle.partitions", "spark.databricks.delta.snapshotPartitions"):
+        if key not in plan["user_conf_keys"]:
+            spark.conf.set(key, small)
+    emit("started", spark_version=spark.version, app_id=sc.applicationId, parallelism=sc.defaultParallelism)
+
+    src = read_source(spark, plan["source"])
+    if plan["source"]["limit"] is not None:
+        src = src.limit(int(plan["source"]["limit"]))
+    answer = ask(plan, {"columns": [{"name": f.name, "type": f.dataType.simpleString()} for f in src.schema.fields]})
+
+    rid = plan["request_id_column"]
+    pos = "__restlake_pos"
+    with_id = src.selectExpr("*", answer["request_id_sql"] + " AS " + q(rid), "monotonically_increasing_id() AS " + pos)
+    # The first row of each request_id wins, in source order, as in the local engine.
+    first = Window.partitionBy(rid).orderBy(pos)
+    df = with_id.withColumn("__restlake_n", F.row_number().over(first)).where("__restlake_n = 1").drop("__restlake_n", pos)
+
+    sink = plan["sink"]["path"]
+    mode = plan["sink"]["mode"]
+    exists = is_delta_table(spark, sink)
+    if exists and mode == "append" and plan["resume"]:
+        # Pin the snapshot: the batches below append to this very table.
+        version = spark.sql("DESCRIBE HISTORY delta." + q(sink) + " LIMIT 1").collect()[0]["version"]
+        done = (spark.read.format("delta").option("versionAsOf", version).load(sink)
+                .where(F.col("success")).select(F.col("request_id").alias(rid)).distinct())
+        df = df.join(done, rid, "left_anti")
+    if plan["max_requests"] is not None:
+        df = df.limit(int(plan["max_requests"]))
+
+    df = df.persist()
+    pending = df.count()
+    batches = max(1, -(-pending // plan["commit_rows"]))
+    stats = with_id.agg(F.count(F.lit(1)).alias("n"), F.countDistinct(F.col(rid)).alias("d")).collect()[0]
+    emit("pending", rows=pending, batches=batches, source_rows=stats["n"], duplicates=stats["n"] - stats["d"],
+         skipped_succeeded=(stats["d"] - pending) if plan["max_requests"] is None else None)
+
+    columns = ", ".join(q(c["name"]) + " " + c["type"] + ("" if c["nullable"] else " NOT NULL") for c in answer["sink_columns"])
+    create = "CREATE OR REPLACE TABLE" if mode == "overwrite" else "CREATE TABLE IF NOT EXISTS"
+    spark.sql(create + " delta." + q(sink) + " (" + columns + ") USING delta")
+
+    json_schema = ", ".join(q(c["name"]) + " " + c["json_type"] for c in answer["sink_columns"])
+    select = [F.expr(c["select_sql"]).alias(c["name"]) for c in answer["sink_columns"]]
+    parallelism = plan["partitions"] or sc.defaultParallelism
+    transform = ("SELECT TRANSFORM(to_json(struct(*), map('ignoreNullFields', 'false'))) USING '"
+                 + plan["transform_command"] + "' AS (line STRING) FROM restlake_batch")
+
+    progress = TaskProgress(sc)
+    progress.start()
+    totals = {"rows": 0, "ok": 0, "failed": 0, "failuresByClass": {}, "commits": 0}
+    batch_of = F.pmod(F.xxhash64(F.col(rid)), F.lit(batches))
+    sizes = {0: pending}
+    if batches > 1:
+        sizes = {r["b"]: r["count"] for r in df.groupBy(batch_of.alias("b")).count().collect()}
+    for b in range(batches):
+        part = df.where(batch_of == b) if batches > 1 else df
+        rows = sizes.get(b, 0)
+        if rows == 0:
+            continue
+        group = "restlake-" + plan["run_id"] + "-" + str(b)
+        sc.setJobGroup(group, "restlake batch %d/%d" % (b + 1, batches))
+        emit("batch_start", index=b, rows=rows)
+        # Hash partitioning on request_id: a retried task gets exactly the same rows.
+        part.repartition(max(1, min(parallelism, rows)), F.col(rid)).createOrReplaceTempView("restlake_batch")
+        progress.group = group
+        results = (spark.sql(transform)
+                   .select(F.from_json(F.col("line"), json_schema, {"mode": "FAILFAST"}).alias("r"))
+                   .select(*select))
+        (results.write.format("delta").mode("append")
+            .option("txnAppId", plan["run_id"]).option("txnVersion", b)
+            .save(sink))
+        progress.group = None
+        totals["commits"] += 1
+        counts = (spark.read.format("delta").load(sink)
+                  .where((F.col("run_id") == plan["run_id"]) & (F.pmod(F.xxhash64(F.col("request_id")), F.lit(batches)) == b))
+                  .groupBy("success", "error_class").count().collect())
+        ok = failed = 0
+        classes = {}
+        for row in counts:
+            if row["success"]:
+                ok += row["count"]
+            else:
+                failed += row["count"]
+                cls = row["error_class"] or "unknown"
+                classes[cls] = classes.get(cls, 0) + row["count"]
+                totals["failuresByClass"][cls] = totals["failuresByClass"].get(cls, 0) + row["count"]
+        totals["rows"] += ok + failed
+        totals["ok"] += ok
+        totals["failed"] += failed
+        emit("batch", index=b, rows=ok + failed, ok=ok, failed=failed, failuresByClass=classes)
+    progress.stop_flag = True
+    df.unpersist()
+    mine = spark.read.format("delta").load(sink).where(F.col("run_id") == plan["run_id"])
+    q_ = mine.agg(F.percentile_approx("duration_ms", [0.5, 0.95, 0.99], 1000).alias("p"), F.max("duration_ms").alias("m")).collect()[0]
+    p = q_["p"] or [0.0, 0.0, 0.0]
+    totals["latency_ms"] = {"p50": p[0] or 0.0, "p95": p[1] or 0.0, "p99": p[2] or 0.0, "max": q_["m"] or 0.0}
+    totals["table_version"] = spark.sql("DESCRIBE HISTORY delta." + q(sink) + " LIMIT 1").collect()[0]["version"]
+    emit("done", **totals)
+    spark.stop()
+
+
+def describe(exc):
+    # The most useful line for a user: the executor's own error (Spark puts the TRANSFORM
+    # script's exit status and stderr tail in "Subprocess exited ..."), without JVM stacks.
+    messages = []
+    java = getattr(exc, "java_exception", None)
+    while java is not None:
+        try:
+            messages.append(str(java.toString()))
+            nxt = java.getCause()
+        except Exception:
+            break
+        java = nxt if nxt is not None and not nxt.equals(java) else None
+    if not messages:
+        messages.append(str(exc))
+    pick = next((m for m in messages if "Subprocess exited" in m), messages[0])
+    i = pick.find("Subprocess exited")
+    if i > 0:
+        pick = pick[i:]
+    lines = [l for l in pick.splitlines() if not l.startswith("\tat ") and not l.lstrip().startswith("at org.") and not l.strip().startswith("... ")]
+    return "\n".join(lines).strip()
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1])
+    except SystemExit:
+        raise
+    except BaseException as e:
+        emit("error", message=describe(e), kind="spark", trace=traceback.format_exc()[-4000:])
+        sys.exit(1)
+`;

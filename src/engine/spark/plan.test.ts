@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { loadConfig } from '../../config/load.js';
+import { ConfigError } from '../../errors.js';
+import { sparkRequestIdSql } from '../../request/request-id.js';
+import { sinkSchema } from '../../sink/schema.js';
+import { answerSchema, buildPlan, sinkTypeOfSpark, sparkPath } from './plan.js';
+import { DRIVER_SCRIPT } from './driver-script.js';
+import { sparkConf, spawnArgs } from '../spark.js';
+
+const SECRET = 'super-secret-client-secret-value';
+
+async function config(extra: Record<string, unknown> = {}) {
+  return loadConfig(
+    {
+      version: 1,
+      name: 'orders_scoring',
+      source: { path: '/data/orders.parquet', key: ['order_id'], limit: 10 },
+      request: { method: 'POST', url: 'https://api.example.com/v1/{{ order_id }}', body: { json: { id: '{{ order_id }}' } } },
+      auth: { type: 'oauth2_client_credentials', token_url: 'https://idp.example.com/token', client_id: 'etl', client_secret: SECRET },
+      response: { extract: { score: { path: '$.score', type: 'double' }, raw: { path: '$', type: 'json' } } },
+      sink: { path: 's3://bucket/lake/scores', source_columns: ['order_id', 'placed_at'] },
+      execution: { engine: 'spark', commit_rows: 1000, spark: { master: 'spark://m:7077', conf: { 'spark.executor.memory': '2g', 'spark.sql.session.timeZone': 'Europe/Paris' } } },
+      ...extra,
+    },
+    { baseDir: '/work', env: {} },
+  );
+}
+
+const FIELDS = [
+  { name: 'order_id', type: 'bigint' },
+  { name: 'placed_at', type: 'timestamp_ntz' },
+  { name: 'region', type: 'string' },
+];
+
+test('plan: paths for Spark (s3 -> s3a), TRANSFORM by file names, and no secret anywhere', async () => {
+  const c = await config();
+  const plan = buildPlan(c, 'run-1', { question: '/tmp/q.json', answer: '/tmp/a.json' });
+  assert.equal(plan.sink.path, 's3a://bucket/lake/scores');
+  assert.equal(plan.source.path, '/data/orders.parquet');
+  assert.equal(plan.source.limit, 10);
+  assert.equal(plan.transform_command, 'node restlake-worker.mjs restlake-job.json');
+  assert.equal(plan.partitions, null);
+  assert.deepEqual(plan.user_conf_keys, ['spark.executor.memory', 'spark.sql.session.timeZone']);
+  assert.ok(!JSON.stringify(plan).includes(SECRET));
+  assert.equal(sparkPath('s3://b/k'), 's3a://b/k');
+  assert.equal(sparkPath('/local/x'), '/local/x');
+});
+
+test('answerSchema: the local sink schema (names, order, nullability) with Spark source types', async () => {
+  const c = await config();
+  const a = answerSchema(c, FIELDS);
+  const local = sinkSchema(c, FIELDS.map((f) => ({ name: f.name, duckType: 'VARCHAR' })));
+  assert.deepEqual(a.sink_columns.map((x) => x.name), local.fields.map((f) => f.name));
+  const by = Object.fromEntries(a.sink_columns.map((x) => [x.name, x]));
+  assert.deepEqual(by.order_id, { name: 'order_id', type: 'bigint', nullable: true, json_type: 'bigint', select_sql: 'r.`order_id`' });
+  // Naive timestamps land as timestamps (protocol 1/2), as in the local engine.
+  assert.equal(by.placed_at?.type, 'timestamp');
+  assert.equal(by.started_at?.json_type, 'BIGINT');
+  assert.equal(by.started_at?.select_sql, 'timestamp_micros(r.`started_at`)');
+  assert.equal(by.request_id?.nullable, false);
+  assert.equal(by.success?.type, 'BOOLEAN');
+  assert.equal(by.status_code?.type, 'INT');
+  assert.equal(by.score?.type, 'DOUBLE');
+  assert.equal(by.raw?.type, 'STRING');
+  assert.equal(a.request_id_sql, sparkRequestIdSql('orders_scoring', ['order_id']));
+});
+
+test('answerSchema: no key means every source column, in source order', async () => {
+  const c = await config({ source: { path: '/data/orders.parquet' } });
+  assert.equal(answerSchema(c, FIELDS).request_id_sql, sparkRequestIdSql('orders_scoring', ['order_id', 'placed_at', 'region']));
+});
+
+test('answerSchema: a key or source column the source lacks is a config error naming it', async () => {
+  const c = await config({ source: { path: '/data/orders.parquet', key: ['nope'] } });
+  assert.throws(() => answerSchema(c, FIELDS), (e: unknown) => e instanceof ConfigError && /source\.key.*"nope"/.test(e.message));
+  const c2 = await config({ sink: { path: '/lake/x', source_columns: ['missing_col'] } });
+  assert.throws(() => answerSchema(c2, FIELDS), (e: unknown) => e instanceof ConfigError && /missing_col/.test(e.message));
+});
+
+test('sinkTypeOfSpark widens naive timestamps everywhere and types all-null columns as string', () => {
+  assert.equal(sinkTypeOfSpark('struct<a:timestamp_ntz,b:array<timestamp_ntz>>'), 'struct<a:timestamp,b:array<timestamp>>');
+  assert.equal(sinkTypeOfSpark('void'), 'string');
+  assert.equal(sinkTypeOfSpark('decimal(10,2)'), 'decimal(10,2)');
+});
+
+test('spark-submit args: client mode, Delta on, user conf wins, no secret', async () => {
+  const c = await config();
+  const conf = sparkConf(c);
+  assert.equal(conf['spark.sql.extensions'], 'io.delta.sql.DeltaSparkSessionExtension');
+  assert.equal(conf['spark.sql.session.timeZone'], 'Europe/Paris');
+  assert.equal(conf['spark.executor.memory'], '2g');
+  assert.equal(conf['spark.speculation'], 'false');
+  const args = spawnArgs({ config: c, files: ['/t/restlake-worker.mjs', '/t/restlake-job.json'], jars: ['/j/a.jar', '/j/b.jar'], script: '/t/d.py', plan: '/t/plan.json' });
+  assert.deepEqual(args.slice(0, 4), ['--master', 'spark://m:7077', '--deploy-mode', 'client']);
+  assert.equal(args[args.indexOf('--files') + 1], '/t/restlake-worker.mjs,/t/restlake-job.json');
+  assert.equal(args[args.indexOf('--jars') + 1], '/j/a.jar,/j/b.jar');
+  assert.deepEqual(args.slice(-2), ['/t/d.py', '/t/plan.json']);
+  assert.ok(!args.join(' ').includes(SECRET));
+});
+
+test('the PySpark driver script is valid Python', async (t) => {
+  const py = ['python3', 'python'].find((p) => spawnSync(p, ['--version']).status === 0);
+  assert.ok(py, 'a Python interpreter is needed to check the driver script');
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-spark-py-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'restlake_driver.py');
+  await writeFile(file, DRIVER_SCRIPT);
+  const r = spawnSync(py, ['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read())', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  // The script quotes identifiers itself: no literal backtick survived the TypeScript wrapper.
+  assert.ok(!DRIVER_SCRIPT.includes('`'));
+});
