@@ -2,15 +2,13 @@
 // what a user WRITES (durations as "30s", `- timing` shorthand, defaults as written),
 // generated from the same zod schema the loader validates with, so the two never drift.
 import { z } from 'zod';
-import { buildPipelineSchema, MIDDLEWARE_TYPES, TYPE_NAME_SHORTHAND } from './schema.js';
+import { pipelineSchema, MIDDLEWARE_TYPES, TYPE_NAME_SHORTHAND } from './schema.js';
 
 let cached: Record<string, unknown> | null = null;
 
 export function configJsonSchema(): Record<string, unknown> {
   if (cached) return structuredClone(cached);
-  // Context values only matter to transforms, which never run here.
-  const schema = buildPipelineSchema({ baseDir: '/', env: {}, allowNoSource: false });
-  const json = z.toJSONSchema(schema, {
+  const json = z.toJSONSchema(pipelineSchema(), {
     io: 'input',
     target: 'draft-2020-12',
     unrepresentable: 'any',

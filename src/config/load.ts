@@ -8,7 +8,7 @@ import type { PipelineConfig } from './types.js';
 import { readConfigFile, type ConfigSource } from './source-file.js';
 import { applyOverrides } from './overrides.js';
 import { interpolate } from './interpolate.js';
-import { buildPipelineSchema } from './schema.js';
+import { parsePipeline } from './schema.js';
 import { fromZodIssues } from './issues.js';
 import { collectSecrets, redact } from './secrets.js';
 import { formatPath, pathStartsWith, type PathSegment } from './key-path.js';
@@ -59,8 +59,7 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
 
   const overrides = applyOverrides(source.data, opts.set ?? []);
   const interpolated = await interpolate(overrides.value, { env, baseDir });
-  const schema = buildPipelineSchema({ baseDir, env, allowNoSource: opts.allowNoSource ?? false });
-  const parsed = schema.safeParse(interpolated.value, { reportInput: true });
+  const parsed = parsePipeline(interpolated.value, { baseDir, env, allowNoSource: opts.allowNoSource ?? false });
   const secrets = collectSecrets(interpolated.value, interpolated.references);
 
   const raw: { path: PathSegment[] | PropertyKey[]; message: string; fromSet?: boolean }[] = [

@@ -169,11 +169,3 @@ export function resolvePath(baseDir: string, p: string): string {
   if (p === '~' || p.startsWith('~/')) return resolve(homedir(), p.slice(2));
   return isAbsolute(p) ? resolve(p) : resolve(baseDir, p);
 }
-
-/** A non-empty path string, made absolute against `baseDir`. */
-export function localPath(baseDir: string) {
-  return z
-    .string()
-    .min(1)
-    .transform((p) => resolvePath(baseDir, p));
-}

@@ -2,8 +2,8 @@
 // included. Output: exactly `PipelineConfig` of ./types.ts (minus base_dir and secrets,
 // which the loader adds). Defaults live here and nowhere else.
 //
-// Built by a factory because a few values depend on where the config lives (relative
-// paths, the Delta-directory check for source.format, $SPARK_HOME).
+// A few values depend on where the config lives (relative paths, the Delta-directory
+// check for source.format, $SPARK_HOME): they come from the SchemaContext of the parse.
 import { z } from 'zod';
 import type {
   AuthConfig,
@@ -20,7 +20,6 @@ import {
   durationValue,
   headerName,
   hostName,
-  localPath,
   resolvePath,
   scalarTemplate,
   checkTemplate,
@@ -111,8 +110,39 @@ function byType<T extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$Zod
 
 const positiveInt = () => z.number().int().min(1);
 
-export function buildPipelineSchema(ctx: SchemaContext) {
-  const path = () => localPath(ctx.baseDir);
+// Building a schema and zod's compilation of it on first parse cost ~100x a parse, so
+// the schema is built once per process (per allowNoSource), and the values that depend
+// on where a config lives are read from the context of the parse in progress. Parsing
+// is synchronous, so exactly one parse is in progress while a transform runs.
+let active: SchemaContext | null = null;
+
+function here(): SchemaContext {
+  if (!active) throw new Error('the pipeline schema was used outside parsePipeline()');
+  return active;
+}
+
+const built = new Map<boolean, ReturnType<typeof buildPipelineSchema>>();
+
+/** The pipeline schema (memoised). Parse with parsePipeline, which supplies the context. */
+export function pipelineSchema(allowNoSource = false): ReturnType<typeof buildPipelineSchema> {
+  let s = built.get(allowNoSource);
+  if (!s) built.set(allowNoSource, (s = buildPipelineSchema(allowNoSource)));
+  return s;
+}
+
+/** Validates and normalises raw (interpolated) config data in `ctx`. */
+export function parsePipeline(data: unknown, ctx: SchemaContext) {
+  const schema = pipelineSchema(ctx.allowNoSource);
+  active = ctx;
+  try {
+    return schema.safeParse(data, { reportInput: true });
+  } finally {
+    active = null;
+  }
+}
+
+function buildPipelineSchema(allowNoSource: boolean) {
+  const path = () => z.string().min(1).transform((p) => resolvePath(here().baseDir, p));
 
   // ── source ───────────────────────────────────────────────────────────────
   const source = strictObject({
@@ -128,7 +158,7 @@ export function buildPipelineSchema(ctx: SchemaContext) {
     limit: positiveInt().nullable().default(null).describe('Read at most this many rows.'),
   })
     .transform((v, c): SourceConfig => {
-      const abs = resolvePath(ctx.baseDir, v.path);
+      const abs = resolvePath(here().baseDir, v.path);
       let format = v.format;
       if (!format) {
         const r = detectSourceFormat(abs);
@@ -435,7 +465,7 @@ export function buildPipelineSchema(ctx: SchemaContext) {
     source_columns: z.array(z.string().min(1)).default([]).describe('Source columns copied into every result row.'),
     redact_headers: z.array(headerName).default([]).describe('Header names to redact besides Authorization and cookies.'),
   })
-    .transform((v) => ({ ...v, path: resolvePath(ctx.baseDir, v.path) }))
+    .transform((v) => ({ ...v, path: resolvePath(here().baseDir, v.path) }))
     .describe('The Delta table results land in.');
 
   // ── execution ────────────────────────────────────────────────────────────
@@ -446,13 +476,16 @@ export function buildPipelineSchema(ctx: SchemaContext) {
     conf: z.record(z.string().min(1), scalarLiteral()).default({}).describe('Spark conf, e.g. {spark.executor.memory: 1g}.'),
     driver_host: z.string().min(1).nullable().default(null).describe('Address executors use to reach the driver services (default: detected).'),
   })
-    .transform((v) => ({
-      master: v.master,
-      spark_home: v.spark_home ?? (ctx.env.SPARK_HOME ? resolvePath(ctx.baseDir, ctx.env.SPARK_HOME) : null),
-      jars: v.jars.map((j) => resolvePath(ctx.baseDir, j)),
-      conf: v.conf,
-      driver_host: v.driver_host,
-    }))
+    .transform((v) => {
+      const { baseDir, env } = here();
+      return {
+        master: v.master,
+        spark_home: v.spark_home ?? (env.SPARK_HOME ? resolvePath(baseDir, env.SPARK_HOME) : null),
+        jars: v.jars.map((j) => resolvePath(baseDir, j)),
+        conf: v.conf,
+        driver_host: v.driver_host,
+      };
+    })
     .describe('Spark settings (engine: spark only).');
 
   const execution = strictObject({
@@ -496,7 +529,7 @@ export function buildPipelineSchema(ctx: SchemaContext) {
 
   // ── root ─────────────────────────────────────────────────────────────────
   // Without a source the rows must come from the caller (runPipeline with rows).
-  const sourceField = ctx.allowNoSource ? source.nullable().default(null) : source;
+  const sourceField = allowNoSource ? source.nullable().default(null) : source;
 
   return strictObject({
     version: z
@@ -520,7 +553,6 @@ export function buildPipelineSchema(ctx: SchemaContext) {
     .describe('A restlake pipeline: rows of a table become HTTP requests; responses land in a Delta table.');
 }
 
-export type PipelineSchema = ReturnType<typeof buildPipelineSchema>;
 /** What the schema outputs: the config without the loader-added base_dir and secrets. */
 export type ParsedPipeline = Omit<PipelineConfig, 'base_dir' | 'secrets'>;
 
