@@ -4,7 +4,7 @@ export { openStorage, registerStorageScheme } from './storage/open.js';
 export { LocalStorage } from './storage/local.js';
 export type { DeltaType, PrimitiveType, StructField, StructType, ArrayType, MapType } from './schema/types.js';
 export { parseSchemaString, schemaToJson } from './schema/json.js';
-export { toDuckDbType, fromDuckDbType, schemaFromDuckColumns } from './schema/duckdb-types.js';
+export { toDuckDbType, fromDuckDbType, schemaFromDuckColumns, quoteIdent, quoteLiteral } from './schema/duckdb-types.js';
 export { DeltaError } from './errors.js';
 export { DeltaTable } from './table.js';
 export type { Snapshot } from './log/snapshot.js';
