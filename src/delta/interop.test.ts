@@ -130,10 +130,10 @@ after(async () => {
 });
 
 describe('tables restlake wrote', () => {
-  test('25 appends with checkpoints at 10 and 20 read the same in delta-rs and Spark', async () => {
-    for (let b = 0; b < 25; b++) await restlakeWrite(local.appends, rows(b * 4, 4));
-    assert.ok(existsSync(path.join(local.appends, '_delta_log', '00000000000000000020.checkpoint.parquet')), 'restlake wrote a checkpoint at 20');
-    const expected = { rows: rows(0, 100), version: 24, numFiles: 25 };
+  test('12 appends with a checkpoint at 10 read the same in delta-rs and Spark', async () => {
+    for (let b = 0; b < 12; b++) await restlakeWrite(local.appends, rows(b * 4, 4));
+    assert.ok(existsSync(path.join(local.appends, '_delta_log', '00000000000000000010.checkpoint.parquet')), 'restlake wrote a checkpoint at 10');
+    const expected = { rows: rows(0, 48), version: 11, numFiles: 12 };
     assertSame(await read('deltalake', local.appends), expected, 'deltalake');
     assertSame(await read('spark', local.appends), expected, 'spark');
   });

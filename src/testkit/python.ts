@@ -125,3 +125,76 @@ export async function runPythonJson<T = unknown>(args: string[], opts: RunOption
 export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
+
+export interface PythonSession {
+  /** Sends one request and waits for its answer; an `{error}` answer rejects with the Python traceback. */
+  call<T = Record<string, unknown>>(request: Record<string, unknown>): Promise<T>;
+  /** Asks the script to exit (op "exit"), then kills it if it lingers. */
+  close(): Promise<void>;
+  /** The last 64 KiB the script wrote to stderr. */
+  stderr(): string;
+}
+
+const RESULT_PREFIX = '@@RESULT ';
+
+/**
+ * Starts a long-lived Python script that answers JSON requests (one per stdin line) with lines
+ * `@@RESULT <json>` on stdout, in order: one Spark start serves a whole test file.
+ */
+export function startPythonSession(args: string[], opts: Omit<RunOptions, 'input' | 'timeoutMs'> = {}): PythonSession {
+  const child = spawn(venvPython(), args, { env: opts.env ?? sparkEnv(), cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  let exited: string | null = null;
+  const pending: { resolve: (v: unknown) => void; reject: (e: Error) => void; what: string }[] = [];
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    err = (err + s).slice(-65536);
+  });
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (s: string) => {
+    buf += s;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.startsWith(RESULT_PREFIX)) continue; // Spark/py4j chatter
+      const p = pending.shift();
+      if (!p) continue;
+      const res = JSON.parse(line.slice(RESULT_PREFIX.length)) as { error?: string; traceback?: string };
+      if (res && typeof res === 'object' && typeof res.error === 'string') {
+        p.reject(new Error(`${p.what} failed in Python: ${res.error}\n${res.traceback ?? ''}`));
+      } else p.resolve(res);
+    }
+  });
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.on('close', (code, signal) => {
+      exited = `exited with ${code ?? signal}`;
+      for (const p of pending.splice(0)) p.reject(new Error(`${p.what}: python ${args[0]} ${exited}:\n${tail(err, 60)}`));
+      resolve();
+    });
+  });
+  child.on('error', (e) => {
+    exited = e.message;
+    for (const p of pending.splice(0)) p.reject(e);
+  });
+  return {
+    call<T>(request: Record<string, unknown>): Promise<T> {
+      const what = `${String(request.op)}${request.engine ? ' ' + String(request.engine) : ''}${request.path ? ' ' + String(request.path) : ''}`;
+      if (exited !== null) return Promise.reject(new Error(`${what}: python ${args[0]} ${exited}:\n${tail(err, 60)}`));
+      return new Promise<T>((resolve, reject) => {
+        pending.push({ resolve: resolve as (v: unknown) => void, reject, what });
+        child.stdin.write(JSON.stringify(request) + '\n');
+      });
+    },
+    async close(): Promise<void> {
+      if (exited === null) {
+        child.stdin.end(JSON.stringify({ op: 'exit' }) + '\n');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exitedPromise;
+        clearTimeout(timer);
+      }
+    },
+    stderr: () => err,
+  };
+}
