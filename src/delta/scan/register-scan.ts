@@ -83,7 +83,13 @@ export async function registerScan(conn: DuckDBConnection, storage: Storage, sna
   const src =
     `read_parquet([${locals.map(quoteLiteral).join(', ')}], filename=${quoteLiteral(FILE_COL)}, ` +
     `file_row_number=true, union_by_name=true, hive_partitioning=false)`;
-  const described = await queryJson(conn, `DESCRIBE SELECT * FROM ${src}`);
+  let described: Record<string, unknown>[];
+  try {
+    described = await queryJson(conn, `DESCRIBE SELECT * FROM ${src}`);
+  } catch (e) {
+    // Typically a data file that VACUUM removed (time travel too far back) or a damaged file.
+    throw new DeltaError('DELTA_DATA_FILE_UNREADABLE', `cannot read the data files of ${storage.root} at version ${snap.version}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
   const fileTypes = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
 
   // id mode: top-level columns are found by Parquet field_id, whatever the file calls them.
