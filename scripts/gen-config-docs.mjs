@@ -5,6 +5,7 @@
 //
 //   node scripts/gen-config-docs.mjs           rewrite the generated part (after `npx tsc -p .`)
 //   node scripts/gen-config-docs.mjs --check   exit 1 when the docs are out of date
+//   node scripts/gen-config-docs.mjs --print   print only the generated reference
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -134,6 +135,10 @@ for (const [key, raw] of Object.entries(schema.properties)) {
 }
 const generated = lines.join('\n').trimEnd();
 
+if (process.argv.includes('--print')) {
+  process.stdout.write(generated + '\n');
+  process.exit(0);
+}
 const doc = readFileSync(DOC, 'utf8');
 const a = doc.indexOf(BEGIN);
 const b = doc.indexOf(END);

@@ -166,6 +166,7 @@ export async function runDemo(args: string[], io: CommandIO, opts: { prepareOnly
       const first = outcomes[0].pipeline;
       say(`Look at the results:\n`);
       say(`  npx restlake inspect ${shown(first.table)}\n`);
+      say(`  npx restlake inspect ${shown(first.table)} --sql "SELECT region, avg(score) FROM results GROUP BY 1"\n`);
       say(`  npx restlake report ${shown(first.table)} --html ${shown(join(dir, 'report.html'))}\n`);
       say(`  configs that ran: ${shown(join(dir, 'pipelines'))}/*.yaml (from examples/)\n`);
       if (!allOk) say(`\nsome demo rows did not succeed: see the failures above\n`);
