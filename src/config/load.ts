@@ -48,13 +48,21 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
     baseDir = resolve(opts.baseDir ?? process.cwd());
     source = { data: plainCopy(input), lineOf: () => undefined, issues: [] };
   }
-  const finish = (issues: ConfigIssue[]): ValidationResult => ({ ok: false, issues: issues.map((i) => (file ? { ...i, file } : i)) });
+  // An issue names the file when it points into it (a line) or is about the file itself;
+  // an issue from --set has nothing to do with the file.
+  const finish = (issues: ConfigIssue[], fileLevel = false): ValidationResult => ({
+    ok: false,
+    issues: issues.map((i) => (file && (fileLevel || i.line !== undefined) ? { ...i, file } : i)),
+  });
 
   if (source.issues.length) {
-    return finish(source.issues.map((i) => ({ path: formatPath(i.path), message: i.message, ...(i.line ? { line: i.line } : {}) })));
+    return finish(
+      source.issues.map((i) => ({ path: formatPath(i.path), message: i.message, ...(i.line ? { line: i.line } : {}) })),
+      true,
+    );
   }
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
-    return finish([{ path: '', message: 'the config must be a mapping of keys (version, name, source, request, sink, ...)', line: source.lineOf([]) }]);
+    return finish([{ path: '', message: 'the config must be a mapping of keys (version, name, source, request, sink, ...)', line: source.lineOf([]) }], true);
   }
 
   const overrides = applyOverrides(source.data, opts.set ?? []);
@@ -72,7 +80,8 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
     for (const i of fromZodIssues(parsed.error.issues)) if (!explained.includes(formatPath(i.path))) raw.push(i);
   }
   if (raw.length === 0 && parsed.success) {
-    return { ok: true, config: { ...parsed.data, base_dir: baseDir, secrets } as PipelineConfig };
+    const config: PipelineConfig = { ...parsed.data, base_dir: baseDir, secrets };
+    return { ok: true, config };
   }
 
   // Messages may echo a bad value; a value is never allowed to leak a secret or anything read from env/files.

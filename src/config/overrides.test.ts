@@ -57,6 +57,8 @@ test('a bad key path is an error naming it; an unknown key is caught by validati
     env: {},
     set: ['execution.wrokers=4', 'middleware[5].max_attempts=3', 'request.url.host=x', 'a..b=1', 'novalue', 'execution.workers=0', '[0]=1'],
   });
+  // They concern the command line, not the file: no file name, no line.
+  assert.ok(issues.every((i) => i.file === undefined && i.line === undefined));
   assert.deepEqual(
     issues.map((i) => [i.path, i.message, i.line]),
     [
