@@ -14,6 +14,8 @@ const snap = (rows: number, expected: number | null, rps: number, failed = 0) =>
 test('a line shows rows of expected, a bar, rows/s, ok/failed and an ETA', () => {
   const b = new ProgressBoard(['demo_none', 'demo_oauth2_password'], { write: () => {} }, 'quiet');
   assert.match(b.render('demo_none'), /^demo_none\s+0\s+░{20}.*starting…$/);
+  b.expect('demo_none', 2000);
+  assert.match(b.render('demo_none'), /^demo_none\s+0\/2,000\s+░{20}.*starting…$/);
   b.update('demo_none', snap(500, 2000, 250));
   const line = b.render('demo_none');
   assert.match(line, /500\/2,000/);

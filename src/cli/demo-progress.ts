@@ -55,6 +55,11 @@ export class ProgressBoard {
     this.timer.unref();
   }
 
+  /** The rows a pipeline will send, shown before its first progress report. */
+  expect(name: string, rows: number): void {
+    this.find(name).p.expected = rows;
+  }
+
   update(name: string, p: PipelineProgress): void {
     const l = this.find(name);
     if (l.state === 'waiting') l.state = 'running';

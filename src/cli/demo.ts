@@ -108,6 +108,7 @@ export async function runDemo(args: string[], io: CommandIO, opts: { prepareOnly
       io.stderr,
       mode === 'json' ? 'quiet' : mode,
     );
+    for (const p of pipelines) board.expect(p.name, p.rows);
     const started = Date.now();
     board.start();
     const outcomes = await Promise.all(
