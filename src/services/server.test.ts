@@ -7,6 +7,7 @@ import { authIdOf } from '../auth/oauth2-identity.js';
 import { RowError, RunError } from '../errors.js';
 import { startOAuthServer, oauthAuthConfig, type OAuthServer } from '../testkit/oauth-server.js';
 import type { WorkerProgress } from './progress.js';
+import type { PipelineConfig } from '../config/types.js';
 
 const SECRET = 'svc-client-secret-77aa';
 
@@ -155,13 +156,22 @@ test('progress: deltas from several workers are summed per worker and in total; 
   }
 });
 
-test('the spark engine listens on all interfaces and advertises driver_host', async () => {
-  const svc = await startDriverServices({ host: '0.0.0.0', advertiseHost: '127.0.0.1' });
+test('spark: a cluster master makes the services listen on every interface and advertise driver_host; local masters stay on loopback', async () => {
+  const sparkConfig = (master: string, driver_host: string | null) =>
+    ({ auth: { type: 'none' }, middleware: [], execution: { engine: 'spark', spark: { master, driver_host } } }) as unknown as PipelineConfig;
+  const cluster = await startDriverServices({ config: sparkConfig('spark://master:7077', '127.0.0.2') });
+  const local = await startDriverServices({ config: sparkConfig('local[2]', null) });
   try {
-    assert.match(svc.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    const r = await raw(svc.url, '/v1/health', `Bearer ${svc.secret}`);
-    assert.equal(r.status, 200);
+    assert.match(cluster.url, /^http:\/\/127\.0\.0\.2:\d+$/);
+    // Reachable through an address other than the advertised one: it listens on all interfaces.
+    const port = new URL(cluster.url).port;
+    assert.equal((await raw(`http://127.0.0.3:${port}`, '/v1/health', `Bearer ${cluster.secret}`)).status, 200);
+    assert.match(local.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal((await raw(local.url, '/v1/health', `Bearer ${local.secret}`)).status, 200);
+    // Bound to 127.0.0.1 only: another loopback address is refused.
+    await assert.rejects(raw(`http://127.0.0.3:${new URL(local.url).port}`, '/v1/health', `Bearer ${local.secret}`), /ECONNREFUSED/);
   } finally {
-    await svc.close();
+    await cluster.close();
+    await local.close();
   }
 });

@@ -200,8 +200,7 @@ export async function startDriverServices(opts: StartDriverServicesOptions): Pro
     s.on('close', () => sockets.delete(s));
   });
 
-  const spark = opts.config?.execution.engine === 'spark';
-  const host = opts.host ?? (spark ? '0.0.0.0' : '127.0.0.1');
+  const host = opts.host ?? defaultListenHost(opts.config);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -239,6 +238,17 @@ export async function startDriverServices(opts: StartDriverServicesOptions): Pro
         for (const s of sockets) s.destroy();
       })),
   };
+}
+
+/**
+ * Loopback, unless Spark executors may run on other machines (a cluster master, or an
+ * explicit driver_host): then every interface, still guarded by the run secret.
+ */
+function defaultListenHost(config: PipelineConfig | undefined): string {
+  if (config?.execution.engine !== 'spark') return '127.0.0.1';
+  const spark = config.execution.spark;
+  const localMaster = !spark || spark.master.startsWith('local');
+  return localMaster && !spark?.driver_host ? '127.0.0.1' : '0.0.0.0';
 }
 
 /** An address other machines can reach this one at: the first external IPv4, else the host name. */
