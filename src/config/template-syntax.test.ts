@@ -38,6 +38,13 @@ test('a quoted "}}" inside an argument does not close the expression', () => {
   ]);
 });
 
+test('column names may hold dashes and start with digits', () => {
+  assert.deepEqual(parseTemplate('{{ order-id }}{{2024_total|url}}'), [
+    { kind: 'expr', name: 'order-id', builtin: false, filters: [] },
+    { kind: 'expr', name: '2024_total', builtin: false, filters: [{ name: 'url', args: [] }] },
+  ]);
+});
+
 test('templateColumns lists each column once, without builtins', () => {
   assert.deepEqual(templateColumns(parseTemplate('{{b}}{{a}}{{b|url}}{{$run_id}}')), ['b', 'a']);
 });
@@ -53,7 +60,8 @@ const bad: [string, RegExp, number][] = [
   ["{{ a | upper('x') }}", /filter "upper" takes 0 argument\(s\), got 1/, 7],
   ['{{ a | default(x) }}', /expected a quoted string/, 15],
   ["{{ a | default('x' }}", /expected "\)"/, 19],
-  ['{{ 9a }}', /expected a column name/, 3],
+  ['{{ @x }}', /expected a column name/, 3],
+  ['{{ a.b }}', /unexpected "\.b"/, 4],
   ['{{ a | }}', /expected a filter name/, 7],
 ];
 for (const [src, message, offset] of bad) {

@@ -37,6 +37,9 @@ export class TemplateSyntaxError extends RestlakeError {
   }
 }
 
+// Column names may hold "-" and start with a digit (CSV headers such as "order-id" or
+// "2024_total"): the language has no arithmetic or number literals to confuse them with.
+const COLUMN = /[A-Za-z0-9_][A-Za-z0-9_-]*/y;
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
 
 /** Parse a template into text and expression parts. Adjacent text is merged; empty text is dropped. */
@@ -96,16 +99,16 @@ export function templateColumns(parts: readonly TemplatePart[]): string[] {
 }
 
 // Expression grammar, between start and end (exclusive) of `src`:
-//   ws? ('$'? ident) ws? ('|' ws? ident ws? ('(' ws? arg (ws? ',' ws? arg)* ws? ')')? ws?)*
+//   ws? ('$' ident | column) ws? ('|' ws? ident ws? ('(' ws? arg (ws? ',' ws? arg)* ws? ')')? ws?)*
 //   arg := '...' | "..." (backslash escapes the next character)
 function parseExpression(src: string, start: number, end: number): TemplatePart {
   let i = start;
   const skipWs = () => {
     while (i < end && /\s/.test(src[i])) i++;
   };
-  const ident = (what: string): string => {
-    IDENT.lastIndex = i;
-    const m = IDENT.exec(src);
+  const ident = (what: string, re: RegExp = IDENT): string => {
+    re.lastIndex = i;
+    const m = re.exec(src);
     if (!m || i + m[0].length > end) {
       const found = i < end ? `"${src.slice(i, end).trim()}"` : 'nothing';
       throw new TemplateSyntaxError(`expected ${what} at offset ${i}, found ${found}`, i);
@@ -122,7 +125,7 @@ function parseExpression(src: string, start: number, end: number): TemplatePart 
     builtin = true;
     i++;
   }
-  const name = ident(builtin ? 'a built-in name after "$"' : 'a column name');
+  const name = builtin ? ident('a built-in name after "$"') : ident('a column name', COLUMN);
   if (builtin && !TEMPLATE_BUILTINS.includes(name)) {
     throw new TemplateSyntaxError(
       `unknown built-in "$${name}" (known: ${TEMPLATE_BUILTINS.map((b) => '$' + b).join(', ')})`,
