@@ -109,3 +109,25 @@ test('the HTML report loads in headless Chromium with four charts, no console er
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('report command: usage errors exit 2, a path without a Delta table exits 3, nothing is written', async () => {
+  const { runReport } = await import('./report.js');
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-report-cli-'));
+  try {
+    let out = '';
+    let err = '';
+    const io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, cwd: dir };
+    assert.equal(await runReport([], io), 2);
+    assert.match(err, /missing <table>/);
+    assert.equal(await runReport(['a', 'b'], io), 2);
+    assert.match(err, /unexpected argument "b"/);
+    assert.equal(await runReport(['--help'], io), 0);
+    assert.match(out, /usage: restlake report <table>/);
+    err = '';
+    assert.equal(await runReport(['no-such-table', '--html', 'r.html'], io), 3);
+    assert.match(err, /no Delta table at .*no-such-table/);
+    await assert.rejects(stat(join(dir, 'r.html')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
