@@ -35,7 +35,7 @@ async function openDuckDb(runDir: string): Promise<DuckDBInstance> {
   return DuckDBInstance.create(':memory:', {
     memory_limit: process.env.RESTLAKE_DUCKDB_MEMORY ?? '256MB',
     temp_directory: join(runDir, 'duckdb-tmp'),
-    threads: String(Math.max(1, Math.min(4, availableParallelism()))),
+    threads: process.env.RESTLAKE_DUCKDB_THREADS ?? String(Math.max(1, Math.min(4, availableParallelism()))),
   });
 }
 
@@ -208,6 +208,8 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       tableVersion = (await sink.commit(sinkConn, [empty])).version;
     }
     ctx.onProgress?.(progress());
+    const mem = process.memoryUsage();
+    log('debug', `driver memory: rss ${Math.round(mem.rss / 1048576)} MB, heap ${Math.round(mem.heapUsed / 1048576)} MB, external ${Math.round(mem.external / 1048576)} MB`);
     if (outcome === 'completed' && stopReading) outcome = 'interrupted';
     return {
       run_id: runId,

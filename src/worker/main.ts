@@ -38,6 +38,10 @@ async function main(): Promise<number> {
   } finally {
     await runtime.close();
   }
+  if (process.env.RESTLAKE_DEBUG === '1') {
+    const m = process.memoryUsage();
+    process.stderr.write(`restlake worker ${process.pid}: rss ${Math.round(m.rss / 1048576)} MB, heap ${Math.round(m.heapUsed / 1048576)}/${Math.round(m.heapTotal / 1048576)} MB\n`);
+  }
   return 0;
 }
 

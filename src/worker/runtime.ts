@@ -1,6 +1,7 @@
 // Rebuilds everything a worker needs from the serialised job: templates, the
 // middleware chain, the transport and the driver client. Identical under the local
 // engine and inside Spark executors; nothing here knows which one started it.
+import { setMaxListeners } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { PipelineConfig } from '../config/types.js';
 import { RowError } from '../errors.js';
@@ -22,6 +23,8 @@ export interface WorkerRuntime {
   readonly logger: Logger;
   /** One input line (a JSON row) to one result line; never throws. */
   handleLine(line: string): Promise<string>;
+  /** Aborts requests in flight and backoff waits (their rows still get a result). */
+  abort(): void;
   close(): Promise<void>;
 }
 
@@ -59,7 +62,11 @@ export async function createWorkerRuntime(job: WorkerJob, overrides: RuntimeOver
   const driver = job.driver ? createDriverClient(job.driver.url, job.driver.secret) : null;
   const transport = overrides.transport ?? createTransport(config.transport);
   const runtime = createMiddlewareRuntime(job, logger, driver);
-  const process_ = overrides.processor ?? (await createRowProcessor(config, runtime, transport));
+  // One signal shared by every request of this worker: aborted when the worker must stop
+  // at once. Hundreds of requests listen on it at a time, which is expected.
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
+  const process_ = overrides.processor ?? (await createRowProcessor(config, runtime, transport, { signal: stop.signal }));
   const serialize = createResultSerializer(config);
   const keys = config.source?.key ?? null;
 
@@ -94,6 +101,9 @@ export async function createWorkerRuntime(job: WorkerJob, overrides: RuntimeOver
         logger.error({ err: e, request_id: requestId }, 'row processor threw');
         return fail(requestId as string, cls, e instanceof Error ? e.message : String(e), row);
       }
+    },
+    abort() {
+      stop.abort();
     },
     async close() {
       await transport.close();
