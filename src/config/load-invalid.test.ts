@@ -77,6 +77,14 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     expect: [['execution.commit_interval', 'must not be negative', 10]],
   },
   {
+    title: 'zero timeouts',
+    yaml: HEAD + 'transport:\n  timeout: 0\n  connect_timeout: 0ms\n',
+    expect: [
+      ['transport.timeout', 'must be more than 0', 10],
+      ['transport.connect_timeout', 'must be more than 0', 11],
+    ],
+  },
+  {
     title: 'bad size',
     yaml: HEAD + 'transport:\n  max_response_bytes: 10 MiBs\n',
     expect: [['transport.max_response_bytes', '"10 MiBs" is not a size; use e.g. 10MB, 512KiB, 1GB or a number of bytes', 10]],

@@ -50,6 +50,15 @@ export function duration(def: string) {
   return durationValue().prefault(def);
 }
 
+/** A duration that must be more than zero (a timeout of 0 would fail every request). */
+export function positiveDurationValue() {
+  return durationValue().refine((ms) => ms > 0, { error: 'must be more than 0' });
+}
+
+export function positiveDuration(def: string) {
+  return positiveDurationValue().prefault(def);
+}
+
 const notSize = (iss: { input?: unknown }) => `${show(iss.input)} is not a size; use e.g. 10MB, 512KiB, 1GB or a number of bytes`;
 // No `i` flag: the pattern is copied into the JSON Schema, where flags do not exist.
 const SIZE_STRING = /^\s*\d+(\.\d+)?\s*(([kKmMgGtT][iI]?)?[bB])?\s*$/;

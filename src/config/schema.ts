@@ -17,7 +17,8 @@ import type {
 } from './types.js';
 import {
   duration,
-  durationValue,
+  positiveDuration,
+  positiveDurationValue,
   headerName,
   hostName,
   resolvePath,
@@ -246,7 +247,7 @@ function buildPipelineSchema(allowNoSource: boolean) {
     audience: z.string().nullable().default(null).describe('Audience parameter, for providers that need one.'),
     extra_params: z.record(z.string(), scalarLiteral()).default({}).describe('More form parameters for the token request.'),
     refresh_margin: duration('60s').describe('Refresh the token this long before it expires.'),
-    default_expires_in: duration('300s').describe('Token lifetime assumed when the server sends no expires_in.'),
+    default_expires_in: positiveDuration('300s').describe('Token lifetime assumed when the server sends no expires_in.'),
     failure_deadline: duration('120s').describe('Keep retrying the token endpoint this long before rows fail with error_class auth.'),
   };
   const auth = byType(
@@ -316,10 +317,10 @@ function buildPipelineSchema(allowNoSource: boolean) {
     .describe('TLS settings; mTLS when cert_file and key_file are given.');
 
   const transport = strictObject({
-    timeout: duration('30s').describe('Total time per attempt.'),
-    connect_timeout: durationValue().optional().describe('Time to connect (default: timeout).'),
-    headers_timeout: durationValue().optional().describe('Time until response headers arrive (default: timeout).'),
-    body_timeout: durationValue().optional().describe('Time between body chunks (default: timeout).'),
+    timeout: positiveDuration('30s').describe('Total time per attempt.'),
+    connect_timeout: positiveDurationValue().optional().describe('Time to connect (default: timeout).'),
+    headers_timeout: positiveDurationValue().optional().describe('Time until response headers arrive (default: timeout).'),
+    body_timeout: positiveDurationValue().optional().describe('Time between body chunks (default: timeout).'),
     connections: positiveInt().default(64).describe('Connections per worker per origin.'),
     max_response_bytes: size('10MB').describe('Larger bodies are truncated and flagged. e.g. 10MB, 512KiB.'),
     tls: tls.prefault({}),
@@ -409,8 +410,8 @@ function buildPipelineSchema(allowNoSource: boolean) {
         enabled: z.boolean().default(true),
         failure_ratio: z.number().gt(0).max(1).default(0.5).describe('Open when this share of requests in the window failed.'),
         min_requests: positiveInt().default(20).describe('Requests in the window before the ratio counts.'),
-        window: duration('30s').describe('Sliding window.'),
-        open: duration('30s').describe('How long to stay open before a trial request.'),
+        window: positiveDuration('30s').describe('Sliding window.'),
+        open: positiveDuration('30s').describe('How long to stay open before a trial request.'),
       })
         .transform((v): MiddlewareConfig => ({
           type: 'circuit_breaker',
@@ -500,7 +501,7 @@ function buildPipelineSchema(allowNoSource: boolean) {
       .describe('Worker processes for the local engine; auto = one per core.'),
     concurrency: positiveInt().default(64).describe('Requests in flight per worker.'),
     commit_rows: positiveInt().default(50000).describe('Commit the sink at least every this many rows...'),
-    commit_interval: duration('30s').describe('...and at least this often.'),
+    commit_interval: positiveDuration('30s').describe('...and at least this often.'),
     resume: z.boolean().default(true).describe('Skip request_ids that already succeeded in the sink.'),
     max_requests: positiveInt().nullable().default(null).describe('Stop cleanly (resumable) after this many requests.'),
     fail_on_failed_rows: z.boolean().default(false).describe('Exit 1 when any row failed.'),
