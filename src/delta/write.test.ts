@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DeltaError, DeltaTable, type StructType } from './index.js';
-import { one, openConn, rows, tempDir } from './testing/duck.js';
+import { GOLDEN, one, openConn, rows, tempDir } from './testing/duck.js';
 
 let conn: DuckDBConnection;
 let close: () => void;
@@ -343,6 +343,35 @@ describe('DeltaTable.write', () => {
       assert.deepEqual(p, { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] });
       await t.registerScan(conn, 'ntz');
       assert.equal(await one(conn, `SELECT ts::VARCHAR FROM ntz`), '2024-05-06 07:08:09.123456');
+    });
+  });
+
+  test('stats follow delta.dataSkippingNumIndexedCols and delta.dataSkippingStatsColumns', async () => {
+    await withTable(async (t) => {
+      await t.write(conn, { selectSql: rowsSql(0, 4), schema: SCHEMA, mode: 'append', configuration: { 'delta.dataSkippingNumIndexedCols': '2' } });
+      const stats = JSON.parse((await t.snapshot()).files[0].stats!);
+      assert.deepEqual(Object.keys(stats.minValues), ['id', 'name']);
+      assert.deepEqual(Object.keys(stats.nullCount), ['id', 'name']);
+    });
+    await withTable(async (t) => {
+      await t.write(conn, { selectSql: rowsSql(0, 4), schema: SCHEMA, mode: 'append', configuration: { 'delta.dataSkippingStatsColumns': 'amount,region' } });
+      const stats = JSON.parse((await t.snapshot()).files[0].stats!);
+      assert.deepEqual(Object.keys(stats.maxValues), ['amount', 'region']);
+    });
+  });
+
+  test('appending to a Spark table with v2Checkpoint writes V2-spec classic checkpoints that read back', async () => {
+    await withTable(async (t, dir) => {
+      await fs.cp(path.join(GOLDEN, 'v2-checkpoint-parquet'), dir, { recursive: true });
+      const schema: StructType = { type: 'struct', fields: [{ name: 'id', type: 'long', nullable: true, metadata: {} }] };
+      // checkpointInterval is 2 on this table: versions 3 and 4, checkpoint at 4
+      await t.write(conn, { selectSql: 'SELECT 100::BIGINT AS id', schema, mode: 'append' });
+      await t.write(conn, { selectSql: 'SELECT 101::BIGINT AS id', schema, mode: 'append' });
+      const cp = path.join(dir, '_delta_log/00000000000000000004.checkpoint.parquet');
+      assert.deepEqual(await rows(conn, `SELECT checkpointMetadata.version::INT v FROM read_parquet('${cp}') WHERE checkpointMetadata IS NOT NULL`), [{ v: 4 }]);
+      for (let v = 0; v <= 4; v++) await fs.rm(path.join(dir, '_delta_log', `${String(v).padStart(20, '0')}.json`));
+      await fs.rm(path.join(dir, '_delta_log', '00000000000000000002.checkpoint.e8fa2696-9728-4e9c-b285-634743fdd4fb.parquet'));
+      assert.equal(await scanCount(t), 12);
     });
   });
 });

@@ -35,12 +35,23 @@ export const CHECKPOINT_STRUCTURE = {
   domainMetadata: { domain: 'VARCHAR', configuration: 'VARCHAR', removed: 'BOOLEAN' },
 };
 
+/** V2-spec checkpoints (tables with the v2Checkpoint feature) add the checkpointMetadata column. */
+function structureFor(v2: boolean): Record<string, unknown> {
+  return v2 ? { ...CHECKPOINT_STRUCTURE, checkpointMetadata: { version: 'BIGINT', tags: MAP } } : CHECKPOINT_STRUCTURE;
+}
+
+export function usesV2Checkpoints(snap: Snapshot): boolean {
+  return (snap.protocol.writerFeatures ?? []).includes('v2Checkpoint');
+}
+
 const DEFAULT_TOMBSTONE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 /** The actions a checkpoint of `snap` holds: protocol, metaData, txns, domains, live adds, unexpired tombstones. */
 export function checkpointActions(snap: Snapshot, now: number): Action[] {
   const retention = parseIntervalMs(snap.configuration['delta.deletedFileRetentionDuration']) ?? DEFAULT_TOMBSTONE_RETENTION_MS;
   const out: Action[] = [{ protocol: snap.protocol }, { metaData: snap.metadata }];
+  // A classic-named checkpoint of a v2Checkpoint table follows the V2 spec: exactly one checkpointMetadata.
+  if (usesV2Checkpoints(snap)) out.unshift({ checkpointMetadata: { version: snap.version } });
   for (const [appId, version] of snap.appTransactions) out.push({ txn: { appId, version } });
   for (const d of snap.domainMetadata.values()) out.push({ domainMetadata: d });
   for (const a of snap.files) out.push({ add: { ...a, dataChange: false } });
@@ -62,8 +73,9 @@ export async function writeCheckpoint(storage: Storage, snap: Snapshot, now = Da
     // Each line wraps one action under its column name; json_transform turns it into typed structs.
     await fs.writeFile(jsonFile, actions.map((a) => JSON.stringify(a)).join('\n') + '\n');
     const out = path.join(dir, `${randomUUID()}.parquet`);
-    const structure = JSON.stringify(CHECKPOINT_STRUCTURE);
-    const cols = Object.keys(CHECKPOINT_STRUCTURE).map((c) => `t.${c}`).join(', ');
+    const struct = structureFor(usesV2Checkpoints(snap));
+    const structure = JSON.stringify(struct);
+    const cols = Object.keys(struct).map((c) => `t.${c}`).join(', ');
     await withInternalConnection(async (conn) => {
       await conn.run(
         `COPY (SELECT ${cols} FROM (SELECT json_transform(json, ${quoteLiteral(structure)}) AS t ` +

@@ -44,7 +44,7 @@ export async function compactTable(ctx: WriteContext, conn: DuckDBConnection, op
   let written;
   try {
     await conn.run(stageSql(stage, `SELECT * FROM ${quoteIdent(view)}`, exprs, snap.partitionColumns, target));
-    written = await writeStagedFiles(conn, storage, stage, snap.schema, snap.partitionColumns, false);
+    written = await writeStagedFiles(conn, storage, stage, snap.schema, snap.partitionColumns, false, snap.configuration);
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${stage}`);
     await conn.run(`DROP VIEW IF EXISTS ${quoteIdent(view)}`);

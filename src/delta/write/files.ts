@@ -10,7 +10,7 @@ import { type AddFile, encodeActionPath } from '../log/actions.js';
 import { quoteIdent, quoteLiteral } from '../schema/duckdb-types.js';
 import type { StructField, StructType } from '../schema/types.js';
 import type { Storage } from '../storage/types.js';
-import { computeStats } from './stats.js';
+import { computeStats, statsScopeOf } from './stats.js';
 import { partitionDir, partitionValueSql } from './partitions.js';
 
 export const CHUNK_COL = '__rl_chunk';
@@ -37,7 +37,9 @@ export async function writeStagedFiles(
   schema: StructType,
   partitionColumns: string[],
   dataChange: boolean,
+  configuration: Record<string, string> = {},
 ): Promise<WrittenFiles> {
+  const scope = statsScopeOf(configuration);
   const byName = new Map(schema.fields.map((f) => [f.name, f]));
   const partFields = partitionColumns.map((c) => byName.get(c)!);
   const dataFields: StructField[] = schema.fields.filter((f) => !partitionColumns.includes(f.name));
@@ -66,7 +68,7 @@ export async function writeStagedFiles(
       const rel = dir ? `${dir}/${name}` : name;
       const local = path.join(tmpDir, name);
       await conn.run(`COPY ${subset} TO ${quoteLiteral(local)} (FORMAT parquet, COMPRESSION zstd)`);
-      const stats = await computeStats(conn, `${subset} __rl_s`, dataFields);
+      const stats = await computeStats(conn, `${subset} __rl_s`, dataFields, scope);
       const size = (await fs.stat(local)).size;
       await storage.uploadLocal(local, rel);
       adds.push({

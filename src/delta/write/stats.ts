@@ -65,9 +65,37 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
   o[path[path.length - 1]] = value;
 }
 
+/** Which columns get statistics: Spark's delta.dataSkippingStatsColumns, else the first delta.dataSkippingNumIndexedCols (32) leaves. */
+export interface StatsScope { numIndexedCols: number; statsColumns: string[] | null }
+
+export function statsScopeOf(configuration: Record<string, string>): StatsScope {
+  const cols = configuration['delta.dataSkippingStatsColumns'];
+  const n = Number(configuration['delta.dataSkippingNumIndexedCols'] ?? 32);
+  return {
+    numIndexedCols: Number.isInteger(n) ? n : 32,
+    statsColumns: cols ? cols.split(',').map((c) => c.trim().replace(/^`|`$/g, '')).filter(Boolean) : null,
+  };
+}
+
+function inScope(all: Leaf[], scope: StatsScope): Leaf[] {
+  if (scope.statsColumns) {
+    const wanted = scope.statsColumns.map((c) => c.toLowerCase());
+    return all.filter((l) => {
+      const p = l.path.join('.').toLowerCase();
+      return wanted.some((w) => p === w || p.startsWith(w + '.'));
+    });
+  }
+  return scope.numIndexedCols < 0 ? all : all.slice(0, scope.numIndexedCols);
+}
+
 /** The stats JSON string for the rows of `fromSql` (a table or subquery over the file's rows). */
-export async function computeStats(conn: DuckDBConnection, fromSql: string, fields: StructField[]): Promise<{ json: string; numRecords: number; nullCounts: Map<string, number> }> {
-  const ls = leaves(fields, null, [], []);
+export async function computeStats(
+  conn: DuckDBConnection,
+  fromSql: string,
+  fields: StructField[],
+  scope: StatsScope = { numIndexedCols: 32, statsColumns: null },
+): Promise<{ json: string; numRecords: number; nullCounts: Map<string, number> }> {
+  const ls = inScope(leaves(fields, null, [], []), scope);
   const topLevel = fields.map((f) => ({ name: f.name, expr: quoteIdent(f.name), nested: typeof f.type === 'object' && f.type.type === 'struct' }));
   const cols = ['CAST(count(*) AS VARCHAR) AS n'];
   ls.forEach((l, i) => {

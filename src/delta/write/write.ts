@@ -103,7 +103,7 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
   await conn.run(stageSql(stage, opts.selectSql, exprs, partitionColumns, opts.targetFileRows ?? DEFAULT_TARGET_FILE_ROWS));
   let written;
   try {
-    written = await writeStagedFiles(conn, storage, stage, schema, partitionColumns, true);
+    written = await writeStagedFiles(conn, storage, stage, schema, partitionColumns, true, (metadata ?? snap?.metadata)?.configuration ?? {});
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${stage}`);
   }
