@@ -109,9 +109,19 @@ function reword(iss: ZodIssue): string {
       if (iss.origin === 'string') return `must be at most ${n} characters`;
       return iss.inclusive ? `must be at most ${n}, got ${got(iss.input)}` : `must be less than ${n}, got ${got(iss.input)}`;
     }
-    case 'invalid_union':
+    case 'invalid_union': {
       if (iss.note === 'No matching discriminator') return `needs a valid "type"`;
-      return `${got(iss.input)} is not a valid value here`;
+      // "expected a string or a list, got 5" from what each branch wanted at its root.
+      const wanted = new Set<string>();
+      for (const branch of iss.errors ?? []) {
+        for (const b of branch) {
+          if (b.path.length !== 0) continue;
+          if (b.code === 'invalid_type') wanted.add(NOUN[b.expected] ?? b.expected);
+          else if (b.code === 'invalid_value') b.values.forEach((v) => wanted.add(show(v)));
+        }
+      }
+      return wanted.size ? `expected ${[...wanted].join(' or ')}, got ${got(iss.input)}` : `${got(iss.input)} is not a valid value here`;
+    }
     case 'invalid_key':
       return `has an invalid key`;
     case 'invalid_format':

@@ -287,6 +287,11 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     ],
   },
   {
+    title: 'a union that matches no form says which forms it takes',
+    yaml: HEAD.replace('  path: ./rows.csv', '  path: ./rows.csv\n  key: 5'),
+    expect: [['source.key', 'expected a string or a list, got 5', 5]],
+  },
+  {
     title: 'duplicate header in different case',
     yaml: HEAD.replace('  url:', '  headers:\n    Accept: a\n    accept: b\n  url:'),
     expect: [['request.headers.accept', 'header "accept" is given twice (header names ignore case)', 8]],

@@ -62,7 +62,9 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
     );
   }
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
-    return finish([{ path: '', message: 'the config must be a mapping of keys (version, name, source, request, sink, ...)', line: source.lineOf([]) }], true);
+    const line = source.lineOf([]);
+    const message = 'the config must be a mapping of keys (version, name, source, request, sink, ...)';
+    return finish([{ path: '', message, ...(line ? { line } : {}) }], true);
   }
 
   const overrides = applyOverrides(source.data, opts.set ?? []);
