@@ -259,10 +259,31 @@ describe('golden tables', () => {
     assert.equal(await count('time-travel-start'), 10);
   });
 
-  test('time-travel-start-start20: versions 0 and 1', async () => {
+  test('time-travel-start-start20: versions 0 and 1, and by timestamp with the upstream mtimes', async () => {
     assert.equal(await count('time-travel-start-start20', { version: 0 }), 10);
     assert.equal(await count('time-travel-start-start20'), 20);
     await rejects(table('time-travel-start-start20').snapshot({ version: 2 }), 'DELTA_VERSION_NOT_FOUND');
+    const t = await copyTable('time-travel-start-start20');
+    try {
+      const start = 1540415658000;
+      const log = path.join(t.dir, '_delta_log');
+      await fs.utimes(path.join(log, '00000000000000000000.json'), new Date(start), new Date(start));
+      await fs.utimes(path.join(log, '00000000000000000001.json'), new Date(start + 20 * 60_000), new Date(start + 20 * 60_000));
+      const tt = DeltaTable.forPath(t.dir);
+      assert.equal((await tt.snapshot({ timestamp: start })).version, 0);
+      assert.equal((await tt.snapshot({ timestamp: new Date(start + 19 * 60_000) })).version, 0);
+      assert.equal((await tt.snapshot({ timestamp: start + 20 * 60_000 })).version, 1);
+      assert.equal((await tt.snapshot({ timestamp: Date.now() })).version, 1);
+      await rejects(tt.snapshot({ timestamp: start - 1 }), 'DELTA_VERSION_NOT_FOUND');
+      await tt.registerScan(conn, 'tt_at', { timestamp: start + 60_000 });
+      assert.equal(Number(await one(conn, 'SELECT count(*) FROM tt_at')), 10);
+      // a later commit with an earlier mtime counts as predecessor + 1 ms
+      await fs.utimes(path.join(log, '00000000000000000001.json'), new Date(start - 60_000), new Date(start - 60_000));
+      assert.equal((await tt.snapshot({ timestamp: start })).version, 0);
+      assert.equal((await tt.snapshot({ timestamp: start + 1 })).version, 1);
+    } finally {
+      await t.cleanup();
+    }
   });
 
   test('type-widening: old files are read and cast to the widened types', async () => {

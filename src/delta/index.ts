@@ -7,7 +7,7 @@ export { parseSchemaString, schemaToJson } from './schema/json.js';
 export { toDuckDbType, fromDuckDbType, schemaFromDuckColumns, quoteIdent, quoteLiteral } from './schema/duckdb-types.js';
 export { DeltaError } from './errors.js';
 export { DeltaTable } from './table.js';
-export type { Snapshot } from './log/snapshot.js';
+export type { Snapshot, SnapshotOptions } from './log/snapshot.js';
 export type {
   Action, AddFile, RemoveFile, Metadata, Protocol, Txn, CommitInfo, DeletionVectorDescriptor, DomainMetadata,
 } from './log/actions.js';

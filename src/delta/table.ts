@@ -5,7 +5,7 @@ import { DeltaError } from './errors.js';
 import type { Action } from './log/actions.js';
 import { commitActions } from './log/commit.js';
 import { writeCheckpoint } from './log/checkpoint-write.js';
-import { type Snapshot, listLog, loadSnapshot } from './log/snapshot.js';
+import { type Snapshot, type SnapshotOptions, listLog, loadSnapshot } from './log/snapshot.js';
 import { compactTable, type CompactOptions, type CompactResult } from './maintenance/compact.js';
 import { vacuumTable, type VacuumOptions } from './maintenance/vacuum.js';
 import { registerScan } from './scan/register-scan.js';
@@ -35,12 +35,13 @@ export class DeltaTable {
     return (await listLog(this.storage)).latest;
   }
 
-  snapshot(opts: { version?: number } = {}): Promise<Snapshot> {
+  /** The table at the latest version, at `version`, or at the version current at `timestamp`. */
+  snapshot(opts: SnapshotOptions = {}): Promise<Snapshot> {
     return loadSnapshot(this.storage, opts);
   }
 
   /** Creates TEMP VIEW `viewName` on `conn` with the live rows of the snapshot in logical names and types. */
-  async registerScan(conn: DuckDBConnection, viewName: string, opts: { version?: number } = {}): Promise<Snapshot> {
+  async registerScan(conn: DuckDBConnection, viewName: string, opts: SnapshotOptions = {}): Promise<Snapshot> {
     const snap = await this.snapshot(opts);
     await registerScan(conn, this.storage, snap, viewName);
     return snap;
