@@ -13,6 +13,7 @@ export type ErrorClass =
   | 'body_too_large'
   | 'circuit_open'
   | 'middleware'
+  | 'parse'        // success status, `extract` configured, body not JSON
   | 'internal';
 
 export class RestlakeError extends Error {

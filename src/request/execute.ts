@@ -14,8 +14,9 @@
 //                                 null. An empty body (204) is not a parse failure.
 // Secrets are kept out of every column: header values by name, config secrets scrubbed
 // from url, headers, bodies and messages.
+import { setMaxListeners } from 'node:events';
 import type { PipelineConfig } from '../config/types.js';
-import { RowError } from '../errors.js';
+import { RowError, type ErrorClass } from '../errors.js';
 import { buildChain } from '../middleware/index.js';
 import { createRedactor } from '../middleware/redact.js';
 import type { Exchange, MiddlewareRuntime } from '../middleware/types.js';
@@ -50,6 +51,8 @@ export async function createRowProcessor(
   const extractor = compileExtract(config.response.extract);
   const redact = createRedactor([...config.secrets, ...runtime.secrets], config.sink.redact_headers);
   const signal = options.signal ?? NEVER;
+  // Every request in flight (and every backoff wait) listens on this one signal.
+  setMaxListeners(0, signal);
   const runId = runtime.runId;
   const pipeline = config.name;
   const sourceColumns = config.sink.source_columns;
@@ -126,7 +129,7 @@ export async function createRowProcessor(
   };
 }
 
-function fail(out: ResultRow, errorClass: string, message: string): void {
+function fail(out: ResultRow, errorClass: ErrorClass, message: string): void {
   out.success = false;
   out.error_class = errorClass;
   out.error_message = message;
