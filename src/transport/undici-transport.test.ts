@@ -68,6 +68,17 @@ test('a refused port is a retryable connection error', async () => {
   }
 });
 
+test('a host that does not resolve is a connection error (DNS)', async () => {
+  const t = createTransport(transportConfig());
+  try {
+    const e = await failure(t.send({ method: 'GET', url: 'http://restlake-test.invalid/', headers: {}, body: null }));
+    assert.equal(e.errorClass, 'connection');
+    assert.match(e.message, /DNS/);
+  } finally {
+    await t.close();
+  }
+});
+
 test('a socket reset by the server is a retryable connection error', async () => {
   const srv = await httpServer((req) => req.socket.destroy());
   const t = createTransport(transportConfig());

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MiddlewareConfig } from '../config/types.js';
+import { RestlakeError } from '../errors.js';
+import { testConfig } from '../request/test-support.js';
+import { httpServer, transportConfig } from '../transport/test-support.js';
+import { createTransport } from '../transport/undici-transport.js';
+import { buildChain, builtinMiddleware } from './index.js';
+import { exchange, memoryDriver, testRuntime } from './test-support.js';
+
+test('every config middleware type has a built-in factory', () => {
+  const types: MiddlewareConfig['type'][] = ['retry', 'rate_limit', 'timing', 'logging', 'headers', 'module', 'adaptive_concurrency', 'circuit_breaker'];
+  for (const t of types) assert.equal(typeof builtinMiddleware[t], 'function', t);
+});
+
+test('chain order: configured outermost first, auth innermost (re-applied per attempt), then the transport', async () => {
+  const seen: { auth?: string; order?: string }[] = [];
+  let n = 0;
+  const srv = await httpServer((req, res) => {
+    seen.push({ auth: req.headers.authorization, order: req.headers['x-order'] as string });
+    res.statusCode = ++n === 1 ? 503 : 200;
+    res.end();
+  });
+  const config = testConfig({
+    request: { url: srv.url + '/' },
+    auth: { type: 'bearer', token: 'tkn-1234' },
+    middleware: [
+      { type: 'headers', set: { 'X-Order': 'outer' }, remove: [] },
+      { type: 'retry', max_attempts: 3, base_delay_ms: 1, max_delay_ms: 5, statuses: [503], on_network_error: true },
+      { type: 'headers', set: { 'X-Order': 'inner-{{ $request_id }}', Authorization: 'clobbered' }, remove: [] },
+      { type: 'timing' },
+    ],
+  });
+  const transport = createTransport(transportConfig());
+  try {
+    const chain = await buildChain(config, testRuntime(), transport);
+    const ex = exchange({ url: srv.url + '/' });
+    await chain(ex);
+    assert.equal(ex.attempts, 2);
+    assert.deepEqual(seen, [
+      { auth: 'Bearer tkn-1234', order: 'inner-rid-test' },
+      { auth: 'Bearer tkn-1234', order: 'inner-rid-test' },
+    ]);
+    assert.equal((ex.state.timing as { attempts_ms: number[] }).attempts_ms.length, 2);
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
+});
+
+test('oauth2 auth takes its token from the driver', async () => {
+  const srv = await httpServer((req, res) => res.end(req.headers.authorization));
+  const config = testConfig({
+    request: { url: srv.url + '/' },
+    auth: {
+      type: 'oauth2_client_credentials',
+      token_url: 'http://127.0.0.1:9/token',
+      client_id: 'c',
+      client_secret: null,
+      client_auth: 'basic',
+      scope: null,
+      audience: null,
+      extra_params: {},
+      username: null,
+      password: null,
+      refresh_margin_ms: 1000,
+      default_expires_in_ms: 60_000,
+      failure_deadline_ms: 1000,
+    },
+  });
+  const transport = createTransport(transportConfig());
+  try {
+    const chain = await buildChain(config, testRuntime({ driver: memoryDriver() }), transport);
+    const ex = exchange({ url: srv.url + '/' });
+    await chain(ex);
+    assert.equal(ex.response?.body, 'Bearer token');
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
+});
+
+test('the default circuit breaker is on; listing circuit_breaker with enabled: false turns it off', async () => {
+  let hits = 0;
+  const srv = await httpServer((_req, res) => {
+    hits++;
+    res.statusCode = 500;
+    res.end();
+  });
+  const transport = createTransport(transportConfig({ connections: 8 }));
+  try {
+    const on = await buildChain(testConfig({ request: { url: srv.url + '/' } }), testRuntime(), transport);
+    const results = [];
+    for (let i = 0; i < 60; i++) {
+      const ex = exchange({ url: srv.url + '/' });
+      await on(ex);
+      results.push(ex.error?.errorClass ?? ex.response?.status);
+    }
+    assert.ok(results.includes('circuit_open'), 'circuit opened');
+    assert.ok(hits < 60);
+    hits = 0;
+    const off = await buildChain(
+      testConfig({ request: { url: srv.url + '/' }, middleware: [{ type: 'circuit_breaker', enabled: false, failure_ratio: 0.5, min_requests: 1, window_ms: 1000, open_ms: 1000 }] }),
+      testRuntime(),
+      transport,
+    );
+    for (let i = 0; i < 60; i++) await off(exchange({ url: srv.url + '/' }));
+    assert.equal(hits, 60);
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
+});
+
+test('an unknown middleware type or a failing factory is a config-time error naming its index', async () => {
+  const transport = createTransport(transportConfig());
+  try {
+    const bad = testConfig({ middleware: [{ type: 'timing' }, { type: 'nope' } as unknown as MiddlewareConfig] });
+    await assert.rejects(buildChain(bad, testRuntime(), transport), (e: unknown) => e instanceof RestlakeError && /middleware\[1\]: unknown type "nope"/.test(e.message));
+    const badTemplate = testConfig({ middleware: [{ type: 'headers', set: { 'X-A': '{{ unclosed' }, remove: [] }] });
+    await assert.rejects(buildChain(badTemplate, testRuntime(), transport), (e: unknown) => e instanceof RestlakeError && /never closed/.test(e.message));
+  } finally {
+    await transport.close();
+  }
+});
