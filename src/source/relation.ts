@@ -1,8 +1,8 @@
 // Turns a source config into a DuckDB relation (SQL text usable after FROM).
 // Plain files are read by DuckDB's own readers; Delta tables through src/delta's
 // scan view; s3:// plain files through the delta Storage's local cache.
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SourceConfig } from '../config/types.js';
 import { DeltaTable, openStorage } from '../delta/index.js';
@@ -29,10 +29,22 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-/** Local paths DuckDB should read: a file, a glob, or every matching file under a directory. */
+/**
+ * Local paths DuckDB should read: a file, a glob, or every file with the format's
+ * extension under a directory (hidden and `_`-prefixed entries, like Spark's
+ * `_SUCCESS` or a `_delta_log`, are skipped).
+ */
 async function localPatterns(path: string, format: string): Promise<string[]> {
-  if (!hasGlob(path) && (await isDirectory(path))) return (EXTENSIONS[format] ?? [format]).map((ext) => join(path, '**', `*.${ext}`));
-  return [path];
+  if (hasGlob(path) || !(await isDirectory(path))) return [path];
+  const exts = EXTENSIONS[format] ?? [format];
+  const entries = (await readdir(path, { recursive: true })) as string[];
+  const files = entries
+    .filter((rel) => !rel.split(sep).some((part) => part.startsWith('.') || part.startsWith('_')))
+    .filter((rel) => exts.some((e) => rel.toLowerCase().endsWith('.' + e)))
+    .sort()
+    .map((rel) => join(path, rel));
+  if (files.length === 0) throw new RunError('RESTLAKE_SOURCE', `no ${format} files (${exts.map((e) => '*.' + e).join(', ')}) under ${path}`);
+  return files;
 }
 
 /** s3:// plain files: fetched through the delta Storage (which caches them locally for DuckDB). */
