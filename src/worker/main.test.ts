@@ -1,0 +1,84 @@
+// The worker entrypoint as Spark runs it: a job file, JSON rows on stdin, one result
+// line per row on stdout, whatever the row looks like.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/load.js';
+import { requestIdOf } from '../request/request-id.js';
+import { scoreReply, startTestServer, tempDir } from '../engine/e2e-support.js';
+import { parseResultHead } from './result.js';
+import type { WorkerJob } from './types.js';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+function runWorker(jobPath: string, input: string): Promise<{ code: number | null; out: string[]; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, jobPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('close', (code) => resolve({ code, out: out.split('\n').filter(Boolean), err }));
+    child.stdin.end(input);
+  });
+}
+
+test('worker: one result line per input line — sent ids kept, missing ids computed from the key, bad JSON a failed row', { timeout: 30_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    const config = await loadConfig({
+      version: 1,
+      name: 'worker_main',
+      source: { path: join(tmp.dir, 'unused.csv'), format: 'csv', key: ['id'] },
+      request: { url: `${server.url}/items/{{ id }}`, query: { n: '{{ name }}' } },
+      response: { extract: { score: { path: '$.score', type: 'double' } } },
+      sink: { path: join(tmp.dir, 'sink'), source_columns: ['id', 'name'] },
+    });
+    const job: WorkerJob = { version: 1, run_id: 'run-w', config, driver: null };
+    const jobPath = join(tmp.dir, 'job.json');
+    await writeFile(jobPath, JSON.stringify(job));
+    const sentId = 'a'.repeat(64);
+    const input = [
+      JSON.stringify({ _request_id: sentId, id: 1, name: 'x' }),
+      JSON.stringify({ id: 2, name: 'y' }),
+      '{"_request_id":"' + 'b'.repeat(64) + '", "id": 3, broken',
+      '',
+      JSON.stringify({ id: 4 }), // no "name": template error
+    ].join('\n');
+    const r = await runWorker(jobPath, input + '\n');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.length, 4, r.out.join('\n'));
+    const byId = new Map(r.out.map((l) => [parseResultHead(l)!.requestId, JSON.parse(l) as Record<string, unknown>]));
+    const one = byId.get(sentId);
+    assert.deepEqual([one?.success, one?.status_code, one?.score, one?.id, one?.name, one?.run_id], [true, 200, 1.5, 1, 'x', 'run-w']);
+    const two = byId.get(requestIdOf('worker_main', [2]));
+    assert.equal(two?.success, true, 'request_id computed from the key when the row carries none');
+    const broken = byId.get('b'.repeat(64));
+    assert.deepEqual([broken?.success, broken?.error_class], [false, 'template']);
+    const four = byId.get(requestIdOf('worker_main', [4]));
+    assert.deepEqual([four?.success, four?.error_class], [false, 'template']);
+    assert.equal(server.count(), 2);
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('worker: a missing or bad job file exits 2 with one line', async () => {
+  const tmp = await tempDir();
+  try {
+    const bad = join(tmp.dir, 'job.json');
+    await writeFile(bad, '{"version": 7}');
+    const r = await runWorker(bad, '');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /not a restlake worker job/);
+    const none = await runWorker(join(tmp.dir, 'nope.json'), '');
+    assert.equal(none.code, 2);
+  } finally {
+    await tmp.cleanup();
+  }
+});
