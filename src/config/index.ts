@@ -17,3 +17,4 @@ export { parseDuration, parseSize, parseStatusRange } from './units.js';
 export { hostAllowed } from './url-host.js';
 export { redact } from './secrets.js';
 export { RESERVED_SINK_COLUMNS } from './schema.js';
+export { configKeys, configReferenceMarkdown, type ConfigKey } from './reference.js';

@@ -397,7 +397,7 @@ function buildPipelineSchema(allowNoSource: boolean) {
       }).describe('User middleware from a module, with the same interface as the built-ins.'),
       strictObject({
         type: z.literal('adaptive_concurrency'),
-        enabled: z.boolean().default(true),
+        enabled: z.boolean().default(true).describe('Turn it off without removing the entry.'),
         min: positiveInt().default(1).describe('Lowest in-flight limit.'),
         max: positiveInt().nullable().default(null).describe('Highest in-flight limit (default: execution.concurrency).'),
       })
@@ -407,7 +407,7 @@ function buildPipelineSchema(allowNoSource: boolean) {
         .describe('Adjust in-flight requests to the server\'s latency.'),
       strictObject({
         type: z.literal('circuit_breaker'),
-        enabled: z.boolean().default(true),
+        enabled: z.boolean().default(true).describe('Turn it off without removing the entry.'),
         failure_ratio: z.number().gt(0).max(1).default(0.5).describe('Open when this share of requests in the window failed.'),
         min_requests: positiveInt().default(20).describe('Requests in the window before the ratio counts.'),
         window: positiveDuration('30s').describe('Sliding window.'),
