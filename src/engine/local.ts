@@ -209,7 +209,8 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     }
     ctx.onProgress?.(progress());
     const mem = process.memoryUsage();
-    log('debug', `driver memory: rss ${Math.round(mem.rss / 1048576)} MB, heap ${Math.round(mem.heapUsed / 1048576)} MB, external ${Math.round(mem.external / 1048576)} MB`);
+    const cpu = process.cpuUsage();
+    log('debug', `driver: rss ${Math.round(mem.rss / 1048576)} MB, heap ${Math.round(mem.heapUsed / 1048576)} MB, external ${Math.round(mem.external / 1048576)} MB, cpu ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`);
     if (outcome === 'completed' && stopReading) outcome = 'interrupted';
     return {
       run_id: runId,

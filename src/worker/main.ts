@@ -40,7 +40,10 @@ async function main(): Promise<number> {
   }
   if (process.env.RESTLAKE_DEBUG === '1') {
     const m = process.memoryUsage();
-    process.stderr.write(`restlake worker ${process.pid}: rss ${Math.round(m.rss / 1048576)} MB, heap ${Math.round(m.heapUsed / 1048576)}/${Math.round(m.heapTotal / 1048576)} MB\n`);
+    const cpu = process.cpuUsage();
+    process.stderr.write(
+      `restlake worker ${process.pid}: rss ${Math.round(m.rss / 1048576)} MB, heap ${Math.round(m.heapUsed / 1048576)}/${Math.round(m.heapTotal / 1048576)} MB, cpu ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s\n`,
+    );
   }
   return 0;
 }
