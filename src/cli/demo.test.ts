@@ -167,3 +167,31 @@ test('demo prepare writes sources and configs only; demo serve runs the platform
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C during the demo stops all five pipelines cleanly: committed rows all succeeded, exit 130', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-demo-int-'));
+  try {
+    const { io, out } = capture(dir);
+    const listenersBefore = process.listenerCount('SIGINT');
+    const done = demoCommand.run(['--rows', '20000', '--plain'], io);
+    // Wait until every pipeline has reported progress (plain lines carry "ETA"), then interrupt.
+    const deadline = Date.now() + 60_000;
+    while (NAMES.some((n) => !new RegExp(`^${n} .*\\d/20,000 .*ETA`, 'm').test(out.stderr)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.emit('SIGINT');
+    assert.equal(await done, 130, out.stderr);
+    assert.match(out.stdout, /interrupted: what finished is committed/);
+    let total = 0;
+    for (const name of NAMES) {
+      const [r] = await tableRows(join(dir, 'demo-lake', name), 'SELECT count(*)::INT AS n, coalesce(bool_and(success), true) AS ok FROM t');
+      assert.equal(r.ok, true, name);
+      assert.ok((r.n as number) < 20_000, `${name} stopped early (${r.n})`);
+      total += r.n as number;
+    }
+    assert.ok(total > 0, 'what finished before the interrupt was committed');
+    assert.equal(process.listenerCount('SIGINT'), listenersBefore, 'the demo removed its signal handler');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

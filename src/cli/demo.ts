@@ -110,11 +110,17 @@ export async function runDemo(args: string[], io: CommandIO, opts: { prepareOnly
     );
     for (const p of pipelines) board.expect(p.name, p.rows);
     const started = Date.now();
+    // Ctrl-C / SIGTERM: every pipeline stops reading, finishes in flight, commits (exit 130).
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     board.start();
     const outcomes = await Promise.all(
       pipelines.map(async (p, i): Promise<Outcome> => {
         try {
           const summary = await runConfig(configs[i], {
+            signal: abort.signal,
             onProgress: (s) => board.update(p.name, { ...s, expected: s.expected ?? p.rows }),
           });
           board.finish(p.name, { ...summary, expected: summary.rows });
@@ -127,6 +133,9 @@ export async function runDemo(args: string[], io: CommandIO, opts: { prepareOnly
       }),
     );
     board.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    const interrupted = abort.signal.aborted;
     const elapsed = Date.now() - started;
 
     const api = platform.api.stats();
@@ -170,9 +179,10 @@ export async function runDemo(args: string[], io: CommandIO, opts: { prepareOnly
       say(`  npx restlake inspect ${shown(first.table)} --sql "SELECT region, avg(score) FROM results GROUP BY 1"\n`);
       say(`  npx restlake report ${shown(first.table)} --html ${shown(join(dir, 'report.html'))}\n`);
       say(`  configs that ran: ${shown(join(dir, 'pipelines'))}/*.yaml (from examples/)\n`);
-      if (!allOk) say(`\nsome demo rows did not succeed: see the failures above\n`);
+      if (interrupted) say(`\ninterrupted: what finished is committed; run the demo again to start over\n`);
+      else if (!allOk) say(`\nsome demo rows did not succeed: see the failures above\n`);
     }
-    return crashed ? 3 : allOk ? 0 : 1;
+    return interrupted ? 130 : crashed ? 3 : allOk ? 0 : 1;
   } finally {
     await platform.close();
   }
