@@ -10,26 +10,23 @@ import { transportHandler } from './transport-handler.js';
 const live = new AbortController().signal;
 
 test('AIMD: halves on overload once per round trip, never below min; grows by 1/limit per success up to max', () => {
-  let now = 0;
-  const l = new AimdLimiter(2, 16, () => now);
+  const l = new AimdLimiter(2, 16);
   assert.equal(l.acquire(live), true);
-  const started = l.now();
-  now = 10;
-  l.release('overload', started);
+  assert.equal(l.acquire(live), true);
+  const admitted = l.generation;
+  l.release('overload', admitted);
   assert.equal(l.limit, 8);
-  // Another overload from an attempt started before that cut does not cut again.
-  l.acquire(live);
-  l.release('overload', started);
+  // Another overload from an attempt admitted before that cut does not cut again.
+  l.release('overload', admitted);
   assert.equal(l.limit, 8);
   for (let i = 0; i < 5; i++) {
-    now += 10;
     l.acquire(live);
-    l.release('overload', l.now());
+    l.release('overload', l.generation);
   }
   assert.equal(l.limit, 2);
   for (let i = 0; i < 1000; i++) {
     l.acquire(live);
-    l.release('success', l.now());
+    l.release('success', l.generation);
   }
   assert.equal(l.limit, 16);
   assert.equal(l.inFlight, 0);

@@ -17,13 +17,13 @@ type Outcome = 'overload' | 'success' | 'neutral';
 export class AimdLimiter {
   limit: number;
   inFlight = 0;
-  private lastCut = -Infinity;
+  /** Bumped by every cut; an attempt remembers the generation it was admitted in. */
+  generation = 0;
   private readonly waiters: { resolve: (ok: boolean) => void; signal: AbortSignal; onAbort: () => void }[] = [];
 
   constructor(
     readonly min: number,
     readonly max: number,
-    private readonly clock: () => number = () => performance.now(),
   ) {
     this.limit = max;
   }
@@ -50,13 +50,13 @@ export class AimdLimiter {
     });
   }
 
-  /** Give the slot back with what the attempt (started at `startedAt`, clock ms) said about the server. */
-  release(outcome: Outcome, startedAt: number): void {
+  /** Give the slot back with what the attempt (admitted in `generation`) said about the server. */
+  release(outcome: Outcome, generation: number): void {
     this.inFlight--;
     if (outcome === 'overload') {
-      if (startedAt >= this.lastCut) {
+      if (generation === this.generation) {
         this.limit = Math.max(this.min, this.limit / 2);
-        this.lastCut = this.clock();
+        this.generation++;
       }
     } else if (outcome === 'success' && this.limit < this.max) {
       this.limit = Math.min(this.max, this.limit + 1 / this.limit);
@@ -67,10 +67,6 @@ export class AimdLimiter {
       this.inFlight++;
       w.resolve(true);
     }
-  }
-
-  now(): number {
-    return this.clock();
   }
 }
 
@@ -98,13 +94,13 @@ export const adaptiveConcurrency: MiddlewareFactory<AdaptiveOptions> = (options)
       ex.error = new AbortedError();
       return;
     }
-    const started = limiter.now();
+    const generation = limiter.generation;
     let outcome: Outcome = 'neutral';
     try {
       await next();
       outcome = outcomeOf(ex);
     } finally {
-      limiter.release(outcome, started);
+      limiter.release(outcome, generation);
     }
   };
 };

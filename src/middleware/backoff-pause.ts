@@ -36,8 +36,12 @@ export const backoffPause: MiddlewareFactory<BackoffPauseOptions> = (options, ru
     const origin = originOf(ex.request.url);
     for (;;) {
       const until = pausedUntil(origin);
+      if (until === 0) break; // the common case: no pause, no clock read
       const now = Date.now();
-      if (until <= now) break;
+      if (until <= now) {
+        if ((local.get(origin) ?? 0) !== 0) local.delete(origin); // over: back to the no-clock path
+        break;
+      }
       // Re-check after waking: another response may have extended the pause meanwhile.
       if (!(await sleep(until - now + resumeJitter(until - now), ex.signal))) {
         ex.error = new AbortedError();

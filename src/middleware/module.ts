@@ -84,7 +84,12 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
 }
 
 async function importTypeScript(path: string): Promise<Record<string, unknown>> {
-  const { transform } = await import('esbuild');
+  let transform: typeof import('esbuild').transform;
+  try {
+    ({ transform } = await import('esbuild'));
+  } catch (err) {
+    throw new MiddlewareModuleError(path, 'TypeScript needs esbuild, which is not installed here; ship the middleware as .mjs instead', { cause: err });
+  }
   let code: string;
   try {
     const source = await readFile(path, 'utf8');

@@ -27,6 +27,9 @@ test('headers redacted by name (always and configured) and secrets scrubbed from
     'x-c': REDACTED,
     'x-d': 'x marks the spot',
   });
+  const raw = { Authorization: 'x', 'x-a': `"${secret}"\n`, 'x-e': 'plain' };
+  assert.equal(r.headersJson(raw), JSON.stringify(r.headers(raw)));
+  assert.equal(r.headersJson({}), '{}');
   assert.equal(r.text(`a ${secret} b ${secret}`), `a ${REDACTED} b ${REDACTED}`);
   assert.ok(r.isSensitiveHeader('X-API-KEY'));
   assert.equal(createRedactor([]).text('unchanged'), 'unchanged');

@@ -105,13 +105,13 @@ export async function createRowProcessor(
       const req = ex.request;
       out.method = req.method;
       out.url = redact.text(req.url);
-      out.request_headers = JSON.stringify(redact.headers(req.headers));
+      out.request_headers = redact.headersJson(req.headers);
       out.request_body = req.body === null ? null : redact.text(req.body);
       out.attempts = ex.attempts;
       const res = ex.response;
       if (res) {
         out.status_code = res.status;
-        out.response_headers = JSON.stringify(redact.headers(res.headers));
+        out.response_headers = redact.headersJson(res.headers);
         out.response_body = redact.text(res.body);
         out.response_truncated = res.truncated;
       }
