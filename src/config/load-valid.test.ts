@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from './load.js';
-import { MINIMAL_YAML, issuesOf, tempDir, type TempDir } from './testing.js';
+import { DESIGN_EXAMPLE, MINIMAL_YAML, issuesOf, tempDir, type TempDir } from './testing.js';
 import type { PipelineConfig } from './types.js';
 
 let tmp: TempDir;
@@ -278,4 +278,16 @@ test('examples/pipeline.reference.yaml loads, with its documented values', async
   // With the secret in the environment, the fallback is not used.
   const withEnv = await loadConfig(file, { env: { ORDERS_CLIENT_SECRET: 'real-secret' } });
   assert.equal(withEnv.auth.type === 'oauth2_client_credentials' && withEnv.auth.client_secret, 'real-secret');
+});
+
+test('the example config of DESIGN §2 loads', async () => {
+  const c = await load(DESIGN_EXAMPLE, { env: { CLIENT_SECRET: 'cs-1', SPARK_HOME: '/opt/spark' } });
+  assert.equal(c.name, 'orders_scoring');
+  assert.deepEqual(c.source, { path: join(tmp.dir, 'data/orders.parquet'), format: 'parquet', key: ['order_id'], limit: 1000 });
+  assert.deepEqual(c.request.body, { kind: 'json', template: { id: '{{ order_id }}', amount: '{{ amount }}' } });
+  assert.equal(c.auth.type === 'oauth2_client_credentials' && c.auth.refresh_margin_ms, 60_000);
+  assert.deepEqual(c.middleware.map((m) => m.type), ['retry', 'rate_limit', 'timing', 'logging', 'headers', 'module']);
+  assert.deepEqual(c.response.extract, { score: { path: '$.score', type: 'double' } });
+  assert.equal(c.execution.spark?.spark_home, '/opt/spark');
+  assert.deepEqual(c.secrets, ['cs-1']);
 });
