@@ -157,6 +157,30 @@ test('a body over max_response_bytes is cut at the cap and flagged; the transpor
   }
 });
 
+test('an endless body is cut at the cap: the rest is aborted, not read', async () => {
+  let closed = false;
+  const srv = await httpServer((req, res) => {
+    const chunk = Buffer.alloc(16 * 1024, 'z');
+    const pump = () => {
+      while (!closed && res.write(chunk));
+    };
+    res.on('drain', pump);
+    req.socket.on('close', () => (closed = true));
+    pump();
+  });
+  const t = createTransport(transportConfig({ max_response_bytes: 100_000 }));
+  try {
+    const r = await t.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null });
+    assert.equal(r.truncated, true);
+    assert.equal(r.body.length, 100_000);
+    for (let i = 0; i < 50 && !closed; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(closed, true, 'the server saw the connection closed');
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
 test('the caller signal aborts an attempt in flight (not retryable)', async () => {
   const srv = await httpServer(() => {});
   const t = createTransport(transportConfig());
