@@ -228,3 +228,15 @@ test('a retrying client recovers every transient fault; permanent ones stay fail
     await fs.close();
   }
 });
+
+test('records stop at recordLimit while stats keep counting', async () => {
+  const fs = await startFaultServer({ recordLimit: 3 });
+  try {
+    for (let i = 0; i < 5; i++) await get(`${fs.url}/r/${i}`);
+    assert.deepEqual(fs.requests().map((r) => r.seq), [1, 2, 3]);
+    assert.equal(fs.stats().total, 5);
+    assert.equal(fs.stats().served, 5);
+  } finally {
+    await fs.close();
+  }
+});

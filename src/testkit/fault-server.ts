@@ -57,9 +57,12 @@ export interface FaultServerOptions {
   latencyMs?: number;
   /** Override how a request's id is found. */
   idOf?: (req: IncomingMessage, url: URL) => string;
+  /** Keep at most this many request records (stats keep counting). Default 1,000,000. */
+  recordLimit?: number;
 }
 
 export interface FaultRecord {
+  /** Arrival order (1-based), unique per request. */
   seq: number;
   id: string;
   /** 1 for the first request carrying this id, 2 for the next, … (rate-limited ones included). */
@@ -118,8 +121,11 @@ export async function startFaultServer(opts: FaultServerOptions = {}): Promise<F
     return null;
   }
 
+  const recordLimit = opts.recordLimit ?? 1_000_000;
+  let seq = 0; // arrival order, unique even when answers are recorded out of order
   function record(rec: FaultRecord): void {
-    records.push(rec);
+    // A long rehearsal must not grow without bound; tests stay far below the limit.
+    if (records.length < recordLimit) records.push(rec);
     stats.total++;
     const f = rec.fault ?? 'none';
     stats.byFault[f] = (stats.byFault[f] ?? 0) + 1;
@@ -133,7 +139,7 @@ export async function startFaultServer(opts: FaultServerOptions = {}): Promise<F
     const id = idOf(req, url);
     const attempt = (attempts.get(id) ?? 0) + 1;
     attempts.set(id, attempt);
-    const base = { seq: records.length + 1, id, attempt, method: req.method ?? 'GET', path: url.pathname, at };
+    const base = { seq: ++seq, id, attempt, method: req.method ?? 'GET', path: url.pathname, at };
 
     if (bucket) {
       const wait = bucket.take(at);
