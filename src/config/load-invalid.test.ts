@@ -297,6 +297,17 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     expect: [['request.headers.accept', 'header "accept" is given twice (header names ignore case)', 8]],
   },
   {
+    title: 'a header that idempotency_header also sets; a key column listed twice',
+    yaml: HEAD.replace('  url:', '  headers: { idempotency-key: x }\n  idempotency_header: Idempotency-Key\n  url:').replace(
+      '  path: ./rows.csv',
+      '  path: ./rows.csv\n  key: [id, region, id]',
+    ),
+    expect: [
+      ['source.key[2]', '"id" is listed twice', 5],
+      ['request.headers.idempotency-key', 'is also set by idempotency_header; keep one', 7],
+    ],
+  },
+  {
     title: 'duplicate YAML key',
     yaml: HEAD + 'name: u\n',
     expect: [['', 'invalid YAML: Map keys must be unique', 9]],

@@ -169,7 +169,13 @@ function buildPipelineSchema(allowNoSource: boolean) {
         }
         format = r.format;
       }
-      return { path: abs, format, key: v.key === null ? null : Array.isArray(v.key) ? v.key : [v.key], limit: v.limit };
+      const key = v.key === null ? null : Array.isArray(v.key) ? v.key : [v.key];
+      const twice = key?.findIndex((k, i) => key.indexOf(k) !== i) ?? -1;
+      if (twice >= 0) {
+        c.addIssue({ code: 'custom', path: ['key', twice], message: `"${key![twice]}" is listed twice` });
+        return z.NEVER;
+      }
+      return { path: abs, format, key, limit: v.limit };
     })
     .describe('Where the rows come from: one request per row.');
 
@@ -591,6 +597,9 @@ function checkRequest(value: unknown, c: IssueSink): void {
   const headers = asRecord(v.headers);
   const dup = headers && duplicateIgnoringCase(Object.keys(headers));
   if (dup) c.addIssue({ code: 'custom', path: ['headers', dup], message: `header "${dup}" is given twice (header names ignore case)` });
+  const idem = typeof v.idempotency_header === 'string' ? v.idempotency_header.toLowerCase() : null;
+  const clash = idem && headers && Object.keys(headers).find((h) => h.toLowerCase() === idem);
+  if (clash) c.addIssue({ code: 'custom', path: ['headers', clash], message: `is also set by idempotency_header; keep one` });
   if (typeof v.url !== 'string') return;
   const host = literalHost(v.url);
   if (host.kind === 'bad') {
