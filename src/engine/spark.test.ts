@@ -1,0 +1,214 @@
+// The Spark engine on a real standalone cluster (a master and 2 workers on loopback,
+// from the test venv's pip pyspark), with the real worker bundle inside the executors.
+// Each spark-submit costs tens of seconds, so the cases share one cluster and each run
+// proves several things:
+//   1. no auth, Delta source, 3 batches: every row lands once with the local engine's
+//      request_ids; the local engine on the same config gives the same rows;
+//   2. rerun: only the failed request_ids are sent again, never a second success row;
+//   3. OAuth2 (CSV source): tokens come only from restlake's token service, one grant
+//      for the whole run whatever the number of executors;
+//   4. a middleware module that throws at load: exit-3 RunError carrying its message.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { loadConfig } from '../config/load.js';
+import { DeltaTable } from '../delta/index.js';
+import { RunError } from '../errors.js';
+import { requestIdOf } from '../request/request-id.js';
+import { sparkHome, sparkJars } from '../testkit/python.js';
+import { startMockApi, type MockApi } from '../testkit/mock-api.js';
+import { startOAuthServer, type OAuthServer } from '../testkit/oauth-server.js';
+import { queryTable, scoreReply, startTestServer, tempDir, type TestServer } from './e2e-support.js';
+import { runConfig } from './run.js';
+import { startTestSparkCluster, type TestSparkCluster } from './spark/test-cluster.js';
+
+// Spark binds to loopback only (the test network rule), driver and executors alike.
+process.env.SPARK_LOCAL_IP = '127.0.0.1';
+process.env.SPARK_LOCAL_HOSTNAME = 'localhost';
+
+const N = 30;
+const failsFirst = (id: number): boolean => id % 5 === 0;
+
+let cluster: TestSparkCluster;
+let tmp: { dir: string; cleanup(): Promise<void> };
+let server: TestServer;
+let healthy = false;
+let deltaSource: string;
+
+before(async () => {
+  tmp = await tempDir('restlake-spark-');
+  [cluster, server] = await Promise.all([
+    startTestSparkCluster({ workers: 2, memory: '1g' }),
+    startTestServer((req) => {
+      const id = Number(/\/items\/(\d+)/.exec(req.url)?.[1]);
+      if (!healthy && failsFirst(id)) return { status: 503, body: '{"error":"busy"}' };
+      return scoreReply(req);
+    }),
+  ]);
+  // The Delta source, written by restlake's own Delta writer (Spark reads it back).
+  deltaSource = join(tmp.dir, 'orders_delta');
+  const duck = await DuckDBInstance.create(':memory:');
+  const conn = await duck.connect();
+  try {
+    await DeltaTable.forPath(deltaSource).write(conn, {
+      mode: 'append',
+      selectSql: `SELECT i::BIGINT AS id, CASE WHEN i % 2 = 0 THEN 'eu' ELSE 'us' END AS region, CASE WHEN i % 7 = 0 THEN NULL ELSE 'n' || i END AS name FROM range(1, ${N + 1}) t(i)`,
+      schema: {
+        type: 'struct',
+        fields: [
+          { name: 'id', type: 'long', nullable: true, metadata: {} },
+          { name: 'region', type: 'string', nullable: true, metadata: {} },
+          { name: 'name', type: 'string', nullable: true, metadata: {} },
+        ],
+      },
+    });
+  } finally {
+    conn.closeSync();
+    duck.closeSync();
+  }
+});
+
+after(async () => {
+  await Promise.all([cluster?.close(), server?.close()]);
+  await tmp?.cleanup();
+});
+
+function sparkSection(extraConf: Record<string, string> = {}) {
+  return {
+    master: cluster.master,
+    spark_home: sparkHome(),
+    jars: sparkJars(),
+    driver_host: '127.0.0.1',
+    conf: { 'spark.executor.memory': '512m', 'spark.driver.memory': '512m', 'spark.ui.enabled': 'false', ...extraConf },
+  };
+}
+
+function pipeline(engine: 'local' | 'spark', sink: string) {
+  return {
+    version: 1,
+    name: 'spark_e2e',
+    source: { path: deltaSource, format: 'delta', key: ['id'] },
+    request: {
+      method: 'POST',
+      url: `${server.url}/items/{{ id }}`,
+      query: { region: '{{ region }}' },
+      body: { json: { id: '{{ id }}', label: "{{ name | default('none') }}" } },
+    },
+    response: { extract: { score: { path: '$.score', type: 'double' } } },
+    sink: { path: sink, source_columns: ['id', 'region', 'name'] },
+    execution: { engine, workers: 2, concurrency: 4, commit_rows: 12, ...(engine === 'spark' ? { spark: sparkSection() } : {}) },
+  };
+}
+
+// Everything but timings and the run id.
+const COMPARABLE = `request_id, pipeline, id, region, name, method, url, request_headers, request_body, status_code, success,
+  attempts, error_class, error_message, response_body, response_truncated, score`;
+
+const sparkSink = (): string => join(tmp.dir, 'lake', 'spark_scores');
+
+test('no auth, Delta source: every row lands once, with the same request_ids and rows as the local engine', { timeout: 600_000 }, async () => {
+  const config = await loadConfig(pipeline('spark', sparkSink()), { baseDir: tmp.dir });
+  const progress: number[] = [];
+  const s = await runConfig(config, { onProgress: (p) => progress.push(p.rows) });
+  assert.equal(s.engine, 'spark');
+  assert.equal(s.rows, N);
+  assert.equal(s.failed, N / 5);
+  assert.deepEqual(s.failures_by_class, { http_status: N / 5 });
+  assert.equal(s.source_rows, N);
+  assert.ok(s.commits >= 2, `commit_rows 12 over ${N} rows means several commits, got ${s.commits}`);
+  assert.equal(progress.at(-1), N);
+  assert.equal(server.count(), N);
+
+  const rows = await queryTable<{ request_id: string; id: number; run_id: string; success: boolean; started_at: string }>(
+    sparkSink(),
+    'SELECT request_id, id, run_id, success, started_at::VARCHAR AS started_at FROM t ORDER BY id',
+  );
+  assert.equal(rows.length, N);
+  for (const r of rows) {
+    assert.equal(r.request_id, requestIdOf('spark_e2e', [r.id]), `request_id of id ${r.id}`);
+    assert.equal(r.run_id, s.run_id);
+    assert.equal(r.success, !failsFirst(Number(r.id)));
+    assert.match(r.started_at, /^20\d\d-/);
+  }
+
+  // The same config on the local engine: same request_ids, same rows apart from timings.
+  const localSink = join(tmp.dir, 'lake', 'local_scores');
+  const local = await runConfig(await loadConfig(pipeline('local', localSink), { baseDir: tmp.dir }));
+  assert.equal(local.rows, N);
+  const sparkRows = await queryTable(sparkSink(), `SELECT ${COMPARABLE} FROM t ORDER BY request_id`);
+  const localRows = await queryTable(localSink, `SELECT ${COMPARABLE} FROM t ORDER BY request_id`);
+  assert.deepEqual(sparkRows, localRows);
+  const [sparkCols, localCols] = await Promise.all([sparkSink(), localSink].map((p) => queryTable<{ column_name: string; column_type: string }>(p, 'SELECT column_name, column_type FROM (DESCRIBE t)')));
+  assert.deepEqual(sparkCols, localCols);
+});
+
+test('rerun resumes: only failed request_ids are sent again, and no request_id gets two success rows', { timeout: 600_000 }, async () => {
+  healthy = true;
+  const before = server.seen.length;
+  const config = await loadConfig(pipeline('spark', sparkSink()), { baseDir: tmp.dir });
+  const s = await runConfig(config);
+  const resent = server.seen.slice(before).map((r) => Number(/\/items\/(\d+)/.exec(r.url)?.[1])).sort((a, b) => a - b);
+  assert.deepEqual(resent, Array.from({ length: N }, (_, i) => i + 1).filter(failsFirst));
+  assert.equal(s.rows, N / 5);
+  assert.equal(s.failed, 0);
+  assert.equal(s.skipped_succeeded, N - N / 5);
+  const dupes = await queryTable(sparkSink(), 'SELECT request_id FROM t WHERE success GROUP BY request_id HAVING count(*) > 1');
+  assert.deepEqual(dupes, []);
+  const [{ ok }] = await queryTable<{ ok: number }>(sparkSink(), 'SELECT count(DISTINCT request_id)::INT AS ok FROM t WHERE success');
+  assert.equal(ok, N);
+});
+
+test('OAuth2: executors get tokens only from the driver token service, one grant for the run', { timeout: 600_000 }, async (t) => {
+  const secret = 'spark-e2e-client-secret';
+  const idp: OAuthServer = await startOAuthServer({ clients: [{ id: 'spark-etl', secret, grants: ['client_credentials'] }] });
+  const api: MockApi = await startMockApi({ verifyToken: (tok) => idp.verify(tok) });
+  t.after(async () => {
+    await api.close();
+    await idp.close();
+  });
+  const csv = join(tmp.dir, 'accounts.csv');
+  await writeFile(csv, ['account,tier', ...Array.from({ length: 16 }, (_, i) => `acc-${i},${i % 3}`)].join('\n') + '\n');
+  const sink = join(tmp.dir, 'lake', 'oauth_scores');
+  const config = await loadConfig(
+    {
+      version: 1,
+      name: 'spark_oauth',
+      source: { path: csv, key: ['account'] },
+      request: { url: `${api.url}/v1/oauth2/score/{{ account }}` },
+      auth: { type: 'oauth2_client_credentials', token_url: idp.tokenUrl, client_id: 'spark-etl', client_secret: secret },
+      sink: { path: sink, source_columns: ['account', 'tier'] },
+      execution: { engine: 'spark', workers: 4, concurrency: 2, spark: sparkSection() },
+    },
+    { baseDir: tmp.dir },
+  );
+  const s = await runConfig(config);
+  assert.equal(s.rows, 16);
+  assert.equal(s.succeeded, 16, JSON.stringify(s.failures_by_class));
+  assert.equal(idp.stats().grants.client_credentials, 1);
+  assert.deepEqual(api.stats().byAuth.oauth2, { accepted: 16, rejected: 0 });
+  const leaks = await queryTable(sink, `SELECT request_id FROM t WHERE request_headers LIKE '%${idp.issuedTokens()[0]}%' OR request_headers LIKE '%${secret}%'`);
+  assert.deepEqual(leaks, []);
+});
+
+test('a worker that fails in the executors ends the run with RunError carrying its stderr', { timeout: 600_000 }, async () => {
+  const dir = join(tmp.dir, 'mw');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'broken.mjs'), `throw new Error('kaboom: the signing key is missing (spark-e2e)');\nexport function sign() {}\n`);
+  const config = await loadConfig(
+    {
+      ...pipeline('spark', join(tmp.dir, 'lake', 'broken')),
+      name: 'spark_broken',
+      middleware: [{ type: 'module', path: './mw/broken.mjs', export: 'sign' }],
+      execution: { engine: 'spark', spark: sparkSection({ 'spark.task.maxFailures': '1' }) },
+    },
+    { baseDir: tmp.dir },
+  );
+  await assert.rejects(runConfig(config), (e: unknown) => {
+    assert.ok(e instanceof RunError, String(e));
+    assert.equal(e.code, 'RESTLAKE_SPARK_JOB_FAILED');
+    assert.match(e.message, /kaboom: the signing key is missing \(spark-e2e\)/);
+    return true;
+  });
+});
