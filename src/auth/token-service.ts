@@ -20,6 +20,11 @@ export interface TokenInfo {
   expiresAtMs: number;
   /** When the service will replace it (callers may cache it until then). */
   refreshAtMs: number;
+  /**
+   * Last moment it is handed out while a refresh is late: a request sent later could
+   * reach the API after expiry. Between refreshAtMs and this, callers may reuse it briefly.
+   */
+  usableUntilMs: number;
 }
 
 export interface TokenServiceStats {
@@ -62,7 +67,6 @@ export class TokenService {
   private readonly label: string;
 
   private current: TokenInfo | null = null;
-  private currentLifetimeMs = 0;
   private inflight: Promise<TokenInfo> | null = null;
   /** When the current run of failed token requests began; null while healthy. */
   private outageSince: number | null = null;
@@ -201,9 +205,15 @@ export class TokenService {
     this.lastError = null;
     // A margin as large as the lifetime would refresh constantly; keep at least 3/4 of it.
     const margin = Math.min(this.auth.refresh_margin_ms, g.lifetimeMs / 4);
-    const info: TokenInfo = { token: g.accessToken, expiresAtMs: g.expiresAtMs, refreshAtMs: g.expiresAtMs - margin };
+    // Keep half the margin (at most 1 s) for the flight of a request that got the token last.
+    const slack = Math.min(1_000, margin / 2);
+    const info: TokenInfo = {
+      token: g.accessToken,
+      expiresAtMs: g.expiresAtMs,
+      refreshAtMs: g.expiresAtMs - margin,
+      usableUntilMs: g.expiresAtMs - slack,
+    };
     this.current = info;
-    this.currentLifetimeMs = g.lifetimeMs;
     this.schedule(info.refreshAtMs);
     return info;
   }
@@ -219,10 +229,8 @@ export class TokenService {
     this.timer.unref();
   }
 
-  /** Still good to send, with a little slack for the request's own flight time. */
   private usable(t: TokenInfo, now: number): boolean {
-    const slack = Math.min(1_000, this.currentLifetimeMs / 10);
-    return now < t.expiresAtMs - slack;
+    return now < t.usableUntilMs;
   }
 
   private backoff(attempt: number): number {

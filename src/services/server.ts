@@ -270,7 +270,7 @@ function leaseCap(spec: RateSpec): number {
  */
 function cacheMs(info: TokenInfo, now: number): number {
   if (now < info.refreshAtMs) return info.refreshAtMs - now;
-  return Math.max(0, Math.min(1_000, (info.expiresAtMs - now) / 4));
+  return Math.max(0, Math.min(1_000, (info.usableUntilMs - now) / 2));
 }
 
 function digest(s: string): Buffer {

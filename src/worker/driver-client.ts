@@ -32,7 +32,7 @@ export interface DriverClient extends DriverServices {
 export interface DriverClientOptions {
   /** Names this worker in progress reports. Default host:pid. */
   workerId?: string;
-  /** Connections to the driver. Default 4 (a long-polling lease holds one). */
+  /** Connections to the driver. Default 8 (each long-polling lease holds one while it waits). */
   connections?: number;
   /** Most permits asked for in one lease. Default 64. */
   maxLease?: number;
@@ -67,7 +67,7 @@ class HttpError extends Error {
 export function createDriverClient(url: string, secret: string, opts: DriverClientOptions = {}): DriverClient {
   const base = new URL(url);
   const prefix = base.pathname.replace(/\/$/, '');
-  const pool = new Pool(base.origin, { connections: opts.connections ?? 4, pipelining: 1, keepAliveTimeout: 60_000 });
+  const pool = new Pool(base.origin, { connections: opts.connections ?? 8, pipelining: 1, keepAliveTimeout: 60_000 });
   const authorization = `Bearer ${secret}`;
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
   const maxLease = opts.maxLease ?? 64;
