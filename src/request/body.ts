@@ -30,11 +30,7 @@ function jsonText(v: unknown): string {
 
 export function compileJsonBody(template: unknown): Render {
   const pieces: (string | Render)[] = [];
-  const emit = (p: string | Render) => {
-    const last = pieces[pieces.length - 1];
-    if (typeof p === 'string' && typeof last === 'string') pieces[pieces.length - 1] = last + p;
-    else pieces.push(p);
-  };
+  const emit = (p: string | Render) => pieces.push(p); // concat() merges the constants
   const walk = (node: unknown, where: string): void => {
     if (typeof node === 'string') {
       const parts = parseTemplate(node);

@@ -35,9 +35,9 @@ export interface RowProcessorOptions {
 
 const NEVER = new AbortController().signal;
 
-/** Epoch microseconds, with sub-millisecond resolution. */
+/** Epoch microseconds of the wall clock (the sink's timestamp unit); durations use the monotonic clock. */
 function nowMicros(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return Date.now() * 1000;
 }
 
 export async function createRowProcessor(
