@@ -43,8 +43,8 @@ export async function compactTable(ctx: WriteContext, conn: DuckDBConnection, op
   const exprs = snap.schema.fields.map((f) => `CAST(__rl_src.${quoteIdent(f.name)} AS ${toDuckDbType(f.type)}) AS ${quoteIdent(f.name)}`);
   let written;
   try {
-    await conn.run(stageSql(stage, `SELECT * FROM ${quoteIdent(view)}`, exprs, snap.partitionColumns, target));
-    written = await writeStagedFiles(conn, storage, stage, snap.schema, snap.partitionColumns, false, snap.configuration);
+    await conn.run(stageSql(stage, `SELECT * FROM ${quoteIdent(view)}`, exprs));
+    written = await writeStagedFiles(conn, storage, stage, snap.schema, snap.partitionColumns, false, snap.configuration, target);
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${stage}`);
     await conn.run(`DROP VIEW IF EXISTS ${quoteIdent(view)}`);

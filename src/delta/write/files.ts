@@ -13,19 +13,11 @@ import type { Storage } from '../storage/types.js';
 import { computeStats, statsScopeOf } from './stats.js';
 import { partitionDir, partitionValueSql } from './partitions.js';
 
-export const CHUNK_COL = '__rl_chunk';
 export const DEFAULT_TARGET_FILE_ROWS = 1_000_000;
 
-/**
- * SQL that stages `selectSql` into temp table `table`: columns cast to the schema's DuckDB types in
- * schema order, plus a chunk number per partition so each file holds at most `targetFileRows` rows.
- */
-export function stageSql(table: string, selectSql: string, columnExprs: string[], partitionColumns: string[], targetFileRows: number): string {
-  const over = partitionColumns.length ? `PARTITION BY ${partitionColumns.map(quoteIdent).join(', ')}` : '';
-  return (
-    `CREATE OR REPLACE TEMP TABLE ${table} AS SELECT ${columnExprs.join(', ')}, ` +
-    `((row_number() OVER (${over})) - 1) // ${Math.max(1, Math.floor(targetFileRows))} AS ${CHUNK_COL} FROM (${selectSql}) __rl_src`
-  );
+/** SQL that stages `selectSql` into temp table `table`, columns cast to the schema's types in schema order. */
+export function stageSql(table: string, selectSql: string, columnExprs: string[]): string {
+  return `CREATE OR REPLACE TEMP TABLE ${table} AS SELECT ${columnExprs.join(', ')} FROM (${selectSql}) __rl_src`;
 }
 
 export interface WrittenFiles { adds: AddFile[]; rows: number; nullCounts: Map<string, number> }
@@ -38,7 +30,9 @@ export async function writeStagedFiles(
   partitionColumns: string[],
   dataChange: boolean,
   configuration: Record<string, string> = {},
+  targetFileRows = DEFAULT_TARGET_FILE_ROWS,
 ): Promise<WrittenFiles> {
+  const target = Math.max(1, Math.floor(targetFileRows));
   const scope = statsScopeOf(configuration);
   const byName = new Map(schema.fields.map((f) => [f.name, f]));
   const partFields = partitionColumns.map((c) => byName.get(c)!);
@@ -46,7 +40,9 @@ export async function writeStagedFiles(
   const pvExprs = partFields.map((f) => partitionValueSql(f.name, f.type));
   const groups = await queryJson(
     conn,
-    `SELECT ${[...pvExprs.map((e, i) => `${e} AS pv${i}`), CHUNK_COL].join(', ')}, count(*) AS n FROM ${table} GROUP BY ALL ORDER BY ALL`,
+    pvExprs.length
+      ? `SELECT ${pvExprs.map((e, i) => `${e} AS pv${i}`).join(', ')}, count(*) AS n FROM ${table} GROUP BY ALL ORDER BY ALL`
+      : `SELECT count(*) AS n FROM ${table}`,
   );
   const dataCols = dataFields.map((f) => quoteIdent(f.name)).join(', ');
   const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-write-'));
@@ -54,20 +50,31 @@ export async function writeStagedFiles(
   const nullCounts = new Map<string, number>();
   let rows = 0;
   try {
+    // One file per (partition, chunk of `target` rows). Chunks number rows by rowid, so the
+    // separate queries of one group partition its rows exactly.
+    const parts: { values: Record<string, string | null>; subset: string }[] = [];
     for (const g of groups) {
+      const n = Number(g.n);
+      if (n === 0) continue;
       const values: Record<string, string | null> = {};
-      const where = [`${CHUNK_COL} = ${Number(g[CHUNK_COL])}`];
+      const where: string[] = ['true'];
       partFields.forEach((f, i) => {
         const v = g[`pv${i}`] === null ? null : String(g[`pv${i}`]);
         values[f.name] = v;
         where.push(v === null ? `${pvExprs[i]} IS NULL` : `${pvExprs[i]} = ${quoteLiteral(v)}`);
       });
-      const subset = `(SELECT ${dataCols} FROM ${table} WHERE ${where.join(' AND ')})`;
+      const chunks = Math.ceil(n / target);
+      for (let k = 0; k < chunks; k++) {
+        const qualify = chunks > 1 ? ` QUALIFY (row_number() OVER (ORDER BY rowid) - 1) // ${target} = ${k}` : '';
+        parts.push({ values, subset: `(SELECT ${dataCols} FROM ${table} WHERE ${where.join(' AND ')}${qualify})` });
+      }
+    }
+    for (const { values, subset } of parts) {
       const name = `part-${randomUUID()}.c000.zstd.parquet`;
       const dir = partFields.length ? partitionDir(partitionColumns, values) : '';
       const rel = dir ? `${dir}/${name}` : name;
       const local = path.join(tmpDir, name);
-      await conn.run(`COPY ${subset} TO ${quoteLiteral(local)} (FORMAT parquet, COMPRESSION zstd)`);
+      await conn.run(`COPY ${subset} TO ${quoteLiteral(local)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`);
       const stats = await computeStats(conn, `${subset} __rl_s`, dataFields, scope);
       const size = (await fs.stat(local)).size;
       await storage.uploadLocal(local, rel);

@@ -100,10 +100,10 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
       : `CAST(__rl_src.${quoteIdent(src)} AS ${toDuckDbType(f.type)}) AS ${quoteIdent(f.name)}`;
   });
   const stage = `__rl_stage_${randomUUID().replaceAll('-', '')}`;
-  await conn.run(stageSql(stage, opts.selectSql, exprs, partitionColumns, opts.targetFileRows ?? DEFAULT_TARGET_FILE_ROWS));
+  await conn.run(stageSql(stage, opts.selectSql, exprs));
   let written;
   try {
-    written = await writeStagedFiles(conn, storage, stage, schema, partitionColumns, true, (metadata ?? snap?.metadata)?.configuration ?? {});
+    written = await writeStagedFiles(conn, storage, stage, schema, partitionColumns, true, (metadata ?? snap?.metadata)?.configuration ?? {}, opts.targetFileRows ?? DEFAULT_TARGET_FILE_ROWS);
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${stage}`);
   }
