@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { request } from 'undici';
 import { DeltaTable } from '../delta/index.js';
@@ -191,6 +193,30 @@ test('Ctrl-C during the demo stops all five pipelines cleanly: committed rows al
     }
     assert.ok(total > 0, 'what finished before the interrupt was committed');
     assert.equal(process.listenerCount('SIGINT'), listenersBefore, 'the demo removed its signal handler');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('`restlake demo` through the real CLI on a terminal: a live display redrawn in place, then the summary', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-demo-tty-'));
+  const bin = fileURLToPath(new URL('../../bin/restlake.mjs', import.meta.url));
+  try {
+    // util-linux `script` gives the command a pseudo-terminal, as a person's shell would.
+    const child = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} demo --rows 30`, '/dev/null'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TERM: 'xterm' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 0, out);
+    assert.ok(out.includes('\x1b[5A'), 'the five progress lines are redrawn in place');
+    assert.ok(out.includes('\x1b[?25l') && out.includes('\x1b[?25h'), 'the cursor is hidden while drawing and shown again');
+    assert.match(out, /5 pipelines, 150 requests in/);
+    for (const n of NAMES) assert.match(out, new RegExp(`${n}\\s+30\\s+30\\s+0\\s`));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
