@@ -1,5 +1,5 @@
-// DeltaTable: the entry point. Every operation starts from a fresh listing of the log, so a DeltaTable
-// object holds no cached state and can be shared freely.
+// DeltaTable: the entry point. Every operation starts from a fresh listing of the log; the only state
+// kept is the newest snapshot built, from which later snapshots replay just the newer commits.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DeltaError } from './errors.js';
 import type { Action } from './log/actions.js';
@@ -16,6 +16,9 @@ import { writeTable, type WriteContext, type WriteOptions, type WriteResult } fr
 const DEFAULT_CHECKPOINT_INTERVAL = 10;
 
 export class DeltaTable {
+  /** The newest snapshot this object has built; later snapshots continue from it instead of a checkpoint. */
+  private latest: Snapshot | null = null;
+
   private constructor(readonly storage: Storage) {}
 
   static forPath(uri: string, storage?: Storage): DeltaTable {
@@ -36,8 +39,11 @@ export class DeltaTable {
   }
 
   /** The table at the latest version, at `version`, or at the version current at `timestamp`. */
-  snapshot(opts: SnapshotOptions = {}): Promise<Snapshot> {
-    return loadSnapshot(this.storage, opts);
+  async snapshot(opts: SnapshotOptions = {}): Promise<Snapshot> {
+    const base = opts.timestamp === undefined && (opts.version === undefined || (this.latest && opts.version >= this.latest.version)) ? this.latest : null;
+    const snap = await loadSnapshot(this.storage, opts, base);
+    if (!this.latest || snap.version > this.latest.version) this.latest = snap;
+    return snap;
   }
 
   /** Creates TEMP VIEW `viewName` on `conn` with the live rows of the snapshot in logical names and types. */

@@ -91,7 +91,8 @@ export async function readLastCheckpointHint(storage: Storage): Promise<{ versio
 /** Which version to load: a version number, or the version current at a timestamp (ms since epoch or Date). */
 export interface SnapshotOptions { version?: number; timestamp?: number | Date }
 
-export async function loadSnapshot(storage: Storage, opts: SnapshotOptions = {}): Promise<Snapshot> {
+/** `base`: an earlier snapshot of the same table to continue from instead of a checkpoint. */
+export async function loadSnapshot(storage: Storage, opts: SnapshotOptions = {}, base?: Snapshot | null): Promise<Snapshot> {
   const list = await listLog(storage);
   if (list.latest === null) throw new DeltaError('DELTA_NOT_A_TABLE', `${storage.root} is not a Delta table (no commits in ${LOG_DIR})`);
   if (opts.timestamp !== undefined && opts.version !== undefined) {
@@ -101,6 +102,11 @@ export async function loadSnapshot(storage: Storage, opts: SnapshotOptions = {})
   if (!Number.isInteger(target) || target < 0) throw new DeltaError('DELTA_INVALID_ARGUMENT', `invalid table version ${target}`);
   if (target > list.latest) {
     throw new DeltaError('DELTA_VERSION_NOT_FOUND', `version ${target} of ${storage.root} does not exist (latest is ${list.latest})`);
+  }
+
+  // Incremental: a snapshot already in hand plus the commits after it (versions are immutable).
+  if (base && base.version <= target && firstMissing(list, base.version + 1, target) === null) {
+    return replay(storage, list, snapshotAsActions(base), base.version + 1, target);
   }
 
   const candidates = completeCheckpoints(list, target);
@@ -161,6 +167,16 @@ async function versionAtTimestamp(storage: Storage, list: LogListing, at: number
     throw new DeltaError('DELTA_VERSION_NOT_FOUND', `${storage.root} has no version at or before ${new Date(ts).toISOString()} (the earliest available commit is later)`);
   }
   return found;
+}
+
+/** A snapshot's state as the actions that rebuild it (like a checkpoint, tombstones included). */
+function snapshotAsActions(s: Snapshot): Action[] {
+  const out: Action[] = [{ protocol: s.protocol }, { metaData: s.metadata }];
+  for (const [appId, version] of s.appTransactions) out.push({ txn: { appId, version } });
+  for (const d of s.domainMetadata.values()) out.push({ domainMetadata: d });
+  for (const r of s.tombstones) out.push({ remove: r });
+  for (const a of s.files) out.push({ add: a });
+  return out;
 }
 
 function firstMissing(list: LogListing, from: number, to: number): number | null {
