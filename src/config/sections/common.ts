@@ -1,0 +1,40 @@
+// Small schema builders shared by the sections.
+import { z } from 'zod';
+import { show } from '../schema-parts.js';
+import { didYouMean } from '../suggest.js';
+
+/** An enum whose message names what it is and suggests the closest value. */
+export function enumOf<T extends readonly [string, ...string[]]>(values: T, what: string) {
+  return z.enum(values, {
+    error: (iss) =>
+      iss.input === undefined
+        ? `is required: one of ${values.join(', ')}`
+        : `unknown ${what} ${show(iss.input)}; expected one of ${values.join(', ')}` +
+          (typeof iss.input === 'string' ? didYouMean(iss.input, values) : ''),
+  });
+}
+
+export /** A discriminated union on `type` whose "unknown type" message lists the known ones. */
+function byType<T extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(
+  options: T,
+  types: readonly string[],
+  what: string,
+) {
+  return z.discriminatedUnion('type', options, {
+    error: (iss) => {
+      if (iss.code !== 'invalid_union') return undefined;
+      const t = (iss.input as { type?: unknown } | undefined)?.type;
+      if (t === undefined) return `is required: one of ${types.join(', ')}`;
+      return `unknown ${what} type ${show(t)}; expected one of ${types.join(', ')}` + (typeof t === 'string' ? didYouMean(t, types) : '');
+    },
+  });
+}
+
+export const positiveInt = () => z.number().int().min(1);
+
+/** A value for a free-form string map (extra_params, Spark conf): numbers and booleans become strings. */
+export function scalarLiteral() {
+  return z
+    .union([z.string(), z.number(), z.boolean()], { error: (iss) => `expected a string, number or boolean, got ${show(iss.input)}` })
+    .transform((v) => String(v));
+}

@@ -1,0 +1,56 @@
+// sink: the Delta table results land in, and which columns it gets.
+import { z } from 'zod';
+import { headerName, resolvePath, strictObject } from '../schema-parts.js';
+import { enumOf } from './common.js';
+import { asRecord, here, type IssueSink } from './context.js';
+
+/** Columns every sink row has; source_columns and extract names must not reuse them. */
+export const RESERVED_SINK_COLUMNS = [
+  'request_id',
+  'run_id',
+  'pipeline',
+  'method',
+  'url',
+  'request_headers',
+  'request_body',
+  'status_code',
+  'success',
+  'attempts',
+  'error_class',
+  'error_message',
+  'response_headers',
+  'response_body',
+  'response_truncated',
+  'started_at',
+  'finished_at',
+  'duration_ms',
+] as const;
+
+export const sink = strictObject({
+  path: z.string().min(1).describe('Delta table directory (relative to the config file) or s3://bucket/prefix.'),
+  mode: enumOf(['append', 'overwrite'] as const, 'sink mode').default('append').describe('append | overwrite'),
+  source_columns: z.array(z.string().min(1)).default([]).describe('Source columns copied into every result row.'),
+  redact_headers: z.array(headerName).default([]).describe('Header names to redact besides Authorization and cookies.'),
+})
+  .transform((v) => ({ ...v, path: resolvePath(here().baseDir, v.path) }))
+  .describe('The Delta table results land in.');
+
+/** Sink column names must be unique: reserved columns, copied source columns and extract names. */
+export function checkColumnNames(value: unknown, c: IssueSink): void {
+  const v = asRecord(value);
+  const sink = asRecord(v?.sink);
+  const extract = asRecord(asRecord(v?.response)?.extract);
+  const reserved = new Set<string>(RESERVED_SINK_COLUMNS);
+  const seen = new Set<string>();
+  const cols = Array.isArray(sink?.source_columns) ? sink.source_columns : [];
+  cols.forEach((col, i) => {
+    if (typeof col !== 'string') return;
+    if (reserved.has(col)) c.addIssue({ code: 'custom', path: ['sink', 'source_columns', i], message: `"${col}" is a column restlake writes itself; it cannot be copied from the source` });
+    else if (seen.has(col)) c.addIssue({ code: 'custom', path: ['sink', 'source_columns', i], message: `"${col}" is listed twice` });
+    seen.add(col);
+  });
+  for (const name of Object.keys(extract ?? {})) {
+    if (reserved.has(name)) c.addIssue({ code: 'custom', path: ['response', 'extract', name], message: `"${name}" is a column restlake writes itself; pick another name` });
+    else if (seen.has(name)) c.addIssue({ code: 'custom', path: ['response', 'extract', name], message: `"${name}" is also a source column in sink.source_columns; pick another name` });
+  }
+}
