@@ -73,3 +73,13 @@ test('over time the bucket never hands out more than rate × t + burst', async (
   assert.ok(got <= 200 * elapsed + 20 + 3, `${got} permits in ${elapsed}s`);
   assert.ok(got >= 100, `the bucket kept serving: ${got}`);
 });
+
+test('queued waiters are served in batches of about 10 ms of the rate, not one permit at a time', async () => {
+  const b = new TokenBucket({ requests_per_second: 1000, burst: 20 });
+  assert.equal(await b.take(20), 20);
+  const n = await b.take(16); // queued: waits until 10 permits have built up
+  assert.ok(n >= 10 && n <= 16, `granted ${n}`);
+  const slow = new TokenBucket({ requests_per_second: 5, burst: 1 });
+  await slow.take(1);
+  assert.equal(await slow.take(4), 1, 'at low rates a waiter gets each permit as it comes');
+});
