@@ -129,11 +129,13 @@ def main(plan_path):
     answer = ask(plan, {"columns": [{"name": f.name, "type": f.dataType.simpleString()} for f in src.schema.fields]})
 
     rid = plan["request_id_column"]
-    pos = "__restlake_pos"
+    pos, nth, bucket = "__restlake_pos", "__restlake_n", "__restlake_bucket"
     with_id = src.selectExpr("*", answer["request_id_sql"] + " AS " + q(rid), "monotonically_increasing_id() AS " + pos)
     # The first row of each request_id wins, in source order, as in the local engine.
-    first = Window.partitionBy(rid).orderBy(pos)
-    df = with_id.withColumn("__restlake_n", F.row_number().over(first)).where("__restlake_n = 1").drop("__restlake_n", pos)
+    ranked = with_id.withColumn(nth, F.row_number().over(Window.partitionBy(rid).orderBy(pos))).persist()
+    seen = ranked.agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(F.col(nth) > 1, 1).otherwise(0)).alias("dups")).collect()[0]
+    source_rows, duplicates = seen["n"], seen["dups"] or 0
+    df = ranked.where(F.col(nth) == 1).drop(nth, pos)
 
     sink = plan["sink"]["path"]
     mode = plan["sink"]["mode"]
@@ -147,12 +149,26 @@ def main(plan_path):
     if plan["max_requests"] is not None:
         df = df.limit(int(plan["max_requests"]))
 
-    df = df.persist()
-    pending = df.count()
-    batches = max(1, -(-pending // plan["commit_rows"]))
-    stats = with_id.agg(F.count(F.lit(1)).alias("n"), F.countDistinct(F.col(rid)).alias("d")).collect()[0]
-    emit("pending", rows=pending, batches=batches, source_rows=stats["n"], duplicates=stats["n"] - stats["d"],
-         skipped_succeeded=(stats["d"] - pending) if plan["max_requests"] is None else None)
+    # Batches are ranges of a hash of request_id, so a batch is the same set of rows however
+    # often Spark recomputes it. One pass counts rows per bucket; consecutive buckets then
+    # make batches of about commit_rows rows.
+    BUCKETS = 4096
+    bucket_of = lambda c: F.pmod(F.xxhash64(F.col(c)), F.lit(BUCKETS))
+    df = df.withColumn(bucket, bucket_of(rid)).persist()
+    per_bucket = sorted((r[bucket], r["count"]) for r in df.groupBy(bucket).count().collect())
+    ranked.unpersist()
+    pending = sum(n for _, n in per_bucket)
+    ranges, lo, acc = [], None, 0
+    for k, n in per_bucket:
+        lo = k if lo is None else lo
+        acc += n
+        if acc >= plan["commit_rows"]:
+            ranges.append((lo, k, acc))
+            lo, acc = None, 0
+    if lo is not None:
+        ranges.append((lo, per_bucket[-1][0], acc))
+    emit("pending", rows=pending, batches=len(ranges), source_rows=source_rows, duplicates=duplicates,
+         skipped_succeeded=(source_rows - duplicates - pending) if plan["max_requests"] is None else None)
 
     columns = ", ".join(q(c["name"]) + " " + c["type"] + ("" if c["nullable"] else " NOT NULL") for c in answer["sink_columns"])
     create = "CREATE OR REPLACE TABLE" if mode == "overwrite" else "CREATE TABLE IF NOT EXISTS"
@@ -167,18 +183,11 @@ def main(plan_path):
     progress = TaskProgress(sc)
     progress.start()
     totals = {"rows": 0, "ok": 0, "failed": 0, "failuresByClass": {}, "commits": 0}
-    batch_of = F.pmod(F.xxhash64(F.col(rid)), F.lit(batches))
-    sizes = {0: pending}
-    if batches > 1:
-        sizes = {r["b"]: r["count"] for r in df.groupBy(batch_of.alias("b")).count().collect()}
-    for b in range(batches):
-        part = df.where(batch_of == b) if batches > 1 else df
-        rows = sizes.get(b, 0)
-        if rows == 0:
-            continue
+    for b, (lo, hi, rows) in enumerate(ranges):
         group = "restlake-" + plan["run_id"] + "-" + str(b)
-        sc.setJobGroup(group, "restlake batch %d/%d" % (b + 1, batches))
+        sc.setJobGroup(group, "restlake batch %d/%d" % (b + 1, len(ranges)))
         emit("batch_start", index=b, rows=rows)
+        part = df.where(F.col(bucket).between(lo, hi)).drop(bucket)
         # Hash partitioning on request_id: a retried task gets exactly the same rows.
         part.repartition(max(1, min(parallelism, rows)), F.col(rid)).createOrReplaceTempView("restlake_batch")
         progress.group = group
@@ -191,7 +200,7 @@ def main(plan_path):
         progress.group = None
         totals["commits"] += 1
         counts = (spark.read.format("delta").load(sink)
-                  .where((F.col("run_id") == plan["run_id"]) & (F.pmod(F.xxhash64(F.col("request_id")), F.lit(batches)) == b))
+                  .where((F.col("run_id") == plan["run_id"]) & bucket_of("request_id").between(lo, hi))
                   .groupBy("success", "error_class").count().collect())
         ok = failed = 0
         classes = {}
