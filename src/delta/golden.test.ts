@@ -307,6 +307,26 @@ describe('golden tables', () => {
     assert.equal(snap.files.length, 4);
     const v = await scan('v2-checkpoint-parquet');
     assert.deepEqual(await rows(conn, `SELECT count(*)::INT n, min(id)::INT mn, max(id)::INT mx FROM ${v}`), [{ n: 10, mn: 0, mx: 9 }]);
+    // the same checkpoint as a JSON UUID-named V2 checkpoint, commits 0..2 gone: sidecars carry the files
+    const t = await copyTable('v2-checkpoint-parquet');
+    try {
+      const log = path.join(t.dir, '_delta_log');
+      const sidecars = (await fs.readdir(path.join(log, '_sidecars'))).filter((n) => n.endsWith('.parquet')).sort();
+      const lines = [
+        { checkpointMetadata: { version: 2, tags: {} } },
+        { protocol: snap.protocol },
+        { metaData: snap.metadata },
+        ...await Promise.all(sidecars.map(async (name) => ({ sidecar: { path: name, sizeInBytes: (await fs.stat(path.join(log, '_sidecars', name))).size, modificationTime: 0 } }))),
+      ];
+      for (const n of await fs.readdir(log)) if (/^0{19}[0-2]\.(json|checkpoint\..*)$/.test(n)) await fs.rm(path.join(log, n));
+      await fs.rm(path.join(log, '_last_checkpoint'));
+      await fs.writeFile(path.join(log, '00000000000000000002.checkpoint.3a0d65cd-4056-49b8-937b-95f9e3ee90e5.json'), lines.map((l) => JSON.stringify(l)).join('\n'));
+      const again = await DeltaTable.forPath(t.dir).snapshot();
+      assert.equal(again.version, 2);
+      assert.deepEqual(again.files.map((f) => f.path).sort(), snap.files.map((f) => f.path).sort());
+    } finally {
+      await t.cleanup();
+    }
   });
 
   test('versions-not-contiguous: the gap is reported', async () => {
