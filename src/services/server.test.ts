@@ -175,3 +175,24 @@ test('spark: a cluster master makes the services listen on every interface and a
     await local.close();
   }
 });
+
+test('backoff reports: the longest pause wins, it is capped, and the log never shows userinfo', async () => {
+  const logs: string[] = [];
+  const svc = await startDriverServices({ log: (_l, m) => logs.push(m) });
+  try {
+    const auth = `Bearer ${svc.secret}`;
+    const origin = 'https://user:hunter2@api.example';
+    assert.equal((await raw(svc.url, '/v1/backoff', auth, { origin, pause_ms: 2_000 })).status, 200);
+    assert.equal((await raw(svc.url, '/v1/backoff', auth, { origin, pause_ms: 500 })).status, 200);
+    const r = await raw(svc.url, '/v1/pauses', auth);
+    const left = (r.json.pauses as Record<string, number>)[origin];
+    assert.ok(left > 1_500 && left <= 2_000, `a shorter report does not shorten the pause: ${left}`);
+    await raw(svc.url, '/v1/backoff', auth, { origin: 'http://b', pause_ms: 3_600_000 });
+    assert.ok(svc.stats().pauses['http://b'] <= 5 * 60_000, 'capped at 5 minutes');
+    assert.equal((await raw(svc.url, '/v1/backoff', auth, { origin: 'x' })).status, 400);
+    assert.ok(logs.some((l) => l.includes('https://api.example')));
+    assert.ok(!logs.join('\n').includes('hunter2'));
+  } finally {
+    await svc.close();
+  }
+});

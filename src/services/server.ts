@@ -131,7 +131,7 @@ export async function startDriverServices(opts: StartDriverServicesOptions): Pro
         return [400, err('bad_request', 'origin (string) and pause_ms (number) are required')];
       }
       pauses.report(b.origin, Date.now() + Math.min(b.pause_ms, MAX_PAUSE_MS));
-      log('info', `pausing ${b.origin} for every worker: ${Math.round(b.pause_ms)} ms (Retry-After)`);
+      log('info', `pausing ${b.origin.replace(/\/\/[^/@]*@/, '//')} for every worker: ${Math.round(b.pause_ms)} ms (Retry-After)`);
       return [200, { pauses: pauses.remaining() }];
     },
 
