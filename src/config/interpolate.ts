@@ -4,8 +4,8 @@
 // `${CLIENT_SECRET}` would otherwise be sent to an API verbatim).
 // Messages name the key path and the variable or file, never the resolved value.
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { PathSegment } from './key-path.js';
+import { resolvePath } from './schema-parts.js';
 
 export interface Reference {
   path: PathSegment[];
@@ -39,7 +39,7 @@ export async function interpolate(tree: unknown, ctx: InterpolationContext): Pro
   const fileCache = new Map<string, Promise<string>>();
 
   async function readRef(file: string): Promise<string> {
-    const abs = resolve(ctx.baseDir, file);
+    const abs = resolvePath(ctx.baseDir, file);
     let p = fileCache.get(abs);
     if (!p) {
       // Secret files usually end with one newline that is not part of the secret.
@@ -92,7 +92,7 @@ export async function interpolate(tree: unknown, ctx: InterpolationContext): Pro
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code ?? 'error';
           const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code;
-          issues.push({ path, message: `cannot read \${file:${file}}: ${why} (${resolve(ctx.baseDir, file)})` });
+          issues.push({ path, message: `cannot read \${file:${file}}: ${why} (${resolvePath(ctx.baseDir, file)})` });
         }
       } else {
         const hint = /^[A-Za-z_][A-Za-z0-9_]*$/.test(inner) ? `; did you mean "\${env:${inner}}"?` : '';

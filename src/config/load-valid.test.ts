@@ -291,3 +291,18 @@ test('the example config of DESIGN §2 loads', async () => {
   assert.equal(c.execution.spark?.spark_home, '/opt/spark');
   assert.deepEqual(c.secrets, ['cs-1']);
 });
+
+test('YAML anchors, aliases and merge keys work', async () => {
+  const c = await load(
+    MINIMAL_YAML +
+      'middleware:\n  - &base { type: retry, max_attempts: 4, base_delay: 1s }\n  - { <<: *base, max_attempts: 9 }\n  - *base\n',
+  );
+  assert.deepEqual(
+    c.middleware.map((m) => (m.type === 'retry' ? [m.max_attempts, m.base_delay_ms] : null)),
+    [
+      [4, 1000],
+      [9, 1000],
+      [4, 1000],
+    ],
+  );
+});

@@ -37,7 +37,15 @@ export async function readConfigFile(file: string): Promise<ConfigSource> {
 
 export function parseConfigText(text: string, kind: 'yaml' | 'json'): ConfigSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { keepSourceTokens: true, lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  const doc = parseDocument(text, {
+    keepSourceTokens: true,
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: 'error',
+    // `<<: *defaults` merge keys: handy for repeated middleware or auth blocks.
+    merge: true,
+  });
   const lineAt = (offset: number) => lineCounter.linePos(offset).line || 1;
   const lineOf = (path: readonly PropertyKey[]) => lineOfPath(doc, path, lineAt);
 
@@ -61,11 +69,15 @@ export function parseConfigText(text: string, kind: 'yaml' | 'json'): ConfigSour
     return {
       data: undefined,
       lineOf: () => undefined,
-      issues: doc.errors.map((err) => ({
-        path: [],
-        message: `invalid YAML: ${err.message.split('\n')[0]}`,
-        line: err.linePos?.[0]?.line ?? lineAt(err.pos[0]),
-      })),
+      // The parser may report one fault twice; once is enough.
+      issues: [
+        ...new Map(
+          doc.errors.map((err) => {
+            const issue = { path: [], message: `invalid YAML: ${err.message.split('\n')[0]}`, line: err.linePos?.[0]?.line ?? lineAt(err.pos[0]) };
+            return [`${issue.line}:${issue.message}`, issue] as const;
+          }),
+        ).values(),
+      ],
     };
   }
   // Aliases are expanded by toJS; the cap stops a "billion laughs" document.

@@ -12,6 +12,8 @@ export interface SourceConfig {
   format: SourceFormat;       // resolved: from extension, or delta for a dir with _delta_log
   key: string[] | null;       // null = all columns
   limit: number | null;
+  /** A catalog table (`catalog.schema.table`) to read instead of `path`; Spark engine only. */
+  table?: string | null;
 }
 
 export type BodyConfig =
