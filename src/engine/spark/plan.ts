@@ -65,8 +65,7 @@ export function buildPlan(
 
 /** A catalog table (`catalog.schema.table` or `schema.table`) given as the source, if any. */
 export function sourceTable(config: PipelineConfig): string | null {
-  const src = config.source as (PipelineConfig['source'] & { table?: string | null }) | null;
-  return src?.table ?? null;
+  return config.source?.table ?? null;
 }
 
 // ---- the answer to the driver script's question -------------------------------------
