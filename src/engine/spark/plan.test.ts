@@ -115,3 +115,12 @@ test('the PySpark driver script is valid Python', async (t) => {
   // The script quotes identifiers itself: no literal backtick survived the TypeScript wrapper.
   assert.ok(!DRIVER_SCRIPT.includes('`'));
 });
+
+test('plan: a catalog table source is read by name, not as a path', async () => {
+  const c = await config();
+  const withTable = { ...c, source: { ...(c.source as NonNullable<typeof c.source>), table: 'main.sales.orders' } };
+  const plan = buildPlan(withTable, 'run-2', { question: '/q', answer: '/a' });
+  assert.equal(plan.source.table, 'main.sales.orders');
+  assert.equal(plan.source.path, null);
+  assert.throws(() => buildPlan({ ...c, source: null }, 'r', { question: '/q', answer: '/a' }), ConfigError);
+});
