@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DeltaError, DeltaTable, LocalStorage, fromDuckDbType, parseSchemaString, schemaToJson, toDuckDbType, type DeltaType, type StructType } from './index.js';
 import { canonicalPartitionString } from './scan/partition-values.js';
+import { resolveTablePath } from './log/paths.js';
+import { encodeActionPath } from './log/actions.js';
 import { GOLDEN, one, openConn, tempDir } from './testing/duck.js';
 
 let conn: DuckDBConnection;
@@ -165,5 +167,15 @@ describe('types', () => {
     assert.equal(canonicalPartitionString('2024-01-01T10:00:00.000000Z', 'timestamp', 'c'), '2024-01-01T10:00:00.000000Z');
     assert.equal(canonicalPartitionString('\u0001\u0002', 'binary', 'c'), '0102');
     assert.equal(await one(conn, `SELECT epoch_ms(CAST('2024-01-01 10:00:00+00' AS TIMESTAMPTZ))::BIGINT::VARCHAR`), String(Date.UTC(2024, 0, 1, 10)));
+  });
+
+  test('action paths: URI-decoded, absolute paths only inside the table root, encoded like Hadoop', () => {
+    const s = new LocalStorage('/data/t');
+    assert.equal(resolveTablePath(s, 'p=a%20b/part-1.parquet'), 'p=a b/part-1.parquet');
+    assert.equal(resolveTablePath(s, 'ts=2024-01-01%2010%253A00%253A00/x.parquet'), 'ts=2024-01-01 10%3A00%3A00/x.parquet');
+    assert.equal(resolveTablePath(s, 'file:/data/t/x%23.parquet'), 'x#.parquet');
+    assert.equal(resolveTablePath(s, 'file:///data/t/y.parquet'), 'y.parquet');
+    assert.throws(() => resolveTablePath(s, 'file:/elsewhere/y.parquet'), isCode('DELTA_UNSUPPORTED_FEATURE', /outside the table root/));
+    assert.equal(encodeActionPath('odd=a%2Fb/special p@#h'), 'odd=a%252Fb/special%20p@%23h');
   });
 });

@@ -147,26 +147,28 @@ function convert(expr: string, fileType: string, t: DeltaType, mode: Mode): stri
       const pn = physicalName(sf, mode);
       const sub = ft && typeof ft === 'object' && ft.type === 'struct' ? ft.fields.find((x) => x.name === pn) : undefined;
       if (!sub) return `${quoteIdent(sf.name)} := CAST(NULL AS ${toDuckDbType(sf.type)})`;
-      return `${quoteIdent(sf.name)} := ${convert(`(${expr}).${quoteIdent(pn)}`, duckTypeOf(sub.type), sf.type, mode)}`;
+      return `${quoteIdent(sf.name)} := ${convert(`(${expr}).${quoteIdent(pn)}`, toDuckDbType(sub.type), sf.type, mode)}`;
     });
     return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${parts.join(', ')}) END`;
   }
   if (t.type === 'array') {
-    const elemType = ft && typeof ft === 'object' && ft.type === 'array' ? duckTypeOf(ft.elementType) : toDuckDbType(t.elementType);
-    const v = `__e${depth(expr)}`;
+    const elemType = ft && typeof ft === 'object' && ft.type === 'array' ? toDuckDbType(ft.elementType) : toDuckDbType(t.elementType);
+    const v = lambdaVar('e');
     return `list_transform(${expr}, ${v} -> ${convert(v, elemType, t.elementType, mode)})`;
   }
-  const kt = ft && typeof ft === 'object' && ft.type === 'map' ? duckTypeOf(ft.keyType) : toDuckDbType(t.keyType);
-  const vt = ft && typeof ft === 'object' && ft.type === 'map' ? duckTypeOf(ft.valueType) : toDuckDbType(t.valueType);
-  const e = `__m${depth(expr)}`;
+  const kt = ft && typeof ft === 'object' && ft.type === 'map' ? toDuckDbType(ft.keyType) : toDuckDbType(t.keyType);
+  const vt = ft && typeof ft === 'object' && ft.type === 'map' ? toDuckDbType(ft.valueType) : toDuckDbType(t.valueType);
+  const e = lambdaVar('m');
   return (
     `CASE WHEN ${expr} IS NULL THEN NULL ELSE map_from_entries(list_transform(map_entries(${expr}), ${e} -> ` +
     `struct_pack(key := ${convert(`${e}.key`, kt, t.keyType, mode)}, value := ${convert(`${e}.value`, vt, t.valueType, mode)}))) END`
   );
 }
 
-function depth(expr: string): number {
-  return expr.length; // unique enough per nesting level: each level's expression is strictly longer
+/** Lambda parameter names must not shadow each other across nesting levels: number them. */
+let lambdaSeq = 0;
+function lambdaVar(kind: string): string {
+  return `__rl_${kind}${lambdaSeq++}`;
 }
 
 function safeFromDuck(t: string): DeltaType | null {
@@ -177,9 +179,6 @@ function safeFromDuck(t: string): DeltaType | null {
   }
 }
 
-function duckTypeOf(t: DeltaType): string {
-  return toDuckDbType(t);
-}
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

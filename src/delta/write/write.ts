@@ -8,7 +8,6 @@ import type { Action, AddFile, Metadata, Protocol, RemoveFile } from '../log/act
 import { decodeActionPath } from '../log/actions.js';
 import { TxnAlreadyCommitted, commitActions } from '../log/commit.js';
 import { assertWritable } from '../log/features.js';
-import { resolveTablePath } from '../log/paths.js';
 import type { Snapshot } from '../log/snapshot.js';
 import { schemaToJson } from '../schema/json.js';
 import { quoteIdent, toDuckDbType } from '../schema/duckdb-types.js';
@@ -213,4 +212,3 @@ function validateNewSchema(schema: StructType, partitionColumns: string[], where
   }
 }
 
-export { resolveTablePath };
