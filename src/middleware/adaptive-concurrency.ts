@@ -4,15 +4,19 @@
 // an attempt started after the last cut can cut again, so a burst of 429s from
 // requests already in flight counts once); each success adds 1/limit, i.e. about one
 // slot per round trip of successes. Attempts over the limit wait (FIFO) for a slot.
-// Place it inside (after) retry: a slot is then held per attempt, not during backoff.
+// A 429 also engages the origin's rate pacer (rate-pacer.ts): concurrency alone cannot
+// hold a request rate. Place it inside (after) retry: a slot is then held per attempt,
+// not during backoff.
 import type { MiddlewareConfig } from '../config/types.js';
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
+import { RatePacer } from './rate-pacer.js';
+import { sleep } from './sleep.js';
 import type { Exchange, MiddlewareFactory } from './types.js';
 
 export type AdaptiveOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'adaptive_concurrency' }>, 'type'>>;
 
-type Outcome = 'overload' | 'success' | 'neutral';
+type Outcome = 'rate_limited' | 'overload' | 'success' | 'neutral';
 
 export class AimdLimiter {
   limit: number;
@@ -53,7 +57,7 @@ export class AimdLimiter {
   /** Give the slot back with what the attempt (admitted in `generation`) said about the server. */
   release(outcome: Outcome, generation: number): void {
     this.inFlight--;
-    if (outcome === 'overload') {
+    if (outcome === 'overload' || outcome === 'rate_limited') {
       if (generation === this.generation) {
         this.limit = Math.max(this.min, this.limit / 2);
         this.generation++;
@@ -73,7 +77,8 @@ export class AimdLimiter {
 function outcomeOf(ex: Exchange): Outcome {
   const res = ex.response;
   if (res !== null) {
-    if (res.status === 429 || res.status === 503) return 'overload';
+    if (res.status === 429) return 'rate_limited';
+    if (res.status === 503) return 'overload';
     return res.status < 500 ? 'success' : 'neutral';
   }
   return ex.error?.errorClass === 'timeout' && ex.error.code === 'RESTLAKE_TIMEOUT' ? 'overload' : 'neutral';
@@ -83,12 +88,18 @@ export const adaptiveConcurrency: MiddlewareFactory<AdaptiveOptions> = (options)
   if (options.enabled === false) return (_ex, next) => next();
   const min = Math.max(1, options.min ?? 1);
   const max = Math.max(min, options.max ?? 64);
-  const limiters = new Map<string, AimdLimiter>();
+  const origins = new Map<string, { limiter: AimdLimiter; pacer: RatePacer }>();
 
   return async (ex, next) => {
     const origin = originOf(ex.request.url);
-    let limiter = limiters.get(origin);
-    if (!limiter) limiters.set(origin, (limiter = new AimdLimiter(min, max)));
+    let o = origins.get(origin);
+    if (!o) origins.set(origin, (o = { limiter: new AimdLimiter(min, max), pacer: new RatePacer() }));
+    const { limiter, pacer } = o;
+    const wait = pacer.reserve();
+    if (wait > 0 && !(await sleep(wait, ex.signal))) {
+      ex.error = new AbortedError();
+      return;
+    }
     const got = limiter.acquire(ex.signal);
     if (got !== true && !(await got)) {
       ex.error = new AbortedError();
@@ -102,5 +113,7 @@ export const adaptiveConcurrency: MiddlewareFactory<AdaptiveOptions> = (options)
     } finally {
       limiter.release(outcome, generation);
     }
+    if (outcome === 'success') pacer.success();
+    else if (outcome === 'rate_limited') pacer.rateLimited();
   };
 };
