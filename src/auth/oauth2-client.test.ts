@@ -212,3 +212,42 @@ test('unusable 2xx bodies are bad_response; secrets echoed by a server are scrub
     await cap.close();
   }
 });
+
+test('a public client (no secret) identifies itself in the body; expires_in as a string; 429 and redirects classified', async () => {
+  let answer = { status: 200, body: JSON.stringify({ access_token: 'tok', expires_in: '120' }) };
+  const cap = await captureServer(() => answer);
+  try {
+    const c = new OAuth2Client(cfg(cap.url, { client_secret: null }));
+    const g = await c.fetchToken();
+    assert.equal(g.lifetimeMs, 120_000);
+    assert.equal(cap.seen[0].headers.authorization, undefined);
+    assert.equal(cap.seen[0].form.get('client_id'), 'id');
+    assert.equal(cap.seen[0].form.get('client_secret'), null);
+
+    answer = { status: 429, body: '{}' };
+    const e1 = await c.fetchToken().then(() => null, (e: unknown) => e);
+    assert.ok(e1 instanceof OAuth2TokenError && e1.kind === 'unavailable' && e1.transient);
+    answer = { status: 302, body: '' };
+    const e2 = await c.fetchToken().then(() => null, (e: unknown) => e);
+    assert.ok(e2 instanceof OAuth2TokenError && e2.kind === 'bad_response');
+    answer = { status: 200, body: JSON.stringify({ access_token: 'x'.repeat(300_000) }) };
+    const e3 = await c.fetchToken().then(() => null, (e: unknown) => e);
+    assert.ok(e3 instanceof OAuth2TokenError && e3.kind === 'bad_response', 'an oversized body is cut, not buffered');
+  } finally {
+    await cap.close();
+  }
+});
+
+test('a token endpoint that never answers times out as unreachable', async () => {
+  const s = await startOAuthServer({ clients: [{ id: 'c', secret: 'hang-secret' }] });
+  try {
+    s.setOutage('hang');
+    const c = new OAuth2Client(oauthAuthConfig(s, { grant: 'client_credentials', clientId: 'c', clientSecret: 'hang-secret' }), { timeoutMs: 300 });
+    const e = await c.fetchToken().then(() => null, (err: unknown) => err);
+    assert.ok(e instanceof OAuth2TokenError);
+    assert.equal(e.kind, 'unreachable');
+    assert.match(e.message, /timed out/);
+  } finally {
+    await s.close();
+  }
+});

@@ -177,3 +177,37 @@ test('start(): a 5xx at start is retried, then reported as a failing endpoint', 
     assert.equal(s.stats().outages, 2);
   });
 });
+
+test('in the refresh window token() answers at once with the current token while the refresh runs', async () => {
+  await withServer(async (s) => {
+    const ts = new TokenService(cc(s, { refreshMarginMs: 1000 }));
+    await ts.start();
+    const first = await ts.token();
+    s.setLatency(800); // the proactive refresh at ~3 s will take 0.8 s
+    await sleep(first.refreshAtMs - Date.now() + 100);
+    const during = await ts.token();
+    assert.equal(during.token, first.token);
+    assert.equal(s.stats().grants.client_credentials, 1, 'answered before the refresh finished: nobody waits while the old token is good');
+    await sleep(1000);
+    const after = await ts.token();
+    assert.notEqual(after.token, first.token);
+    assert.equal(s.stats().grants.client_credentials, 2);
+    ts.close();
+  }, 4);
+});
+
+test('close() ends the retry loop; waiting callers are released', async () => {
+  await withServer(async (s) => {
+    const ts = new TokenService(cc(s), { retryBaseMs: 50, retryMaxMs: 50 });
+    await ts.start();
+    const t = await ts.token();
+    s.setOutage({ status: 503 });
+    const waiting = ts.refreshIfStill(t.token).then(() => 'resolved', (e: unknown) => (e as Error).message);
+    await sleep(200);
+    ts.close();
+    assert.match(await waiting, /closed/);
+    const outages = s.stats().outages;
+    await sleep(200);
+    assert.equal(s.stats().outages, outages, 'no more token requests after close');
+  });
+});
