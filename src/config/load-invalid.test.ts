@@ -85,6 +85,11 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     ],
   },
   {
+    title: 'YAML infinity is not a count',
+    yaml: HEAD + 'transport:\n  connections: .inf\n',
+    expect: [['transport.connections', 'expected a number, got Infinity', 10]],
+  },
+  {
     title: 'bad size',
     yaml: HEAD + 'transport:\n  max_response_bytes: 10 MiBs\n',
     expect: [['transport.max_response_bytes', '"10 MiBs" is not a size; use e.g. 10MB, 512KiB, 1GB or a number of bytes', 10]],

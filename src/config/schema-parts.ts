@@ -23,7 +23,14 @@ export function strictObject<T extends z.ZodRawShape>(shape: T) {
 
 /** Shows a user value inside a message, shortened. */
 export function show(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
+  const s =
+    typeof v === 'string'
+      ? JSON.stringify(v)
+      : v === undefined
+        ? 'nothing'
+        : typeof v === 'number' && !Number.isFinite(v)
+          ? String(v) // JSON would say "null"
+          : (JSON.stringify(v) ?? String(v));
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 
