@@ -6,13 +6,14 @@
 import { rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, runConfig, type PipelineConfig, type RunSummary } from '../index.js';
+import { loadConfig, runConfig, type PipelineConfig } from '../index.js';
 import type { Command, CommandIO } from './commands.js';
-import { writeDemoConfigs, type DemoPipeline } from './demo-configs.js';
+import { writeDemoConfigs } from './demo-configs.js';
 import { ProgressBoard, fmt } from './demo-progress.js';
 import { runDemoServe } from './demo-serve.js';
 import { startDemoPlatform, DEMO_SECRET_VARS } from './demo-servers.js';
 import { writeDemoSources } from './demo-sources.js';
+import { demoJson, demoSummaryText, type DemoOutcome, type DemoResult } from './demo-summary.js';
 
 const USAGE = `usage: restlake demo [--dir DIR] [--rows N] [--plain | --quiet | --json]
   --dir DIR   where sources, configs and tables go (default ./demo-lake)
@@ -32,12 +33,6 @@ export const demoCommand: Command = {
     return runDemo(args, io);
   },
 };
-
-interface Outcome {
-  pipeline: DemoPipeline;
-  summary: RunSummary | null;
-  error: string | null;
-}
 
 export async function runDemo(args: string[], io: CommandIO, opts: { prepareOnly?: boolean } = {}): Promise<number> {
   let dir: string;
@@ -117,7 +112,7 @@ export async function runDemo(args: string[], io: CommandIO, opts: { prepareOnly
     process.once('SIGTERM', onSignal);
     board.start();
     const outcomes = await Promise.all(
-      pipelines.map(async (p, i): Promise<Outcome> => {
+      pipelines.map(async (p, i): Promise<DemoOutcome> => {
         try {
           const summary = await runConfig(configs[i], {
             signal: abort.signal,
@@ -136,83 +131,15 @@ export async function runDemo(args: string[], io: CommandIO, opts: { prepareOnly
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     const interrupted = abort.signal.aborted;
-    const elapsed = Date.now() - started;
-
-    const api = platform.api.stats();
-    const oauth = platform.oauth.stats();
+    const result: DemoResult = { dir, elapsedMs: Date.now() - started, outcomes, api: platform.api.stats(), oauth: platform.oauth.stats(), interrupted };
+    if (mode === 'json') io.stdout.write(JSON.stringify(demoJson(result), null, 2) + '\n');
+    else say(demoSummaryText(result, shown));
     const allOk = outcomes.every((o) => o.summary !== null && o.summary.failed === 0);
     const crashed = outcomes.some((o) => o.summary === null);
-
-    if (mode === 'json') {
-      io.stdout.write(
-        JSON.stringify(
-          {
-            ok: allOk,
-            dir,
-            elapsed_ms: elapsed,
-            pipelines: outcomes.map((o) => ({ name: o.pipeline.name, config: o.pipeline.config, table: o.pipeline.table, summary: o.summary, error: o.error })),
-            mock_api: api,
-            oauth: { grants: oauth.grants, refused: oauth.refused },
-          },
-          null,
-          2,
-        ) + '\n',
-      );
-    } else {
-      const total = outcomes.reduce((a, o) => a + (o.summary?.rows ?? 0), 0);
-      say(`\n${outcomes.length} pipelines, ${fmt(total)} requests in ${(elapsed / 1000).toFixed(1)}s\n\n`);
-      say(summaryTable(outcomes, shown) + '\n');
-      const oauthCalls = api.byAuth.oauth2.accepted + api.byAuth.oauth2.rejected;
-      const rejected = Object.values(api.byAuth).reduce((a, b) => a + b.rejected, 0);
-      say(
-        `mock API: ${fmt(api.total)} requests (none ${fmt(api.byAuth.none.accepted)}, basic ${fmt(api.byAuth.basic.accepted)}, ` +
-          `bearer ${fmt(api.byAuth.bearer.accepted)}, oauth2 ${fmt(api.byAuth.oauth2.accepted)}), ${fmt(rejected)} rejected\n`,
-      );
-      const grants = oauth.grants.client_credentials + oauth.grants.password + oauth.grants.refresh_token;
-      say(
-        `OAuth2 server: ${fmt(grants)} token grants (client_credentials ${oauth.grants.client_credentials}, password ${oauth.grants.password}, ` +
-          `refresh ${oauth.grants.refresh_token}) served ${fmt(oauthCalls)} API calls: the driver's token service shares one token per auth config\n\n`,
-      );
-      const first = outcomes[0].pipeline;
-      say(`Look at the results:\n`);
-      say(`  npx restlake inspect ${shown(first.table)}\n`);
-      say(`  npx restlake inspect ${shown(first.table)} --sql "SELECT region, avg(score) FROM results GROUP BY 1"\n`);
-      say(`  npx restlake report ${shown(first.table)} --html ${shown(join(dir, 'report.html'))}\n`);
-      say(`  configs that ran: ${shown(join(dir, 'pipelines'))}/*.yaml (from examples/)\n`);
-      if (interrupted) say(`\ninterrupted: what finished is committed; run the demo again to start over\n`);
-      else if (!allOk) say(`\nsome demo rows did not succeed: see the failures above\n`);
-    }
     return interrupted ? 130 : crashed ? 3 : allOk ? 0 : 1;
   } finally {
     await platform.close();
   }
-}
-
-function summaryTable(outcomes: Outcome[], shown: (p: string) => string): string {
-  const head = ['pipeline', 'rows', 'ok', 'failed', 'p50', 'p95', 'rows/s', 'table'];
-  const body = outcomes.map((o) => {
-    const s = o.summary;
-    if (!s) return [o.pipeline.name, '–', '–', '–', '–', '–', '–', `could not run: ${o.error}`];
-    const failed = Object.entries(s.failures_by_class).map(([c, n]) => `${c} ${n}`).join(', ');
-    return [
-      s.pipeline,
-      fmt(s.rows),
-      fmt(s.succeeded),
-      s.failed ? `${fmt(s.failed)} (${failed})` : '0',
-      ms(s.latency_ms.p50),
-      ms(s.latency_ms.p95),
-      fmt(s.rows_per_second),
-      shown(o.pipeline.table),
-    ];
-  });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i >= 1 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(head), ...body.map(line)].join('\n') + '\n';
-}
-
-function ms(v: number | null | undefined): string {
-  if (v === null || v === undefined) return '–';
-  return v >= 1000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`;
 }
 
 /** A rerun starts from empty tables; refuses to delete anything that is not a Delta table. */
