@@ -306,3 +306,13 @@ test('YAML anchors, aliases and merge keys work', async () => {
     ],
   );
 });
+
+test('a JSON config may name its JSON Schema with "$schema" (for editors); it is not part of the config', async () => {
+  const file = await tmp.write(
+    'with-schema.json',
+    JSON.stringify({ $schema: './restlake.schema.json', name: 'j', source: { path: './r.csv' }, request: { url: 'https://a.example/{{ id }}' }, sink: { path: './l' } }),
+  );
+  const c = await loadConfig(file, { env: {} });
+  assert.equal('$schema' in c, false);
+  assert.equal(c.name, 'j');
+});

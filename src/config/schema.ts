@@ -28,6 +28,8 @@ function buildPipelineSchema(allowNoSource: boolean) {
   const sourceField = allowNoSource ? source.nullable().default(null) : source;
 
   return strictObject({
+    // JSON files name their schema this way for editors ("$schema": "./restlake.schema.json").
+    $schema: z.string().optional().describe('The JSON Schema this file follows, for editors; ignored by restlake.'),
     version: z
       .literal(1, { error: (iss) => `unsupported config version ${show(iss.input)}; this restlake reads version 1` })
       .default(1)
@@ -46,6 +48,7 @@ function buildPipelineSchema(allowNoSource: boolean) {
     execution: execution.prefault({}),
   })
     .superRefine(checkColumnNames, ALWAYS)
+    .transform(({ $schema: _editorHint, ...config }) => config)
     .describe('A restlake pipeline: rows of a table become HTTP requests; responses land in a Delta table.');
 }
 
