@@ -133,3 +133,19 @@ test('in-process driver services: tokens from the token service, permits from th
     await oauth.close();
   }
 });
+
+test('a driver that stops while workers wait for permits fails those rows instead of hanging them', async () => {
+  const svc = await startDriverServices({});
+  const c = createDriverClient(svc.url, svc.secret, { unreachableAfterMs: 300 });
+  try {
+    await c.acquirePermits('1/1', 1);
+    const waiting = c.acquirePermits('1/1', 1).then(() => null, (e: unknown) => e);
+    await sleep(100);
+    await svc.close();
+    const e = await waiting;
+    assert.ok(e instanceof RowError, String(e));
+    assert.ok(['RESTLAKE_DRIVER_CLOSED', 'RESTLAKE_DRIVER_UNREACHABLE'].includes(e.code), e.code);
+  } finally {
+    await c.close();
+  }
+});

@@ -159,8 +159,11 @@ export function createDriverClient(url: string, secret: string, opts: DriverClie
         try {
           reply = await call('POST', '/v1/permits', { key, want: Math.min(maxLease, want) });
         } catch (e) {
-          const err =
-            e instanceof HttpError ? new RowError('rate_limited', 'RESTLAKE_RATE_KEY', `driver refused rate-limit key: ${e.message}`) : e;
+          const err = !(e instanceof HttpError)
+            ? e
+            : e.status === 404
+              ? new RowError('rate_limited', 'RESTLAKE_RATE_KEY', `driver refused rate-limit key: ${e.message}`)
+              : new RowError('internal', 'RESTLAKE_DRIVER_CLOSED', `driver services stopped serving permits: ${e.message}`);
           for (const w of st.queue) if (!w.done) w.reject(err);
           st.queue.length = 0;
           return;
