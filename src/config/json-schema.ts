@@ -2,7 +2,7 @@
 // what a user WRITES (durations as "30s", `- timing` shorthand, defaults as written),
 // generated from the same zod schema the loader validates with, so the two never drift.
 import { z } from 'zod';
-import { pipelineSchema, MIDDLEWARE_TYPES, TYPE_NAME_SHORTHAND } from './schema.js';
+import { pipelineSchema, TYPE_NAME_SHORTHAND } from './schema.js';
 
 let cached: Record<string, unknown> | null = null;
 
@@ -13,17 +13,15 @@ export function configJsonSchema(): Record<string, unknown> {
     target: 'draft-2020-12',
     unrepresentable: 'any',
     override: (ctx) => {
-      if (TYPE_NAME_SHORTHAND.has(ctx.zodSchema as unknown as z.ZodType)) {
-        // zod sees the object union behind the preprocess; add the bare-name form users may write.
-        const objects = { ...ctx.jsonSchema };
-        for (const k of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[k];
-        Object.assign(ctx.jsonSchema, {
-          anyOf: [
-            { type: 'string', enum: [...MIDDLEWARE_TYPES], description: 'A middleware type with default options, e.g. `- timing`.' },
-            objects,
-          ],
-        });
-      }
+      const types = TYPE_NAME_SHORTHAND.get(ctx.zodSchema as unknown as z.ZodType);
+      if (!types) return;
+      // zod sees the object union behind the preprocess; add the bare-name form users may write.
+      const { description, ...objects } = ctx.jsonSchema;
+      for (const k of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[k];
+      Object.assign(ctx.jsonSchema, {
+        ...(description ? { description } : {}),
+        anyOf: [{ type: 'string', enum: [...types], description: 'A type name alone, with default options, e.g. `timing`.' }, objects],
+      });
     },
   }) as Record<string, unknown>;
   cached = {

@@ -149,6 +149,8 @@ test('bodies: json keeps values and types, text is a template', async () => {
 
 test('auth types normalise to the contract shape', async () => {
   const base = MINIMAL_YAML;
+  const none = await load(base + 'auth: none\n');
+  assert.deepEqual(none.auth, { type: 'none' });
   const basic = await load(base + 'auth: { type: basic, username: u, password: p@ss }\n');
   assert.deepEqual(basic.auth, { type: 'basic', username: 'u', password: 'p@ss' });
   assert.deepEqual(basic.secrets, ['p@ss']);

@@ -19,7 +19,8 @@ export type { SchemaContext } from './sections/context.js';
 export { HTTP_METHODS } from './sections/request.js';
 export { SOURCE_FORMATS } from './sections/source.js';
 export { AUTH_TYPES } from './sections/auth.js';
-export { MIDDLEWARE_TYPES, TYPE_NAME_SHORTHAND } from './sections/middleware.js';
+export { MIDDLEWARE_TYPES } from './sections/middleware.js';
+export { TYPE_NAME_SHORTHAND } from './sections/common.js';
 export { EXTRACT_TYPES } from './sections/response.js';
 export { RESERVED_SINK_COLUMNS } from './sections/sink.js';
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { AuthConfig } from '../types.js';
 import { duration, positiveDuration, show, strictObject } from '../schema-parts.js';
-import { byType, enumOf, scalarLiteral } from './common.js';
+import { byType, enumOf, orTypeName, scalarLiteral } from './common.js';
 
 export const AUTH_TYPES = ['none', 'basic', 'bearer', 'oauth2_client_credentials', 'oauth2_password'] as const;
 
@@ -28,7 +28,8 @@ const oauthCommon = {
   default_expires_in: positiveDuration('300s').describe('Token lifetime assumed when the server sends no expires_in.'),
   failure_deadline: duration('120s').describe('Keep retrying the token endpoint this long before rows fail with error_class auth.'),
 };
-export const auth = byType(
+export const auth = orTypeName(
+  byType(
   [
     strictObject({ type: z.literal('none') }).describe('No authentication.'),
     strictObject({
@@ -73,5 +74,7 @@ export const auth = byType(
       default_expires_in_ms: v.default_expires_in,
       failure_deadline_ms: v.failure_deadline,
     };
-  })
-  .describe('How requests authenticate: none | basic | bearer | oauth2_client_credentials | oauth2_password.');
+  }),
+  AUTH_TYPES,
+  'How requests authenticate: none | basic | bearer | oauth2_client_credentials | oauth2_password (`auth: none` is short for {type: none}).',
+);

@@ -38,3 +38,15 @@ export function scalarLiteral() {
     .union([z.string(), z.number(), z.boolean()], { error: (iss) => `expected a string, number or boolean, got ${show(iss.input)}` })
     .transform((v) => String(v));
 }
+
+/** Schemas that also accept a bare type name for `{type: name}`, with the names (for the JSON Schema). */
+export const TYPE_NAME_SHORTHAND = new WeakMap<z.ZodType, readonly string[]>();
+
+/** `- timing` or `auth: none` is shorthand for `{type: timing}` / `{type: none}`. */
+export function orTypeName<T extends z.ZodType>(schema: T, types: readonly string[], description?: string) {
+  let s = z.preprocess((v) => (typeof v === 'string' ? { type: v } : v), schema);
+  // .describe() returns a new schema: register the one that is used.
+  if (description) s = s.describe(description);
+  TYPE_NAME_SHORTHAND.set(s, types);
+  return s;
+}

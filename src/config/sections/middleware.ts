@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { MiddlewareConfig } from '../types.js';
 import { duration, headerName, positiveDuration, scalarTemplate, statusSpec, strictObject } from '../schema-parts.js';
-import { byType, enumOf, positiveInt } from './common.js';
+import { byType, enumOf, orTypeName, positiveInt } from './common.js';
 import { configPath } from './context.js';
 
 export const MIDDLEWARE_TYPES = [
@@ -15,9 +15,6 @@ export const MIDDLEWARE_TYPES = [
   'adaptive_concurrency',
   'circuit_breaker',
 ] as const;
-
-/** Schemas that also accept a bare type name for `{type: name}` (the JSON Schema generator says so). */
-export const TYPE_NAME_SHORTHAND = new WeakSet<z.ZodType>();
 
 const statusCodes = z
   .array(statusSpec)
@@ -107,8 +104,7 @@ const middlewareItem = byType(
   'middleware',
 );
 // `- timing` is shorthand for `- type: timing`.
-const middlewareEntry = z.preprocess((v) => (typeof v === 'string' ? { type: v } : v), middlewareItem);
-TYPE_NAME_SHORTHAND.add(middlewareEntry);
+const middlewareEntry = orTypeName(middlewareItem, MIDDLEWARE_TYPES);
 export const middleware = z
   .array(middlewareEntry)
   .default([])

@@ -85,7 +85,7 @@ function checkRequest(value: unknown, c: IssueSink): void {
       path: ['allowed_hosts'],
       message: "is required when the url's host is a template; list the hosts a row may send requests to",
     });
-  } else if (allowed && host.kind === 'literal' && !hostAllowed(host.host, allowed)) {
+  } else if (allowed && allowed.length > 0 && host.kind === 'literal' && !hostAllowed(host.host, allowed)) {
     c.addIssue({ code: 'custom', path: ['allowed_hosts'], message: `does not include the url's host "${host.host}"` });
   }
 }
