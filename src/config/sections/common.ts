@@ -14,8 +14,8 @@ export function enumOf<T extends readonly [string, ...string[]]>(values: T, what
   });
 }
 
-export /** A discriminated union on `type` whose "unknown type" message lists the known ones. */
-function byType<T extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(
+/** A discriminated union on `type` whose "unknown type" message lists the known ones. */
+export function byType<T extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(
   options: T,
   types: readonly string[],
   what: string,

@@ -16,6 +16,7 @@ export const MIDDLEWARE_TYPES = [
   'circuit_breaker',
 ] as const;
 
+/** Status specs expanded to the codes they cover, in order, each once (`5xx` → 500…599). */
 const statusCodes = z
   .array(statusSpec)
   .transform((ranges) => {
@@ -23,6 +24,7 @@ const statusCodes = z
     for (const r of ranges) for (let s = r.from; s <= r.to; s++) if (!out.includes(s)) out.push(s);
     return out;
   });
+
 const middlewareItem = byType(
   [
     strictObject({
