@@ -374,4 +374,27 @@ describe('DeltaTable.write', () => {
       assert.equal(await scanCount(t), 12);
     });
   });
+
+  test('in-commit timestamps: commitInfo first with a strictly increasing inCommitTimestamp, used by time travel', async () => {
+    await withTable(async (t, dir) => {
+      const schema: StructType = { type: 'struct', fields: [{ name: 'a', type: 'integer', nullable: true, metadata: {} }] };
+      const future = Date.now() + 3_600_000; // a clock ahead of ours: later commits must still increase
+      await t.commit([
+        { commitInfo: { timestamp: future, inCommitTimestamp: future, operation: 'CREATE TABLE' } },
+        { protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: [], writerFeatures: ['inCommitTimestamp'] } },
+        { metaData: { id: 'ict', format: { provider: 'parquet', options: {} }, schemaString: JSON.stringify(schema), partitionColumns: [], configuration: { 'delta.enableInCommitTimestamps': 'true' }, createdTime: future } },
+      ], { readVersion: -1 });
+      await t.write(conn, { selectSql: 'SELECT 1 AS a', schema, mode: 'append' });
+      await t.write(conn, { selectSql: 'SELECT 2 AS a', schema, mode: 'append' });
+      const icts: number[] = [];
+      for (let v = 0; v <= 2; v++) {
+        const lines = await commitLines(dir, v);
+        assert.ok(lines[0].commitInfo, `commitInfo first in v${v}`);
+        icts.push(lines[0].commitInfo.inCommitTimestamp);
+      }
+      assert.deepEqual(icts, [future, future + 1, future + 2]);
+      assert.equal((await t.snapshot({ timestamp: future + 1 })).version, 1);
+      assert.equal(await scanCount(t), 2);
+    });
+  });
 });

@@ -24,6 +24,25 @@ export interface CommitOptions {
   readVersion: number;
   /** Upper bound on attempts (each loss costs one read of the winning commit). */
   maxAttempts?: number;
+  /**
+   * The table has in-commit timestamps enabled (writer feature inCommitTimestamp): commitInfo, which must
+   * be the first action, gets `inCommitTimestamp`, strictly greater than the previous commit's.
+   */
+  inCommitTimestamps?: boolean;
+}
+
+function ictOf(actions: Action[]): number | null {
+  const first = actions[0];
+  const t = first && 'commitInfo' in first ? first.commitInfo.inCommitTimestamp : undefined;
+  return typeof t === 'number' ? t : null;
+}
+
+function withIct(actions: Action[], ts: number): Action[] {
+  const [first, ...rest] = actions;
+  if (!first || !('commitInfo' in first)) {
+    throw new DeltaError('DELTA_INVALID_ARGUMENT', 'a commit to a table with in-commit timestamps must start with commitInfo');
+  }
+  return [{ commitInfo: { ...first.commitInfo, inCommitTimestamp: ts } }, ...rest];
 }
 
 /** Commits `actions` at the first free version after readVersion; returns the version. */
@@ -31,11 +50,22 @@ export async function commitActions(storage: Storage, actions: Action[], opts: C
   let current = actions;
   const maxAttempts = opts.maxAttempts ?? 10_000;
   let v = opts.readVersion + 1;
+  if (opts.inCommitTimestamps) {
+    let prev = -Infinity;
+    if (opts.readVersion >= 0) {
+      const buf = await storage.read(commitFile(opts.readVersion));
+      prev = (buf && ictOf(parseJsonLines(buf, commitFile(opts.readVersion)))) ?? -Infinity;
+    }
+    current = withIct(current, Math.max(Date.now(), prev + 1));
+  }
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     if (await storage.putIfAbsent(commitFile(v), serializeActions(current))) return v;
     const winner = await storage.read(commitFile(v));
     if (!winner) continue; // vanished (should not happen); try the same version again
-    current = resolveConflict(current, parseJsonLines(winner, commitFile(v)), v, storage.root);
+    const theirs = parseJsonLines(winner, commitFile(v));
+    current = resolveConflict(current, theirs, v, storage.root);
+    const theirIct = ictOf(theirs);
+    if (opts.inCommitTimestamps && theirIct !== null) current = withIct(current, Math.max(ictOf(current) ?? 0, theirIct + 1));
     v++;
   }
   throw new DeltaError('DELTA_CONCURRENT_CONFLICT', `gave up committing to ${storage.root} after ${maxAttempts} lost races`);

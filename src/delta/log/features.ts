@@ -15,7 +15,13 @@ export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
 export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   'appendOnly', 'invariants', 'checkConstraints', 'generatedColumns', 'changeDataFeed', 'columnMapping', 'timestampNtz',
   'deletionVectors', 'vacuumProtocolCheck', 'v2Checkpoint', 'domainMetadata', 'typeWidening', 'typeWidening-preview',
+  'inCommitTimestamp',
 ]);
+
+/** In-commit timestamps are on (PROTOCOL.md "In-Commit Timestamps"). */
+export function inCommitTimestampsEnabled(m: Metadata): boolean {
+  return m.configuration?.['delta.enableInCommitTimestamps'] === 'true';
+}
 
 export function assertReadable(p: Protocol, table: string): void {
   if (p.minReaderVersion > 3) {

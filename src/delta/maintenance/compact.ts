@@ -7,7 +7,7 @@ import { DeltaError } from '../errors.js';
 import type { Action, AddFile } from '../log/actions.js';
 import { decodeActionPath } from '../log/actions.js';
 import { commitActions } from '../log/commit.js';
-import { assertWritable } from '../log/features.js';
+import { assertWritable, inCommitTimestampsEnabled } from '../log/features.js';
 import { registerScan } from '../scan/register-scan.js';
 import { quoteIdent, toDuckDbType } from '../schema/duckdb-types.js';
 import { ENGINE_INFO } from '../version.js';
@@ -69,7 +69,7 @@ export async function compactTable(ctx: WriteContext, conn: DuckDBConnection, op
   ];
   let version: number;
   try {
-    version = await commitActions(storage, actions, { readVersion: snap.version });
+    version = await commitActions(storage, actions, { readVersion: snap.version, inCommitTimestamps: inCommitTimestampsEnabled(snap.metadata) });
   } catch (e) {
     await Promise.all(written.adds.map((a) => storage.delete(decodeActionPath(a.path)).catch(() => undefined)));
     throw e;

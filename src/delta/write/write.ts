@@ -7,7 +7,7 @@ import { queryJson } from '../duck.js';
 import type { Action, AddFile, Metadata, Protocol, RemoveFile } from '../log/actions.js';
 import { decodeActionPath } from '../log/actions.js';
 import { TxnAlreadyCommitted, commitActions } from '../log/commit.js';
-import { assertWritable } from '../log/features.js';
+import { assertWritable, inCommitTimestampsEnabled } from '../log/features.js';
 import type { Snapshot } from '../log/snapshot.js';
 import { schemaToJson } from '../schema/json.js';
 import { quoteIdent, toDuckDbType } from '../schema/duckdb-types.js';
@@ -141,7 +141,7 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
 
   let version: number;
   try {
-    version = await commitActions(storage, actions, { readVersion: snap ? snap.version : -1 });
+    version = await commitActions(storage, actions, { readVersion: snap ? snap.version : -1, inCommitTimestamps: snap !== null && inCommitTimestampsEnabled(snap.metadata) });
   } catch (e) {
     await cleanup();
     if (e instanceof TxnAlreadyCommitted) return { version: e.atVersion, files: 0, rows: 0, skipped: true };
