@@ -8,7 +8,8 @@ export { runPipeline, runConfig, type RunPipelineOptions } from './engine/run.js
 export type { RunOptions, LogLevel } from './engine/context.js';
 export type { RunSummary, RunOutcome } from './engine/summary.js';
 export type { ProgressSnapshot, LatencyPercentiles } from './engine/stats.js';
-export { loadConfig } from './config/load.js';
+export { loadConfig, validateConfig, type LoadOptions, type ValidationResult } from './config/load.js';
+export { configJsonSchema } from './config/json-schema.js';
 export type * from './config/types.js';
 export { RestlakeError, RowError, ConfigError, RunError, type ErrorClass, type ConfigIssue } from './errors.js';
 export type { ResultRow, WorkerJob } from './worker/types.js';

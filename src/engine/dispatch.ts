@@ -12,7 +12,7 @@ export interface DispatcherOptions {
   script: string;
   jobPath: string;
   env?: NodeJS.ProcessEnv;
-  onResult(line: string, head: ResultHead): void;
+  onResult(line: Buffer, head: ResultHead): void;
   /** A row given up on after it was in flight on `maxRowDeaths` dying workers. */
   onAbandoned(requestId: string, line: string, message: string): void;
   log(level: 'debug' | 'info' | 'warn', message: string): void;

@@ -119,7 +119,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       return commitChain;
     };
 
-    const accept = (line: string, success: boolean, errorClass: string | null, durationMs: number): void => {
+    const accept = (line: Buffer | string, success: boolean, errorClass: string | null, durationMs: number): void => {
       stats.record(success, errorClass, durationMs);
       spool.append(line);
       if (spool.rows >= config.execution.commit_rows) void commit();

@@ -4,6 +4,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
+const NEWLINE = Buffer.from('\n');
+
 export interface SpoolFile {
   path: string;
   rows: number;
@@ -13,16 +15,18 @@ export class Spool {
   private seq = 0;
   private stream: WriteStream | null = null;
   private path = '';
-  private buf: string[] = [];
+  private buf: Buffer[] = [];
   private bufBytes = 0;
   rows = 0;
 
   constructor(private readonly dir: string) {}
 
-  append(line: string): void {
+  /** One result line (without its newline); Buffers from a worker go to disk without re-encoding. */
+  append(line: Buffer | string): void {
     if (!this.stream) this.open();
-    this.buf.push(line);
-    this.bufBytes += line.length;
+    const b = typeof line === 'string' ? Buffer.from(line) : line;
+    this.buf.push(b, NEWLINE);
+    this.bufBytes += b.length + 1;
     this.rows++;
     // Batched writes: one syscall per ~1 MB instead of one per row.
     if (this.bufBytes >= 1 << 20) this.flush();
@@ -35,7 +39,7 @@ export class Spool {
 
   private flush(): void {
     if (!this.stream || this.buf.length === 0) return;
-    this.stream.write(this.buf.join('\n') + '\n');
+    this.stream.write(Buffer.concat(this.buf, this.bufBytes));
     this.buf = [];
     this.bufBytes = 0;
   }

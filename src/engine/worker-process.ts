@@ -2,15 +2,18 @@
 // stdout. It remembers which rows it holds (sent, not yet answered) so that, if it
 // dies, the dispatcher can hand exactly those to another worker.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { LineSplitter } from '../worker/lines.js';
+import { BufferLineSplitter, LineSplitter } from '../worker/lines.js';
 import { parseResultHead, type ResultHead } from '../worker/result.js';
+
+// Enough bytes for the bookkeeping keys at the start of every result line.
+const HEAD_BYTES = 320;
 
 export interface WorkerProcessOptions {
   id: number;
   script: string;
   jobPath: string;
   env?: NodeJS.ProcessEnv;
-  onResult(worker: WorkerProcess, line: string, head: ResultHead): void;
+  onResult(worker: WorkerProcess, line: Buffer, head: ResultHead): void;
   onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
   onLog?(worker: WorkerProcess, line: string): void;
 }
@@ -29,16 +32,20 @@ export class WorkerProcess {
 
   constructor(private readonly opts: WorkerProcessOptions) {
     this.id = opts.id;
-    this.child = spawn(process.execPath, [opts.script, opts.jobPath], {
+    // RESTLAKE_WORKER_NODE_ARGS passes node flags to workers (profiling: --cpu-prof;
+    // memory: --max-semi-space-size=…), which NODE_OPTIONS cannot all carry.
+    const nodeArgs = (process.env.RESTLAKE_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, opts.script, opts.jobPath], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env, RESTLAKE_WORKER_MANAGED: '1' },
       // Own process group: a Ctrl-C on the terminal reaches only the driver, which
       // then lets workers finish their in-flight rows instead of dying with them.
       detached: true,
     });
-    const out = new LineSplitter();
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
+    // Result lines stay bytes: only their ASCII head is decoded, and the line goes to
+    // the spool as is (no UTF-8 decode and re-encode of every response body).
+    const out = new BufferLineSplitter();
+    this.child.stdout!.on('data', (chunk: Buffer) => {
       for (const line of out.push(chunk)) this.result(line);
     });
     const err = new LineSplitter();
@@ -107,12 +114,12 @@ export class WorkerProcess {
     if (!this.exited) this.child.kill(signal);
   }
 
-  private result(line: string): void {
+  private result(line: Buffer): void {
     if (line.length === 0) return;
-    const head = parseResultHead(line);
+    const head = parseResultHead(line.toString('latin1', 0, Math.min(line.length, HEAD_BYTES))) ?? parseResultHead(line.toString('utf8'));
     // Only a result for a row this worker holds counts: exactly one result per row.
     if (!head || !this.holding.delete(head.requestId)) {
-      this.opts.onLog?.(this, `ignored an unexpected result line: ${line.slice(0, 120)}`);
+      this.opts.onLog?.(this, `ignored an unexpected result line: ${line.subarray(0, 120).toString('utf8')}`);
       return;
     }
     this.opts.onResult(this, line, head);

@@ -50,7 +50,9 @@ export async function openRowStream(
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE restlake_dups AS SELECT rid FROM (SELECT ${rid} AS rid FROM ${relation}) GROUP BY rid HAVING count(*) > 1`,
   );
-  const payload = [quoteLiteral(REQUEST_ID_FIELD), 'k.__rid', ...columns.flatMap((c) => [quoteLiteral(c.name), 'k.' + quoteIdent(c.name)])];
+  // _request_id goes last: the worker deletes it from the parsed row, and V8 keeps an
+  // object fast only when the property deleted is the last one added.
+  const payload = [...columns.flatMap((c) => [quoteLiteral(c.name), 'k.' + quoteIdent(c.name)]), quoteLiteral(REQUEST_ID_FIELD), 'k.__rid'];
   const resume = succeeded ? ` WHERE NOT EXISTS (SELECT 1 FROM ${succeeded} s WHERE s.request_id = k.__rid)` : '';
   const sql =
     `SELECT k.__rid AS rid, CAST(json_object(${payload.join(', ')}) AS VARCHAR) AS line, d.rid IS NOT NULL AS dup ` +
@@ -110,7 +112,7 @@ export async function previewRows(
 ): Promise<SourceBatch> {
   const key = keyColumns(config, columns);
   const rid = duckdbRequestIdSql(config.name, key);
-  const payload = [quoteLiteral(REQUEST_ID_FIELD), '__rid', ...columns.flatMap((c) => [quoteLiteral(c.name), quoteIdent(c.name)])];
+  const payload = [...columns.flatMap((c) => [quoteLiteral(c.name), quoteIdent(c.name)]), quoteLiteral(REQUEST_ID_FIELD), '__rid'];
   const r = await conn.runAndReadAll(
     `SELECT __rid, CAST(json_object(${payload.join(', ')}) AS VARCHAR) FROM (SELECT ${rid} AS __rid, * FROM ${relation} LIMIT ${Math.max(0, Math.floor(n))})`,
   );

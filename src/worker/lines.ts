@@ -19,3 +19,21 @@ export class LineSplitter {
     return last.length > 0 ? last : null;
   }
 }
+
+/** The same for raw bytes: lines stay Buffers (slices of the chunk, no decoding). */
+export class BufferLineSplitter {
+  private rest: Buffer | null = null;
+
+  push(chunk: Buffer): Buffer[] {
+    const data = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    const lines: Buffer[] = [];
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
+      lines.push(data.subarray(start, nl));
+      start = nl + 1;
+    }
+    // Copy the tail so the chunk it came from can be freed.
+    this.rest = start < data.length ? Buffer.from(data.subarray(start)) : null;
+    return lines;
+  }
+}

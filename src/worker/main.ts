@@ -3,7 +3,8 @@
 //   node dist/worker/main.js job.json        (or RESTLAKE_JOB=job.json)
 // Rows arrive as JSON lines on stdin; exactly one result JSON line per row leaves on
 // stdout; logs go to stderr. Under Spark this runs inside SELECT TRANSFORM ... USING.
-import { readFileSync } from 'node:fs';
+import { createWriteStream, fstatSync, readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { serveLines } from './serve.js';
 import { createWorkerRuntime } from './runtime.js';
 import type { WorkerJob } from './types.js';
@@ -14,6 +15,21 @@ function readJob(): WorkerJob {
   const job = JSON.parse(readFileSync(path, 'utf8')) as WorkerJob;
   if (job?.version !== 1 || !job.config) throw new Error(`${path} is not a restlake worker job`);
   return job;
+}
+
+/**
+ * Where result lines go. Node writes to a stdout pipe synchronously on Linux, so a
+ * driver busy for a moment (a commit) would freeze this whole event loop, and every
+ * request in flight with it. Writing through an fs stream moves the blocking write to
+ * libuv's thread pool; backpressure still reaches serveLines through write()/'drain'.
+ */
+function resultOutput(): Writable {
+  try {
+    if (fstatSync(1).isFIFO()) return createWriteStream('', { fd: 1, autoClose: false, highWaterMark: 1 << 20 });
+  } catch {
+    // fall through to process.stdout
+  }
+  return process.stdout;
 }
 
 async function main(): Promise<number> {
@@ -29,12 +45,14 @@ async function main(): Promise<number> {
     process.on('SIGINT', () => {});
     process.on('SIGTERM', () => {});
   }
+  const output = resultOutput();
   // A driver that went away closes our stdout; nothing more can be delivered.
-  process.stdout.on('error', () => process.exit(0));
+  output.on('error', () => process.exit(0));
   const runtime = await createWorkerRuntime(job);
   const concurrency = Math.max(1, job.config.execution.concurrency);
   try {
-    await serveLines({ input: process.stdin, output: process.stdout, handle: (l) => runtime.handleLine(l), concurrency });
+    await serveLines({ input: process.stdin, output, handle: (l) => runtime.handleLine(l), concurrency });
+    await new Promise<void>((resolve) => output.end(resolve));
   } finally {
     await runtime.close();
   }

@@ -43,21 +43,26 @@ export function maxResultLineBytes(config: PipelineConfig): number {
 const SHRINKABLE = ['response_body', 'request_body', 'response_headers', 'error_message', 'request_headers'] as const;
 
 /**
+ * `r => ({ k1: r.k1 ?? null, k2: … })` generated once: an object literal of fixed shape
+ * is about twice as fast to build and stringify as one grown key by key. Keys are
+ * embedded as JSON string literals (valid JS string literals), so any column name is safe.
+ */
+function compileOrderedCopy(keys: readonly string[]): (r: ResultRow) => Record<string, unknown> {
+  const fields = keys.map((k) => `${JSON.stringify(k)}: r[${JSON.stringify(k)}] ?? null`).join(', ');
+  return new Function('r', `return { ${fields} };`) as (r: ResultRow) => Record<string, unknown>;
+}
+
+/**
  * A serializer with the key order precomputed: one object built with keys in order,
  * one JSON.stringify. Missing keys become null so every line has every column. A line
  * over maxResultLineBytes (a body full of escaped characters) is shortened, flagged as
  * truncated, so one response can never make a commit fail.
  */
 export function createResultSerializer(config: PipelineConfig): (r: ResultRow) => string {
-  const keys = resultKeys(config);
   const maxBytes = maxResultLineBytes(config);
+  const build = compileOrderedCopy(resultKeys(config));
   return (r) => {
-    const o: Record<string, unknown> = {};
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
-      const v = r[k];
-      o[k] = v === undefined ? null : v;
-    }
+    const o = build(r);
     let line = JSON.stringify(o);
     // UTF-8 is at most 3 bytes per UTF-16 unit, so short lines skip the byte count.
     while (line.length * 3 > maxBytes) {

@@ -88,6 +88,7 @@ export async function createWorkerRuntime(job: WorkerJob, overrides: RuntimeOver
         return fail(id, 'template', `input row is not valid JSON: ${(e as Error).message}`);
       }
       let requestId = row[REQUEST_ID_FIELD];
+      // The driver puts _request_id last, so this delete keeps the row a fast object.
       if (typeof requestId === 'string') delete row[REQUEST_ID_FIELD];
       else {
         const k = keys ?? Object.keys(row);

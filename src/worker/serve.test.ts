@@ -100,3 +100,13 @@ test('serveLines stops reading input while the pool is full (backpressure)', asy
   clearInterval(drain);
   assert.equal(stats.rows, 2000);
 });
+
+test('BufferLineSplitter splits bytes across chunks, including multi-byte characters cut in two', async () => {
+  const { BufferLineSplitter } = await import('./lines.js');
+  const s = new BufferLineSplitter();
+  const text = Buffer.from('héllo\nwörld\n€');
+  const parts = [text.subarray(0, 2), text.subarray(2, 9), text.subarray(9)];
+  const lines = parts.flatMap((p) => s.push(p)).map((b) => b.toString('utf8'));
+  assert.deepEqual(lines, ['héllo', 'wörld']);
+  assert.deepEqual(s.push(Buffer.from('\n')).map((b) => b.toString('utf8')), ['€']);
+});
