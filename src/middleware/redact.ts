@@ -44,10 +44,16 @@ export function createRedactor(secrets: readonly string[], headerNames: readonly
         return t;
       };
 
+  const hasSensitive = (h: Record<string, string>): boolean => {
+    for (const k in h) if (names.has(k) || names.has(k.toLowerCase())) return true;
+    return false;
+  };
+
   return {
     text,
     isSensitiveHeader: (name) => names.has(name.toLowerCase()),
     headersJson(h) {
+      if (values.length === 0 && !hasSensitive(h)) return JSON.stringify(h); // the common case
       let out = '{';
       for (const k in h) {
         if (out.length > 1) out += ',';

@@ -29,6 +29,10 @@ export function createTransport(config: TransportConfig): Transport {
 class UndiciTransport implements Transport {
   private readonly agent: Agent;
   private readonly totalTimeoutMessage: string;
+  // Attempts in flight per caller signal. Usually every attempt shares the worker's one
+  // signal: one 'abort' listener per signal and a Set is O(1) per attempt, where a
+  // listener per attempt costs O(in-flight) to remove from an EventTarget.
+  private readonly watching = new WeakMap<AbortSignal, Set<Attempt>>();
 
   constructor(readonly config: TransportConfig) {
     this.agent = new Agent({
@@ -57,6 +61,26 @@ class UndiciTransport implements Transport {
     });
   }
 
+  watch(signal: AbortSignal, attempt: Attempt): void {
+    let set = this.watching.get(signal);
+    if (!set) {
+      const attempts = (set = new Set());
+      this.watching.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const a of attempts) a.fail(new AbortedError());
+        },
+        { once: true },
+      );
+    }
+    set.add(attempt);
+  }
+
+  unwatch(signal: AbortSignal, attempt: Attempt): void {
+    this.watching.get(signal)?.delete(attempt);
+  }
+
   timeoutError(): RowError {
     return new TimeoutError(this.totalTimeoutMessage);
   }
@@ -78,7 +102,6 @@ class Attempt implements Dispatcher.DispatchHandler {
   private headers: Record<string, string> = {};
   private chunks: Buffer[] = [];
   private bytes = 0;
-  private readonly onAbort: (() => void) | null = null;
 
   constructor(
     private readonly transport: UndiciTransport,
@@ -87,10 +110,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     private readonly signal: AbortSignal | undefined,
   ) {
     this.timer = setTimeout(() => this.fail(transport.timeoutError()), transport.config.timeout_ms);
-    if (signal && !signal.aborted) {
-      this.onAbort = () => this.fail(new AbortedError());
-      signal.addEventListener('abort', this.onAbort, { once: true });
-    }
+    if (signal && !signal.aborted) transport.watch(signal, this);
   }
 
   // ── undici handler ──────────────────────────────────────────────────
@@ -137,7 +157,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private finish(): void {
     this.settled = true;
     clearTimeout(this.timer);
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    if (this.signal) this.transport.unwatch(this.signal, this);
   }
 
   private succeed(truncated: boolean): void {
