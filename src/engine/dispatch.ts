@@ -132,7 +132,8 @@ export class Dispatcher {
     if (!clean) {
       const why = signal ? `signal ${signal}` : `exit code ${code}`;
       const last = w.recentLog.at(-1);
-      this.opts.log('warn', `worker ${w.id} (pid ${w.pid}) died (${why}) holding ${orphaned.length} rows; re-sending them${last ? ` — last log: ${last}` : ''}`);
+      const rows = orphaned.length > 0 ? `holding ${orphaned.length} unanswered rows, which go to another worker` : 'holding no rows';
+      this.opts.log('warn', `worker ${w.id} (pid ${w.pid}) died (${why}), ${rows}${last ? ` — last log: ${last}` : ''}`);
       const limit = this.opts.maxRowDeaths ?? 3;
       for (const [id, line] of orphaned) {
         const n = (this.deaths.get(id) ?? 0) + 1;
