@@ -135,7 +135,7 @@ export function createDriverClient(url: string, secret: string, opts: DriverClie
     if (pauseTimer || closed) return;
     pauseTimer = setInterval(() => {
       // Poll only while some middleware is asking; an idle worker costs the driver nothing.
-      if (Date.now() - lastPauseQuery > 5 * pausePollMs) return;
+      if (Date.now() - lastPauseQuery > 20 * pausePollMs) return;
       call<{ pauses: Record<string, number> }>('GET', '/v1/pauses').then((r) => applyPauses(r.pauses), () => {});
     }, pausePollMs);
     pauseTimer.unref();
@@ -286,8 +286,8 @@ export function createDriverClient(url: string, secret: string, opts: DriverClie
       if (closed) return;
       if (progressTimer) clearTimeout(progressTimer);
       progressTimer = null;
+      closed = true; // from here a call gets one try: a driver that is gone must not delay shutdown
       await flush();
-      closed = true;
       if (pauseTimer) clearInterval(pauseTimer);
       for (const st of permits.values()) {
         for (const w of st.queue) if (!w.done) w.reject(new RowError('internal', 'RESTLAKE_DRIVER_CLOSED', 'driver client closed'));
