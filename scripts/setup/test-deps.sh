@@ -27,7 +27,7 @@ pick_python() {
   for c in "${RESTLAKE_PYTHON:-}" python3.11 python3.12 python3 python3.10; do
     [ -n "$c" ] || continue
     command -v "$c" >/dev/null 2>&1 || continue
-    if "$c" -c 'import sys, venv; sys.exit(0 if (3, 10) <= sys.version_info[:2] < (3, 14) else 1)' >/dev/null 2>&1; then
+    if "$c" -c 'import sys, venv, ensurepip; sys.exit(0 if (3, 10) <= sys.version_info[:2] < (3, 14) else 1)' >/dev/null 2>&1; then
       command -v "$c"
       return 0
     fi
