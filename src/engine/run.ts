@@ -15,28 +15,11 @@ export interface RunPipelineOptions extends RunOptions {
 
 type SparkEngine = (ctx: EngineContext) => Promise<RunSummary>;
 
-/**
- * The Spark engine lives in src/engine/spark/ (another area): `run.ts` (or `index.ts`)
- * exporting `runSpark(ctx: EngineContext): Promise<RunSummary>`. Loaded on demand, so
- * local runs never load the Spark launcher, and a build without it still runs locally.
- */
+/** The Spark engine (src/engine/spark.ts), loaded on demand so local runs never load the Spark launcher. */
 async function sparkEngine(): Promise<SparkEngine> {
-  const tried: string[] = [];
-  for (const specifier of ['./spark/run.js', './spark/index.js', './spark.js']) {
-    let mod: { runSpark?: SparkEngine };
-    try {
-      mod = (await import(specifier)) as { runSpark?: SparkEngine };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(specifier.slice(2))) {
-        tried.push(specifier);
-        continue;
-      }
-      throw e;
-    }
-    if (typeof mod.runSpark === 'function') return mod.runSpark;
-    tried.push(`${specifier} (no runSpark export)`);
-  }
-  throw new RunError('RESTLAKE_SPARK', `the Spark engine is not available in this build (tried ${tried.join(', ')})`);
+  const mod = (await import('./spark.js')) as { runSpark?: SparkEngine };
+  if (typeof mod.runSpark !== 'function') throw new RunError('RESTLAKE_SPARK', 'the Spark engine is not available in this build');
+  return mod.runSpark;
 }
 
 /** Runs an already loaded config. */
