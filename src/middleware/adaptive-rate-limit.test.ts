@@ -10,15 +10,16 @@ import { startFaultServer } from '../testkit/fault-server.js';
 import { createTransport } from '../transport/undici-transport.js';
 import { memoryDriver, testRuntime } from './test-support.js';
 
-test('two workers against a 200 req/s server: every row succeeds, under 10% of requests get 429', { timeout: 60_000 }, async () => {
-  const srv = await startFaultServer({ rateLimit: { requestsPerSecond: 200 } });
+// The server's limit is low enough that even a loaded CI machine pushes past it.
+test('two workers against a 50 req/s server: every row succeeds, under 10% of requests get 429', { timeout: 60_000 }, async () => {
+  const srv = await startFaultServer({ rateLimit: { requestsPerSecond: 50 } });
   const driver = memoryDriver();
   const config = testConfig({
     request: { url: srv.url + '/items/{{ id }}', allowed_hosts: ['127.0.0.1'] },
     middleware: [{ type: 'retry', max_attempts: 20, base_delay_ms: 100, max_delay_ms: 5000, statuses: [429, 500, 502, 503, 504], on_network_error: true }],
   });
-  config.execution.concurrency = 32;
-  config.transport.connections = 32;
+  config.execution.concurrency = 16;
+  config.transport.connections = 16;
   const workers = await Promise.all(
     [0, 1].map(async () => {
       const transport = createTransport(config.transport);
@@ -26,12 +27,12 @@ test('two workers against a 200 req/s server: every row succeeds, under 10% of r
     }),
   );
   try {
-    const rows = 1600;
+    const rows = 500;
     let next = 0;
     const failed: string[] = [];
     await Promise.all(
       workers.flatMap((w) =>
-        Array.from({ length: 32 }, async () => {
+        Array.from({ length: 16 }, async () => {
           while (next < rows) {
             const i = next++;
             const r = await w.process({ id: i }, `rid-${i}`);
