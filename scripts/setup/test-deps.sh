@@ -21,6 +21,13 @@ mkdir -p "$TOOLS"
 exec 9>"$TOOLS/.setup.lock"
 flock 9
 
+# Everything that decides what gets installed; a change re-runs the installs (which skip what is already
+# there). The fast path runs no Python at all: a repeated `npm test` should not pay for interpreter starts.
+WANT="$(cat "$SETUP/test-deps.sh" "$SETUP/requirements-test.txt" "$SETUP/jars-pom.xml" | sha256sum | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ -f "$PATHS" ] && [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+  exit 0
+fi
+
 pick_python() {
   # pyspark 4.0 and pyarrow 26 want Python 3.10+; prefer an explicit choice, then the usual names.
   local c
@@ -39,18 +46,6 @@ PY="$(pick_python)" || {
   echo "test-deps: FAILED: no Python 3.10-3.13 with the venv module on PATH (set RESTLAKE_PYTHON=/path/to/python3)" >&2
   exit 1
 }
-
-# Everything that decides what gets installed; a change re-runs the installs (which skip what is already there).
-fingerprint() {
-  {
-    cat "$SETUP/test-deps.sh" "$SETUP/requirements-test.txt" "$SETUP/jars-pom.xml"
-    "$PY" -c 'import sys; print(sys.version)'
-  } | sha256sum | cut -d' ' -f1
-}
-WANT="$(fingerprint)"
-if [ -f "$STAMP" ] && [ -f "$PATHS" ] && [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
-  exit 0
-fi
 
 : >"$LOG"
 STEP=""
