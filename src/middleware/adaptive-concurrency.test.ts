@@ -59,7 +59,7 @@ test('against a server answering 503, in-flight requests per origin shrink to mi
   const srv = await httpServer((_req, res) => {
     inFlight++;
     served++;
-    if (served > 64) peakLate = Math.max(peakLate, inFlight);
+    if (served > 96) peakLate = Math.max(peakLate, inFlight);
     setTimeout(() => {
       inFlight--;
       res.statusCode = 503;
