@@ -59,6 +59,20 @@ describe('protocol', () => {
     }
   });
 
+  test('type widening: a recorded type change outside the spec is refused, naming the column', async () => {
+    const widened = (from: string, to: string) => ({ ...META, schemaString: JSON.stringify({ type: 'struct', fields: [{ name: 'c', type: to, nullable: true, metadata: { 'delta.typeChanges': [{ fromType: from, toType: to }] } }] }) });
+    const proto = { protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['typeWidening'], writerFeatures: ['typeWidening'] } };
+    const ok = await logTable([[proto, { metaData: widened('decimal(5,2)', 'decimal(10,4)') }]]);
+    const bad = await logTable([[proto, { metaData: widened('decimal(5,2)', 'decimal(6,4)') }]]);
+    try {
+      assert.equal((await DeltaTable.forPath(ok.dir).snapshot()).version, 0);
+      await assert.rejects(DeltaTable.forPath(bad.dir).snapshot(), isCode('DELTA_UNSUPPORTED_FEATURE', /column c changed type from decimal\(5,2\) to decimal\(6,4\)/));
+    } finally {
+      await ok.cleanup();
+      await bad.cleanup();
+    }
+  });
+
   test('a directory without a log is not a table', async () => {
     const t = await tempDir('empty');
     try {

@@ -9,6 +9,7 @@ import { decodeActionPath, dvUniqueId } from './actions.js';
 import { readCheckpointActions } from './checkpoint-read.js';
 import { parseJsonLines } from './commit-read.js';
 import { assertReadable } from './features.js';
+import { assertTypeChangesSupported } from '../schema/type-widening.js';
 import { LOG_DIR, LAST_CHECKPOINT, classifyLogFile, commitFile, type LogFile } from './names.js';
 
 export interface Snapshot {
@@ -231,6 +232,7 @@ async function replay(storage: Storage, list: LogListing, checkpointActions: Act
   assertReadable(p, storage.root);
   // Hand-made ("Manual Update") logs may carry no schemaString: an empty schema, not a failure.
   const schema = m.schemaString ? parseSchemaString(m.schemaString) : { type: 'struct' as const, fields: [] };
+  assertTypeChangesSupported(schema);
   return {
     version: to,
     schema,
