@@ -75,7 +75,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       makeStream = (succeeded) => openRowStream(srcConn, config, relation, columns, succeeded);
     }
     const schema = sinkSchema(config, columns);
-    const sink = await Sink.open(config, schema);
+    const sink = await Sink.open(config, schema, runId);
     const succeeded = await sink.succeededIds(srcConn);
     const alreadyDone = succeeded ? await countRows(srcConn, succeeded) : 0;
     const stream = await makeStream(succeeded);

@@ -27,12 +27,13 @@ export class Sink {
     private readonly config: PipelineConfig,
     readonly schema: StructType,
     private readonly existed: boolean,
+    private readonly runId: string,
   ) {}
 
-  static async open(config: PipelineConfig, schema: StructType): Promise<Sink> {
+  static async open(config: PipelineConfig, schema: StructType, runId: string): Promise<Sink> {
     try {
       const table = await DeltaTable.forPath(config.sink.path);
-      return new Sink(table, config, schema, await table.exists());
+      return new Sink(table, config, schema, await table.exists(), runId);
     } catch (e) {
       throw new RunError('RESTLAKE_SINK', `cannot open sink ${config.sink.path}: ${firstLine(e)}`, { cause: e });
     }
@@ -68,10 +69,13 @@ export class Sink {
     const mode = this.committed === 0 && this.config.sink.mode === 'overwrite' ? 'overwrite' : 'append';
     const selectSql = spoolSelectSql(this.schema, files, maxResultLineBytes(this.config));
     let lastError: unknown;
-    // Object stores hiccup; a commit is retried a few times before the run gives up.
+    // Object stores hiccup; a commit is retried a few times before the run gives up. The
+    // Delta txn action (this run, this commit's sequence number) makes a retry of a commit
+    // that did land a no-op, so a retry can never write the same results twice.
+    const txn = { appId: `restlake-${this.runId}`, version: this.committed };
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        const r = await this.table.write(conn, { selectSql, schema: this.schema, mode });
+        const r = await this.table.write(conn, { selectSql, schema: this.schema, mode, txn });
         this.committed++;
         return { version: r.version, rows: r.rows };
       } catch (e) {

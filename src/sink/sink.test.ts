@@ -1,0 +1,97 @@
+// The sink on its own: schema typing, commits of spooled result files, idempotent retries, resume ids.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { loadConfig } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { createResultSerializer, failedResult } from '../worker/result.js';
+import { queryTable, tempDir } from '../engine/e2e-support.js';
+import { sinkSchema } from './schema.js';
+import { Sink } from './sink.js';
+
+test('sink schema: fixed columns typed, source columns keep source types, extracts typed, clashes are config errors', async () => {
+  const config = await loadConfig({
+    version: 1,
+    name: 'schema_t',
+    source: { path: '/tmp/x.parquet' },
+    request: { url: 'http://127.0.0.1/{{ id }}' },
+    response: { extract: { score: { path: '$.s', type: 'double' }, raw: { path: '$', type: 'json' } } },
+    sink: { path: '/tmp/sink', source_columns: ['id', 'amount', 'day'] },
+  });
+  const schema = sinkSchema(config, [
+    { name: 'id', duckType: 'BIGINT' },
+    { name: 'amount', duckType: 'DECIMAL(10,2)' },
+    { name: 'day', duckType: 'DATE' },
+    { name: 'other', duckType: 'VARCHAR' },
+  ]);
+  const types = Object.fromEntries(schema.fields.map((f) => [f.name, [f.type, f.nullable]]));
+  assert.deepEqual(types.request_id, ['string', false]);
+  assert.deepEqual(types.success, ['boolean', false]);
+  assert.deepEqual(types.attempts, ['integer', false]);
+  assert.deepEqual(types.status_code, ['integer', true]);
+  assert.deepEqual(types.started_at, ['timestamp', true]);
+  assert.deepEqual(types.duration_ms, ['double', true]);
+  assert.deepEqual(types.id, ['long', true]);
+  assert.deepEqual(types.amount, ['decimal(10,2)', true]);
+  assert.deepEqual(types.day, ['date', true]);
+  assert.deepEqual(types.score, ['double', true]);
+  assert.deepEqual(types.raw, ['string', true]);
+  assert.equal('other' in types, false);
+  assert.throws(() => sinkSchema(config, [{ name: 'id', duckType: 'BIGINT' }]), (e: unknown) => e instanceof ConfigError && /source has no column "amount"/.test(e.message));
+});
+
+test('sink commits spooled lines with their types; a retried commit of the same batch lands once; succeeded ids for resume', async () => {
+  const tmp = await tempDir();
+  const duck = await DuckDBInstance.create(':memory:');
+  const conn = await duck.connect();
+  try {
+    const config = await loadConfig({
+      version: 1,
+      name: 'sink_t',
+      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
+      request: { url: 'http://127.0.0.1/{{ id }}' },
+      response: { extract: { score: { path: '$.s', type: 'double' } } },
+      sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
+    });
+    const schema = sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]);
+    const sink = await Sink.open(config, schema, 'run-s');
+    assert.equal(sink.exists, false);
+    const serialize = createResultSerializer(config);
+    const lines = [1, 2, 3].map((i) => {
+      const r = failedResult(config, 'run-s', `id${i}`, 'http_status', 'x', { id: i });
+      Object.assign(r, { success: i !== 2, status_code: i === 2 ? 500 : 200, error_class: i === 2 ? 'http_status' : null, score: i * 0.5, started_at: 1_700_000_000_123_456, duration_ms: 1.25 });
+      return serialize(r);
+    });
+    const file = join(tmp.dir, 'spool.ndjson');
+    await writeFile(file, lines.join('\n') + '\n');
+    const c1 = await sink.commit(conn, [file]);
+    assert.equal(c1.rows, 3);
+    const rows = await queryTable<Record<string, unknown>>(
+      join(tmp.dir, 'sink'),
+      `SELECT request_id, id, success, status_code, score, typeof(id) AS id_t, typeof(status_code) AS sc_t, strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f') AS ts FROM t ORDER BY request_id`,
+    );
+    assert.deepEqual(rows[0], { request_id: 'id1', id: 1, success: true, status_code: 200, score: 0.5, id_t: 'INTEGER', sc_t: 'INTEGER', ts: '2023-11-14 22:13:20.123456' });
+    assert.equal(rows[1]?.success, false);
+
+    const reopened = await Sink.open(config, schema, 'run-s2');
+    assert.equal(reopened.exists, true);
+    const succeeded = await reopened.succeededIds(conn);
+    assert.ok(succeeded);
+    const ids = (await conn.runAndReadAll(`SELECT request_id FROM ${succeeded} ORDER BY 1`)).getRowObjectsJson();
+    assert.deepEqual(ids, [{ request_id: 'id1' }, { request_id: 'id3' }]);
+
+    // The same run committing the same sequence number again (a retry after a commit
+    // that landed) is a no-op thanks to the Delta txn action.
+    const again = await Sink.open(config, schema, 'run-s');
+    const c2 = await again.commit(conn, [file]);
+    assert.equal(c2.rows, 0);
+    const [n] = await queryTable<{ n: number }>(join(tmp.dir, 'sink'), 'SELECT count(*)::INT AS n FROM t');
+    assert.equal(n?.n, 3);
+  } finally {
+    conn.closeSync();
+    duck.closeSync();
+    await tmp.cleanup();
+  }
+});
