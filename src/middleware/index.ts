@@ -5,7 +5,7 @@
 //   adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
 //   backoff_pause         always: run-wide pauses after 429/503 with Retry-After
 //   auth                  innermost, so every attempt (retry) carries fresh credentials
-//   transport             one attempt
+//   transport             one attempt (allowed_hosts checked again, whatever middleware did)
 //
 // Built once per worker, before any request; a module that cannot be loaded is a
 // config-time RestlakeError (RESTLAKE_MIDDLEWARE_MODULE).
@@ -15,6 +15,7 @@ import { bearerAuth } from '../auth/bearer.js';
 import { oauth2Middleware } from '../auth/oauth2-middleware.js';
 import type { AuthConfig, MiddlewareConfig, PipelineConfig } from '../config/types.js';
 import { RestlakeError } from '../errors.js';
+import { hostPolicyOf } from '../request/allowed-hosts.js';
 import type { Transport } from '../transport/types.js';
 import { adaptiveConcurrency } from './adaptive-concurrency.js';
 import { backoffPause } from './backoff-pause.js';
@@ -62,7 +63,7 @@ export async function buildChain(config: PipelineConfig, runtime: MiddlewareRunt
   chain.push(await backoffPause({ max_pause_ms: Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000) }, runtime));
   const auth = await authMiddleware(config.auth, runtime);
   if (auth) chain.push(auth);
-  return composeHandler(chain, transportHandler(transport, config.transport));
+  return composeHandler(chain, transportHandler(transport, config.transport, hostPolicyOf(config.request)));
 }
 
 async function instantiate(m: MiddlewareConfig, index: number, config: PipelineConfig, runtime: MiddlewareRuntime): Promise<Middleware> {

@@ -2,7 +2,9 @@
 // host compared is the one undici will connect to: lower-cased, IDNA/punycode,
 // IPv6 in brackets). Entries: "api.example.com" (any port), "api.example.com:8443"
 // (that port only), "*.example.com" (any subdomain, not example.com itself).
-import { RestlakeError } from '../errors.js';
+import type { RequestConfig } from '../config/types.js';
+import { parseTemplate } from '../config/template-syntax.js';
+import { RestlakeError, RowError } from '../errors.js';
 
 export interface HostPolicy {
   allows(url: URL): boolean;
@@ -44,4 +46,28 @@ export function compileHostPolicy(entries: readonly string[]): HostPolicy {
       return false;
     },
   };
+}
+
+export class HostNotAllowedError extends RowError {
+  constructor(message: string) {
+    super('host_not_allowed', 'RESTLAKE_HOST_NOT_ALLOWED', message);
+  }
+}
+
+/** The policy of a request config: its allowed_hosts, or the literal host of its URL when none are listed. */
+export function hostPolicyOf(req: Pick<RequestConfig, 'url' | 'allowed_hosts'>): HostPolicy {
+  return compileHostPolicy(req.allowed_hosts.length > 0 ? req.allowed_hosts : literalHost(req.url));
+}
+
+/** allowed_hosts left empty: the literal host of the URL template (config normally resolves this). */
+function literalHost(url: string): string[] {
+  const parts = parseTemplate(url);
+  const first = parts[0];
+  const text = first && first.kind === 'text' ? first.text : '';
+  // The host is literal when "/", "?" or "#" follows it in the leading text (or the URL is all text).
+  const m = (parts.length === 1 ? /^https?:\/\/([^/?#]+)(?:[/?#]|$)/i : /^https?:\/\/([^/?#]+)[/?#]/i).exec(text);
+  if (!m || m[1].includes('@')) {
+    throw new RestlakeError('RESTLAKE_ALLOWED_HOSTS', 'request.allowed_hosts is empty and the host of request.url is not literal: list the hosts a row may call');
+  }
+  return [m[1]];
 }

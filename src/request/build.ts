@@ -9,19 +9,15 @@
 // segments are refused too.
 import type { PipelineConfig } from '../config/types.js';
 import { parseTemplate } from '../config/template-syntax.js';
-import { RestlakeError, RowError } from '../errors.js';
-import { compileHostPolicy, type HostPolicy } from './allowed-hosts.js';
+import { HostNotAllowedError, hostPolicyOf, type HostPolicy } from './allowed-hosts.js';
 import { compileBody } from './body.js';
 import { compileParts, compileTemplate, isConstant, TemplateError, type Render, type TemplateContext } from './template.js';
 import type { HttpRequest, Row } from './types.js';
 
+export { HostNotAllowedError };
+
 export type BuildRequest = (row: Row, ctx: TemplateContext) => HttpRequest;
 
-export class HostNotAllowedError extends RowError {
-  constructor(message: string) {
-    super('host_not_allowed', 'RESTLAKE_HOST_NOT_ALLOWED', message);
-  }
-}
 
 const HEADER_BREAK = /[\r\n\0]/;
 
@@ -30,7 +26,7 @@ export function compileRequest(config: PipelineConfig): BuildRequest {
   const method = req.method;
   const renderUrl = compileUrl(req.url, req.query);
   const urlHasValues = !isConstant(parseTemplate(req.url)) || Object.keys(req.query).length > 0;
-  const policy = compileHostPolicy(req.allowed_hosts.length > 0 ? req.allowed_hosts : literalHost(req.url));
+  const policy = hostPolicyOf(req);
 
   // Headers: constants copied from one precomputed object, templated ones rendered.
   const staticHeaders: Record<string, string> = {};
@@ -121,17 +117,4 @@ function hasDotSegment(url: string): boolean {
     }
   }
   return false;
-}
-
-/** allowed_hosts left empty: the literal host of the URL template (config normally resolves this). */
-function literalHost(url: string): string[] {
-  const parts = parseTemplate(url);
-  const first = parts[0];
-  const text = first && first.kind === 'text' ? first.text : '';
-  // The host is literal when "/", "?" or "#" follows it in the leading text (or the URL is all text).
-  const m = (parts.length === 1 ? /^https?:\/\/([^/?#]+)(?:[/?#]|$)/i : /^https?:\/\/([^/?#]+)[/?#]/i).exec(text);
-  if (!m || m[1].includes('@')) {
-    throw new RestlakeError('RESTLAKE_ALLOWED_HOSTS', 'request.allowed_hosts is empty and the host of request.url is not literal: list the hosts a row may call');
-  }
-  return [m[1]];
 }

@@ -319,6 +319,32 @@ test('a user middleware that throws fails its row with class middleware', async 
   }
 });
 
+test('a middleware that rewrites the URL cannot leave allowed_hosts either', async () => {
+  const good = await recorder();
+  const evil = await recorder();
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'restlake-exec-'));
+  writeFileSync(join(dir, 'redirect.mjs'), `export const redirect = (o) => async (ex, next) => { ex.request.url = o.to + '/stolen'; await next(); };`);
+  const p = await processor(cfg(good, { request: { url: `${good.url}/` }, middleware: [{ type: 'module', path: join(dir, 'redirect.mjs'), export: 'redirect', options: { to: evil.url } }] }));
+  const p2 = await processor(cfg(good, { request: { url: `${good.url}/` }, middleware: [{ type: 'module', path: join(dir, 'redirect.mjs'), export: 'redirect', options: { to: good.url } }] }));
+  try {
+    const r = await p.process({}, 'rid');
+    assert.deepEqual([r.success, r.error_class, r.attempts], [false, 'host_not_allowed', 0]);
+    assert.equal(evil.seen.length, 0);
+    const ok = await p2.process({}, 'rid');
+    assert.equal(ok.success, true);
+    assert.equal(good.seen[0].url, '/stolen');
+  } finally {
+    await p.close();
+    await p2.close();
+    await good.close();
+    await evil.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a middleware module that cannot load fails building the processor (config time), before any request', async () => {
   const srv = await recorder();
   const config = cfg(srv, { request: { url: `${srv.url}/` }, middleware: [{ type: 'module', path: '/nonexistent/mw.ts', export: 'x', options: {} }] });
