@@ -13,11 +13,15 @@ import { startFaultServer, FAULT_KINDS, RATE_LIMITED, type FaultKind, type Fault
 import { queryTable, tempDir } from './e2e-support.js';
 
 const ROWS = 5000;
-const PER_KIND = 0.02; // 14 kinds x 2% = 28% of ids get a fault on their first attempt
+// Every kind of fault, 24% of ids in all. A 429 with Retry-After pauses the whole
+// origin (every worker) for a second, so those two kinds get fewer ids: at 2% each
+// they alone would make the run last minutes of paused seconds.
+const SHARE: Partial<Record<FaultKind, number>> = { retry_after_seconds: 0.004, retry_after_date: 0.004 };
+const DEFAULT_SHARE = 0.019;
 const TIMEOUT_FAULTS: ReadonlySet<FaultKind> = new Set(['hang_headers', 'hang_body']);
 
-test('chaos run: every transient fault recovered, permanent ones recorded once, Retry-After honoured', { timeout: 240_000 }, async (t) => {
-  const mix = Object.fromEntries(FAULT_KINDS.map((k) => [k, PER_KIND]));
+test('chaos run: every transient fault recovered, permanent ones recorded once, Retry-After honoured', { timeout: 360_000 }, async (t) => {
+  const mix = Object.fromEntries(FAULT_KINDS.map((k) => [k, SHARE[k] ?? DEFAULT_SHARE]));
   const server = await startFaultServer({ seed: 7, mix, retryAfterSeconds: 1, slowBodyMs: 300, hangMs: null });
   const { dir, cleanup } = await tempDir('restlake-chaos-');
   try {
@@ -92,7 +96,7 @@ test('chaos run: every transient fault recovered, permanent ones recorded once, 
       assert.ok(gap >= floor, `${id} (${fault}) retried after ${gap} ms`);
       checked++;
     }
-    assert.ok(checked > 100, `only ${checked} Retry-After ids`);
+    assert.ok(checked >= 20, `only ${checked} Retry-After ids`);
     assert.equal(summary.rows, ROWS);
   } finally {
     await server.close();
