@@ -4,6 +4,8 @@
 // keeps killing workers ends as a failed result instead of looping forever.
 import { RunError } from '../errors.js';
 import type { ResultHead } from '../worker/result.js';
+import type { LogLevel } from './context.js';
+import { formatWorkerLog } from './worker-log.js';
 import { WorkerProcess } from './worker-process.js';
 
 export interface DispatcherOptions {
@@ -15,7 +17,7 @@ export interface DispatcherOptions {
   onResult(line: Buffer, head: ResultHead): void;
   /** A row given up on after it was in flight on `maxRowDeaths` dying workers. */
   onAbandoned(requestId: string, line: string, message: string): void;
-  log(level: 'debug' | 'info' | 'warn', message: string): void;
+  log(level: LogLevel, message: string): void;
   maxRowDeaths?: number;
 }
 
@@ -57,7 +59,10 @@ export class Dispatcher {
         this.wake();
       },
       onExit: (w, code, signal) => this.exited(w, code, signal),
-      onLog: (w, line) => this.opts.log('debug', `worker ${w.id}: ${line}`),
+      onLog: (w, line) => {
+        const { level, text } = formatWorkerLog(line);
+        this.opts.log(level, `worker ${w.id}: ${text}`);
+      },
     });
     this.live.add(w);
     return w;

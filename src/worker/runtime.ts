@@ -30,8 +30,13 @@ export interface WorkerRuntime {
 
 const RID_IN_LINE = /"_request_id"\s*:\s*"([0-9a-f]{64})"/;
 
+/**
+ * The worker's logger: RESTLAKE_LOG_LEVEL if set, else the level of a configured
+ * `logging` middleware (so its lines are not filtered out), else warn.
+ */
 export function createLogger(config: PipelineConfig): Logger {
-  const level = process.env.RESTLAKE_LOG_LEVEL ?? 'warn';
+  const logging = config.middleware.find((m) => m.type === 'logging');
+  const level = process.env.RESTLAKE_LOG_LEVEL ?? (logging && logging.type === 'logging' ? logging.level : 'warn');
   // stderr only: stdout carries result lines and nothing else.
   return pino({ level, base: { pipeline: config.name, pid: process.pid } }, pino.destination({ fd: 2, sync: false }));
 }
