@@ -2,7 +2,7 @@
 // SQL cast per column turns into the typed value. Empty string, null and Hive's null marker are null.
 import { DeltaError } from '../errors.js';
 import { type DeltaType, parseDecimal } from '../schema/types.js';
-import { quoteIdent, toDuckDbType } from '../schema/duckdb-types.js';
+import { toDuckDbType } from '../schema/duckdb-types.js';
 
 export const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
 
@@ -30,4 +30,3 @@ export function partitionCastSql(colSql: string, type: DeltaType): string {
   return `CAST(${colSql} AS ${toDuckDbType(type)})`;
 }
 
-export { quoteIdent };
