@@ -3,6 +3,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export async function openConn(): Promise<{ conn: DuckDBConnection; close: () => void }> {
   const inst = await DuckDBInstance.create(':memory:');
@@ -24,5 +26,15 @@ export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: (
   return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
 }
 
-/** The Spark-written golden tables (read-only); RESTLAKE_DELTA_GOLDEN overrides the location. */
-export const GOLDEN = process.env.RESTLAKE_DELTA_GOLDEN ?? '/work/shared/delta-golden';
+/**
+ * The Spark-written golden tables (read-only): `shared/delta-golden` beside the repo
+ * (where CI lays shared/ next to its clone), else /work/shared; RESTLAKE_DELTA_GOLDEN overrides.
+ */
+export const GOLDEN = process.env.RESTLAKE_DELTA_GOLDEN ?? findGolden();
+
+function findGolden(): string {
+  // This file runs as dist/delta/testing/duck.js: the repo root is three levels up.
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const candidates = [path.join(repo, '..', 'shared', 'delta-golden'), '/work/shared/delta-golden'];
+  return candidates.find((c) => existsSync(path.join(c, 'README.md'))) ?? candidates[0];
+}
