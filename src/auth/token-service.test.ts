@@ -10,6 +10,13 @@ import { startOAuthServer, oauthAuthConfig, type OAuthServer } from '../testkit/
 const SECRET = 'ts-client-secret-9f8e';
 const PASSWORD = 'ts-user-password-1a2b';
 
+/** Token services a test made; closed even when the test fails, so no retry loop outlives it. */
+const open = new Set<TokenService>();
+function track(ts: TokenService): TokenService {
+  open.add(ts);
+  return ts;
+}
+
 async function withServer(fn: (s: OAuthServer) => Promise<void>, lifetimeSec = 3600): Promise<void> {
   const s = await startOAuthServer({
     clients: [{ id: 'etl', secret: SECRET }],
@@ -19,6 +26,8 @@ async function withServer(fn: (s: OAuthServer) => Promise<void>, lifetimeSec = 3
   try {
     await fn(s);
   } finally {
+    for (const ts of open) ts.close();
+    open.clear();
     await s.close();
   }
 }
@@ -32,7 +41,7 @@ function assertClean(text: string): void {
 
 test('single-flight: a burst of 100 refreshIfStill(stale) costs one grant and all get the same new token', async () => {
   await withServer(async (s) => {
-    const ts = new TokenService(cc(s));
+    const ts = track(new TokenService(cc(s)));
     await ts.start();
     const first = await ts.token();
     s.setLatency(100); // the grant is slow, so the burst really overlaps it
@@ -54,25 +63,28 @@ test('single-flight: a burst of 100 refreshIfStill(stale) costs one grant and al
 
 test('proactive refresh: a new token arrives before the old one expires, without any caller asking', async () => {
   await withServer(async (s) => {
-    // 2 s tokens, margin 0.5 s: replaced at ~1.5 s.
-    const ts = new TokenService(cc(s, { refreshMarginMs: 500 }));
+    // 4 s tokens, margin 1 s: replaced at ~3 s, a second before expiry.
+    const ts = track(new TokenService(cc(s, { refreshMarginMs: 1000 })));
     await ts.start();
     const first = await ts.token();
-    assert.equal(first.refreshAtMs, first.expiresAtMs - 500);
-    await sleep(1800);
-    assert.equal(s.stats().grants.client_credentials, 2, 'refreshed in the background');
+    assert.equal(first.refreshAtMs, first.expiresAtMs - 1000);
+    await sleep(2500);
+    assert.equal(s.stats().grants.client_credentials, 1, 'not before the margin');
+    for (let i = 0; i < 100 && ts.stats().grants < 2; i++) await sleep(50);
+    assert.equal(ts.stats().grants, 2, 'refreshed in the background');
+    assert.equal(s.stats().grants.client_credentials, 2);
     const second = await ts.token();
     assert.notEqual(second.token, first.token);
-    // Issued (expiresAt - 2 s) before the first one expired: the refresh beat the expiry.
-    assert.ok(second.expiresAtMs - 2000 < first.expiresAtMs, 'refreshed while the old token was still valid');
+    // Issued (expiresAt - 4 s) before the first one expired: the refresh beat the expiry.
+    assert.ok(second.expiresAtMs - 4000 < first.expiresAtMs, 'refreshed while the old token was still valid');
     assert.equal(s.introspect(second.token).active, true);
     ts.close();
-  }, 2);
+  }, 4);
 });
 
 test('password grant: refreshes use the refresh_token grant', async () => {
   await withServer(async (s) => {
-    const ts = new TokenService(oauthAuthConfig(s, { grant: 'password', clientId: 'etl', clientSecret: SECRET, username: 'bob', password: PASSWORD }));
+    const ts = track(new TokenService(oauthAuthConfig(s, { grant: 'password', clientId: 'etl', clientSecret: SECRET, username: 'bob', password: PASSWORD })));
     await ts.start();
     const a = await ts.token();
     const b = await ts.refreshIfStill(a.token);
@@ -86,7 +98,7 @@ test('password grant: refreshes use the refresh_token grant', async () => {
 
 test('token endpoint failing mid-run: callers wait through the outage and all get a token once it recovers', async () => {
   await withServer(async (s) => {
-    const ts = new TokenService(cc(s, { failureDeadlineMs: 20_000 }), { retryBaseMs: 50, retryMaxMs: 200 });
+    const ts = track(new TokenService(cc(s, { failureDeadlineMs: 20_000 }), { retryBaseMs: 50, retryMaxMs: 200 }));
     await ts.start();
     const first = await ts.token();
     s.setOutage({ status: 503 });
@@ -106,7 +118,7 @@ test('token endpoint failing mid-run: callers wait through the outage and all ge
 
 test('an outage longer than failure_deadline_ms fails callers with RowError auth; they recover with the endpoint', async () => {
   await withServer(async (s) => {
-    const ts = new TokenService(cc(s, { failureDeadlineMs: 600 }), { retryBaseMs: 50, retryMaxMs: 100 });
+    const ts = track(new TokenService(cc(s, { failureDeadlineMs: 600 }), { retryBaseMs: 50, retryMaxMs: 100 }));
     await ts.start();
     const first = await ts.token();
     s.setOutage('reset');
@@ -118,9 +130,13 @@ test('an outage longer than failure_deadline_ms fails callers with RowError auth
     assert.match(err.message, /unreachable/);
     assertClean(err.message);
     // Past the deadline, new callers fail at once instead of piling up.
-    const t1 = Date.now();
-    await assert.rejects(ts.token(), (e: unknown) => e instanceof RowError && e.errorClass === 'auth');
-    assert.ok(Date.now() - t1 < 500);
+    await sleep(50); // the outage is now surely older than the deadline
+    const late = ts.token().then(
+      () => 'resolved',
+      (e: unknown) => (e instanceof RowError && e.errorClass === 'auth' ? 'auth' : String(e)),
+    );
+    const first2 = await Promise.race([late, new Promise((r) => setImmediate(() => r('still waiting')))]);
+    assert.equal(first2, 'auth');
     s.setOutage(null);
     await sleep(300); // the background loop keeps trying and finds the endpoint back
     const t = await ts.token();
@@ -131,7 +147,7 @@ test('an outage longer than failure_deadline_ms fails callers with RowError auth
 
 test('start(): wrong client secret -> RunError RESTLAKE_AUTH_FAILED "wrong credentials", no secret in it, one try', async () => {
   await withServer(async (s) => {
-    const ts = new TokenService(cc(s, { clientSecret: 'not-the-secret' }));
+    const ts = track(new TokenService(cc(s, { clientSecret: 'not-the-secret' })));
     const err = await ts.start().then(() => null, (e: unknown) => e);
     assert.ok(err instanceof RunError);
     assert.equal(err.code, 'RESTLAKE_AUTH_FAILED');
@@ -144,7 +160,7 @@ test('start(): wrong client secret -> RunError RESTLAKE_AUTH_FAILED "wrong crede
 
 test('start(): wrong password -> RunError naming username or password', async () => {
   await withServer(async (s) => {
-    const ts = new TokenService(oauthAuthConfig(s, { grant: 'password', clientId: 'etl', clientSecret: SECRET, username: 'bob', password: 'not-the-password' }));
+    const ts = track(new TokenService(oauthAuthConfig(s, { grant: 'password', clientId: 'etl', clientSecret: SECRET, username: 'bob', password: 'not-the-password' })));
     const err = await ts.start().then(() => null, (e: unknown) => e);
     assert.ok(err instanceof RunError);
     assert.equal(err.code, 'RESTLAKE_AUTH_FAILED');
@@ -158,7 +174,7 @@ test('start(): unreachable token URL -> RunError "unreachable" after a few quick
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
   const port = (probe.address() as AddressInfo).port;
   await new Promise<void>((r) => probe.close(() => r()));
-  const ts = new TokenService(cc({ tokenUrl: `http://127.0.0.1:${port}/token` }), { retryBaseMs: 10, startAttempts: 3 });
+  const ts = track(new TokenService(cc({ tokenUrl: `http://127.0.0.1:${port}/token` }), { retryBaseMs: 10, startAttempts: 3 }));
   const err = await ts.start().then(() => null, (e: unknown) => e);
   assert.ok(err instanceof RunError);
   assert.equal(err.code, 'RESTLAKE_AUTH_FAILED');
@@ -170,7 +186,7 @@ test('start(): unreachable token URL -> RunError "unreachable" after a few quick
 test('start(): a 5xx at start is retried, then reported as a failing endpoint', async () => {
   await withServer(async (s) => {
     s.setOutage({ status: 502 });
-    const ts = new TokenService(cc(s), { retryBaseMs: 10, startAttempts: 2 });
+    const ts = track(new TokenService(cc(s), { retryBaseMs: 10, startAttempts: 2 }));
     const err = await ts.start().then(() => null, (e: unknown) => e);
     assert.ok(err instanceof RunError);
     assert.match(err.message, /token endpoint is failing.*HTTP 502/);
@@ -180,7 +196,7 @@ test('start(): a 5xx at start is retried, then reported as a failing endpoint', 
 
 test('in the refresh window token() answers at once with the current token while the refresh runs', async () => {
   await withServer(async (s) => {
-    const ts = new TokenService(cc(s, { refreshMarginMs: 1000 }));
+    const ts = track(new TokenService(cc(s, { refreshMarginMs: 1000 })));
     await ts.start();
     const first = await ts.token();
     s.setLatency(800); // the proactive refresh at ~3 s will take 0.8 s
@@ -198,7 +214,7 @@ test('in the refresh window token() answers at once with the current token while
 
 test('close() ends the retry loop; waiting callers are released', async () => {
   await withServer(async (s) => {
-    const ts = new TokenService(cc(s), { retryBaseMs: 50, retryMaxMs: 50 });
+    const ts = track(new TokenService(cc(s), { retryBaseMs: 50, retryMaxMs: 50 }));
     await ts.start();
     const t = await ts.token();
     s.setOutage({ status: 503 });
