@@ -33,7 +33,7 @@ import type { Middleware, MiddlewareFactory, MiddlewareRuntime } from './types.j
 export * from './public.js';
 export type { Handler } from './compose.js';
 
-/** Every built-in by its config `type`. */
+/** Every built-in by its config `type` (backoff_pause has no config entry: buildChain always adds it). */
 export const builtinMiddleware: Record<string, MiddlewareFactory<any>> = {
   retry,
   rate_limit: rateLimit,
