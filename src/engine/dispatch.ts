@@ -15,7 +15,7 @@ export interface DispatcherOptions {
   jobPath: string;
   env?: NodeJS.ProcessEnv;
   onResult(line: Buffer, head: ResultHead): void;
-  /** A row given up on after it was in flight on `maxRowDeaths` dying workers. */
+  /** A row given up on after `maxRowDeaths` workers died holding it (the last ones holding it alone). */
   onAbandoned(requestId: string, line: string, message: string): void;
   log(level: LogLevel, message: string): void;
   maxRowDeaths?: number;
@@ -54,7 +54,8 @@ export class Dispatcher {
       script: this.opts.script,
       jobPath: this.opts.jobPath,
       env: this.opts.env,
-      onResult: (_w, line, head) => {
+      onResult: (w, line, head) => {
+        if (w.load === 0) w.isolating = false;
         this.opts.onResult(line, head);
         this.wake();
       },
@@ -103,18 +104,25 @@ export class Dispatcher {
   private pick(): WorkerProcess | null {
     let best: WorkerProcess | null = null;
     for (const w of this.live) {
-      if (!w.accepting || w.load >= this.opts.perWorker) continue;
+      if (!w.accepting || w.isolating || w.load >= this.opts.perWorker) continue;
       if (!best || w.load < best.load) best = w;
     }
     return best;
   }
 
+  /**
+   * Re-sends orphaned rows. Each one goes alone to an idle worker, which gets nothing
+   * else until it answers: if that worker dies too, the row itself is the cause, and the
+   * rows that merely shared a dying worker with it are not blamed.
+   */
   private drainRetry(): void {
     while (this.retry.length > 0) {
-      const w = this.pick();
-      if (!w) return;
+      let idle: WorkerProcess | null = null;
+      for (const w of this.live) if (w.accepting && w.load === 0) idle = w;
+      if (!idle) return;
       const [id, line] = this.retry.shift()!;
-      w.send(id, line);
+      idle.isolating = true;
+      idle.send(id, line);
     }
   }
 

@@ -27,6 +27,8 @@ export class WorkerProcess {
   private flushScheduled = false;
   private exited = false;
   private ended = false;
+  /** Holding one re-sent row alone (see Dispatcher): takes no other rows until it answers. */
+  isolating = false;
   /** Last stderr lines, to explain a crash. */
   readonly recentLog: string[] = [];
 
