@@ -61,7 +61,8 @@ export const COMMANDS: readonly Entry[] = [
   builtin('schema', "print the config's JSON Schema (for editor completion)", async () => (await import('./schema-command.js')).schemaCommand),
   plugin('demo', './demo.js', 'start the built-in mock API and OAuth2 server and run the demo pipelines'),
   plugin('report', './report.js', 'write a self-contained HTML report for a sink table'),
-  plugin('table', './table.js', 'Delta table maintenance (history, optimize, vacuum, checkpoint)'),
+  plugin('table', './table.js', 'Delta table maintenance (history, compact, vacuum, checkpoint)'),
+  plugin('testkit', '../testkit/fault-server-command.js', 'test servers for rehearsals (fault-server)'),
   plugin('spark', './spark.js', 'spark setup: fetch the Delta Lake jars matching the Spark at SPARK_HOME'),
 ];
 
