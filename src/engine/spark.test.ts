@@ -4,12 +4,15 @@
 // proves several things:
 //   1. no auth, Delta source, 3 batches: every row lands once with the local engine's
 //      request_ids; the local engine on the same config gives the same rows;
-//   2. rerun: only the failed request_ids are sent again, never a second success row;
-//   3. OAuth2 (CSV source): tokens come only from restlake's token service, one grant
-//      for the whole run whatever the number of executors;
+//   2. rerun: only the failed request_ids are sent again, never a second success row,
+//      even when a worker dies and Spark retries its task;
+//   3. OAuth2 (CSV source, mode overwrite over a table the local engine wrote): tokens
+//      come only from restlake's token service, one grant for the whole run whatever
+//      the number of executors;
 //   4. a middleware module that throws at load: exit-3 RunError carrying its message.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -22,7 +25,7 @@ import { startMockApi, type MockApi } from '../testkit/mock-api.js';
 import { startOAuthServer, type OAuthServer } from '../testkit/oauth-server.js';
 import { queryTable, scoreReply, startTestServer, tempDir, type TestServer } from './e2e-support.js';
 import { runConfig } from './run.js';
-import { startTestSparkCluster, type TestSparkCluster } from './spark/test-cluster.js';
+import { startSparkCluster, type SparkCluster } from '../testkit/spark-cluster.js';
 
 // Spark binds to loopback only (the test network rule), driver and executors alike.
 process.env.SPARK_LOCAL_IP = '127.0.0.1';
@@ -31,7 +34,7 @@ process.env.SPARK_LOCAL_HOSTNAME = 'localhost';
 const N = 30;
 const failsFirst = (id: number): boolean => id % 5 === 0;
 
-let cluster: TestSparkCluster;
+let cluster: SparkCluster;
 let tmp: { dir: string; cleanup(): Promise<void> };
 let server: TestServer;
 let healthy = false;
@@ -40,7 +43,7 @@ let deltaSource: string;
 before(async () => {
   tmp = await tempDir('restlake-spark-');
   [cluster, server] = await Promise.all([
-    startTestSparkCluster({ workers: 2, memory: '1g' }),
+    startSparkCluster({ workers: 2, memoryPerWorker: '1g' }),
     startTestServer((req) => {
       const id = Number(/\/items\/(\d+)/.exec(req.url)?.[1]);
       if (!healthy && failsFirst(id)) return { status: 503, body: '{"error":"busy"}' };
@@ -71,13 +74,13 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([cluster?.close(), server?.close()]);
+  await Promise.all([cluster?.stop(), server?.close()]);
   await tmp?.cleanup();
 });
 
 function sparkSection(extraConf: Record<string, string> = {}) {
   return {
-    master: cluster.master,
+    master: cluster.masterUrl,
     spark_home: sparkHome(),
     jars: sparkJars(),
     driver_host: '127.0.0.1',
@@ -144,14 +147,34 @@ test('no auth, Delta source: every row lands once, with the same request_ids and
   assert.deepEqual(sparkCols, localCols);
 });
 
-test('rerun resumes: only failed request_ids are sent again, and no request_id gets two success rows', { timeout: 600_000 }, async () => {
+test('rerun resumes: only failed request_ids are sent again; a task retried after its worker died adds no second row', { timeout: 600_000 }, async () => {
   healthy = true;
+  // The first worker process of the run dies after its first request: Spark retries the task
+  // (the retry sends that partition's requests again), and the sink must still get one row each.
+  const marker = join(tmp.dir, 'crashed-once');
+  await mkdir(join(tmp.dir, 'mw'), { recursive: true });
+  await writeFile(
+    join(tmp.dir, 'mw', 'crash-once.mjs'),
+    `import { existsSync, writeFileSync } from 'node:fs';
+export function crashOnce(options) {
+  const first = !existsSync(options.marker);
+  if (first) writeFileSync(options.marker, String(process.pid));
+  return async (ex, next) => { await next(); if (first) process.exit(1); };
+}
+`,
+  );
   const before = server.seen.length;
-  const config = await loadConfig(pipeline('spark', sparkSink()), { baseDir: tmp.dir });
+  const config = await loadConfig(
+    { ...pipeline('spark', sparkSink()), middleware: [{ type: 'module', path: './mw/crash-once.mjs', export: 'crashOnce', options: { marker } }] },
+    { baseDir: tmp.dir },
+  );
   const s = await runConfig(config);
-  const resent = server.seen.slice(before).map((r) => Number(/\/items\/(\d+)/.exec(r.url)?.[1])).sort((a, b) => a - b);
+  assert.ok(existsSync(marker), 'a worker crashed and its task was retried');
+  const resent = [...new Set(server.seen.slice(before).map((r) => Number(/\/items\/(\d+)/.exec(r.url)?.[1])))].sort((a, b) => a - b);
   assert.deepEqual(resent, Array.from({ length: N }, (_, i) => i + 1).filter(failsFirst));
   assert.equal(s.rows, N / 5);
+  const [{ rows }] = await queryTable<{ rows: number }>(sparkSink(), `SELECT count(*)::INT AS rows FROM t WHERE run_id = '${s.run_id}'`);
+  assert.equal(rows, N / 5, 'one row per request of this run, despite the retried task');
   assert.equal(s.failed, 0);
   assert.equal(s.skipped_succeeded, N - N / 5);
   const dupes = await queryTable(sparkSink(), 'SELECT request_id FROM t WHERE success GROUP BY request_id HAVING count(*) > 1');
@@ -170,7 +193,10 @@ test('OAuth2: executors get tokens only from the driver token service, one grant
   });
   const csv = join(tmp.dir, 'accounts.csv');
   await writeFile(csv, ['account,tier', ...Array.from({ length: 16 }, (_, i) => `acc-${i},${i % 3}`)].join('\n') + '\n');
+  // mode: overwrite replaces a table another pipeline (and the local engine) wrote.
   const sink = join(tmp.dir, 'lake', 'oauth_scores');
+  const seeded = await runConfig(await loadConfig(pipeline('local', sink), { baseDir: tmp.dir }));
+  assert.equal(seeded.rows, N);
   const config = await loadConfig(
     {
       version: 1,
@@ -178,7 +204,7 @@ test('OAuth2: executors get tokens only from the driver token service, one grant
       source: { path: csv, key: ['account'] },
       request: { url: `${api.url}/v1/oauth2/score/{{ account }}` },
       auth: { type: 'oauth2_client_credentials', token_url: idp.tokenUrl, client_id: 'spark-etl', client_secret: secret },
-      sink: { path: sink, source_columns: ['account', 'tier'] },
+      sink: { path: sink, mode: 'overwrite', source_columns: ['account', 'tier'] },
       execution: { engine: 'spark', workers: 4, concurrency: 2, spark: sparkSection() },
     },
     { baseDir: tmp.dir },
@@ -188,6 +214,7 @@ test('OAuth2: executors get tokens only from the driver token service, one grant
   assert.equal(s.succeeded, 16, JSON.stringify(s.failures_by_class));
   assert.equal(idp.stats().grants.client_credentials, 1);
   assert.deepEqual(api.stats().byAuth.oauth2, { accepted: 16, rejected: 0 });
+  assert.deepEqual(await queryTable(sink, 'SELECT pipeline, count(*)::INT AS n FROM t GROUP BY pipeline'), [{ pipeline: 'spark_oauth', n: 16 }]);
   const leaks = await queryTable(sink, `SELECT request_id FROM t WHERE request_headers LIKE '%${idp.issuedTokens()[0]}%' OR request_headers LIKE '%${secret}%'`);
   assert.deepEqual(leaks, []);
 });

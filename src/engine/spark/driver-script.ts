@@ -20,7 +20,7 @@
 export const DRIVER_SCRIPT = String.raw`
 import json, os, sys, threading, time, traceback
 
-from pyspark.sql import SparkSession, Window, functions as F
+from pyspark.sql import DataFrame, SparkSession, Window, functions as F
 
 
 def emit(event, **fields):
@@ -171,8 +171,22 @@ def main(plan_path):
          skipped_succeeded=(source_rows - duplicates - pending) if plan["max_requests"] is None else None)
 
     columns = ", ".join(q(c["name"]) + " " + c["type"] + ("" if c["nullable"] else " NOT NULL") for c in answer["sink_columns"])
-    create = "CREATE OR REPLACE TABLE" if mode == "overwrite" else "CREATE TABLE IF NOT EXISTS"
-    spark.sql(create + " delta." + q(sink) + " (" + columns + ") USING delta")
+    table = "delta." + q(sink)
+    if mode == "overwrite" and exists:
+        # Delta refuses CREATE OR REPLACE of a path table with another schema: overwrite it
+        # with an empty frame of the sink schema (built in the JVM: no Python on executors).
+        jschema = spark._jvm.org.apache.spark.sql.types.StructType.fromDDL(columns)
+        empty = DataFrame(spark._jsparkSession.createDataFrame(spark._jvm.java.util.ArrayList(), jschema), spark)
+        empty.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(sink)
+        # Writes make every column nullable; restore the NOT NULL columns (best effort:
+        # the rows are the same either way).
+        for c in answer["sink_columns"]:
+            if not c["nullable"]:
+                try:
+                    spark.sql("ALTER TABLE " + table + " ALTER COLUMN " + q(c["name"]) + " SET NOT NULL")
+                except Exception:
+                    pass
+    spark.sql("CREATE TABLE IF NOT EXISTS " + table + " (" + columns + ") USING delta")
 
     json_schema = ", ".join(q(c["name"]) + " " + c["json_type"] for c in answer["sink_columns"])
     select = [F.expr(c["select_sql"]).alias(c["name"]) for c in answer["sink_columns"]]
