@@ -336,7 +336,10 @@ class LocalPauses {
 
   set(origin: string, remainingMs: number): void {
     const until = Date.now() + remainingMs;
-    if (until > (this.map.get(origin) ?? 0)) this.map.set(origin, until);
+    const cur = this.map.get(origin);
+    // Every reply repeats an active pause, each a little later for its time in flight: only a
+    // clearly longer pause (a new Retry-After) moves the end, or polling would stretch it.
+    if (cur === undefined || until > cur + 250) this.map.set(origin, until);
   }
 
   get(origin: string): number {
