@@ -21,7 +21,7 @@ if (!entry) {
 
 // Native addons and the DuckDB driver cannot travel in one .mjs; the worker must never
 // pull them in (DESIGN §6: the worker imports no engine/sink). Fail the build if it does.
-const FORBIDDEN = [/@duckdb\//, /duckdb/i, /\.node$/];
+const FORBIDDEN = [/node_modules\/@duckdb\//, /node_modules\/duckdb\//, /\.node$/];
 
 let result;
 try {
