@@ -3,6 +3,7 @@
 #   .tools/venv        Python venv: pyspark, deltalake (delta-rs), pyarrow, moto[server] (requirements-test.txt)
 #   .tools/jars/delta  delta-spark + delta-storage jars matching pyspark (jars-pom.xml, via mvn dependency:copy)
 #   .tools/jars/s3a    hadoop-aws + AWS SDK bundle, so Spark can read s3a:// tables
+#   .tools/spark-conf  spark-defaults.conf for test Spark apps (quick-starting executor JVMs)
 #   .tools/paths.json  where all of that is, read by src/testkit/python.ts
 # Idempotent: a stamp (hash of these inputs) makes a repeated run return at once. Quiet: the tools'
 # output goes to .tools/setup.log, shown only when a step fails. Safe to run concurrently (flock).
@@ -102,16 +103,23 @@ cat "$TOOLS/mvn.log" >>"$LOG"
 [ "$mvn_rc" = 0 ]
 done_step
 
-step "paths.json"
-"$VENV/bin/python" - "$PATHS" "$JARS" >>"$LOG" 2>&1 <<'PYEOF'
+step "spark-conf + paths.json"
+# Test JVMs live for seconds to minutes on 2 busy cores: C1-only JIT and the serial GC start them
+# 2-4x faster. src/testkit/python.ts sets the same options for drivers and daemons.
+mkdir -p "$TOOLS/spark-conf"
+cat >"$TOOLS/spark-conf/spark-defaults.conf" <<'CONF'
+spark.executor.extraJavaOptions -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
+CONF
+"$VENV/bin/python" - "$PATHS" "$JARS" "$TOOLS/spark-conf" >>"$LOG" 2>&1 <<'PYEOF'
 import glob, json, os, sys
 import pyspark, deltalake
-out, jars = sys.argv[1], sys.argv[2]
+out, jars, conf = sys.argv[1], sys.argv[2], sys.argv[3]
 spark_home = os.path.dirname(os.path.abspath(pyspark.__file__))
 paths = {
     "python": sys.executable,
     "sparkHome": spark_home,
     "sparkVersion": pyspark.__version__,
+    "sparkConfDir": conf,
     "deltalakeVersion": deltalake.__version__,
     "deltaJars": sorted(glob.glob(os.path.join(jars, "delta", "*.jar"))),
     "s3aJars": sorted(glob.glob(os.path.join(jars, "s3a", "*.jar"))),
