@@ -20,16 +20,16 @@ import { loadConfig } from '../config/load.js';
 import { DeltaTable } from '../delta/index.js';
 import { RunError } from '../errors.js';
 import { requestIdOf } from '../request/request-id.js';
-import { sparkHome, sparkJars } from '../testkit/python.js';
+import { sparkEnv, sparkHome, sparkJars } from '../testkit/python.js';
 import { startMockApi, type MockApi } from '../testkit/mock-api.js';
 import { startOAuthServer, type OAuthServer } from '../testkit/oauth-server.js';
 import { queryTable, scoreReply, startTestServer, tempDir, type TestServer } from './e2e-support.js';
 import { runConfig } from './run.js';
 import { startSparkCluster, type SparkCluster } from '../testkit/spark-cluster.js';
 
-// Spark binds to loopback only (the test network rule), driver and executors alike.
-process.env.SPARK_LOCAL_IP = '127.0.0.1';
-process.env.SPARK_LOCAL_HOSTNAME = 'localhost';
+// The engine runs spark-submit with this process's environment: the test tools' Spark
+// settings (loopback only, as the test network rule asks; fast-starting test JVMs).
+Object.assign(process.env, sparkEnv());
 
 const N = 30;
 const failsFirst = (id: number): boolean => id % 5 === 0;
