@@ -108,9 +108,27 @@ class TaskProgress(threading.Thread):
                 pass
 
 
+def exit_with_restlake(pid):
+    # spark-submit runs in its own process group (so restlake can stop it as a whole); if
+    # the restlake process dies without stopping it, end this application instead of
+    # leaving it holding the cluster.
+    def watch():
+        while True:
+            time.sleep(2)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(3)
+            except PermissionError:
+                pass
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(plan_path):
     with open(plan_path) as f:
         plan = json.load(f)
+    if plan.get("parent_pid"):
+        exit_with_restlake(int(plan["parent_pid"]))
     spark = SparkSession.builder.appName(plan["app_name"]).getOrCreate()
     sc = spark.sparkContext
     sc.setLogLevel("WARN")

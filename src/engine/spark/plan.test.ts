@@ -45,6 +45,7 @@ test('plan: paths for Spark (s3 -> s3a), TRANSFORM by file names, and no secret 
   assert.equal(plan.source.limit, 10);
   assert.equal(plan.transform_command, 'node restlake-worker.mjs restlake-job.json');
   assert.equal(plan.partitions, null);
+  assert.equal(plan.parent_pid, process.pid);
   assert.deepEqual(plan.user_conf_keys, ['spark.executor.memory', 'spark.sql.session.timeZone']);
   assert.ok(!JSON.stringify(plan).includes(SECRET));
   assert.equal(sparkPath('s3://b/k'), 's3a://b/k');

@@ -28,6 +28,8 @@ export interface SparkPlan {
   answer_file: string;
   /** Spark conf keys the user set (the script leaves those alone). */
   user_conf_keys: string[];
+  /** This process: the script ends its Spark application if restlake dies first. */
+  parent_pid: number;
 }
 
 /** Spark reads S3 through the s3a connector; users write s3://. */
@@ -60,6 +62,7 @@ export function buildPlan(
     question_file: files.question,
     answer_file: files.answer,
     user_conf_keys: Object.keys(config.execution.spark?.conf ?? {}),
+    parent_pid: process.pid,
   };
 }
 
