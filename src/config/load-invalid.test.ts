@@ -283,6 +283,26 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     ],
   },
   {
+    title: 'source: both path and table',
+    yaml: HEAD.replace('  path: ./rows.csv\n', '  path: ./rows.csv\n  table: main.sales.orders\n') + 'execution:\n  engine: spark\n  spark: { master: "local[2]" }\n',
+    expect: [['source', 'give `path` or `table`, not both', 3]],
+  },
+  {
+    title: 'source: a catalog table on the local engine',
+    yaml: HEAD.replace('  path: ./rows.csv\n', '  table: main.sales.orders\n'),
+    expect: [['source.table', 'a catalog table source needs execution.engine: spark (the local engine reads paths)', 4]],
+  },
+  {
+    title: 'source: neither path nor table',
+    yaml: HEAD.replace('  path: ./rows.csv\n', '  key: id\n') + 'execution:\n  engine: spark\n  spark: { master: "local[2]" }\n',
+    expect: [['source', 'needs `path` (a file, directory or table path) or `table` (a catalog table)', 3]],
+  },
+  {
+    title: 'source: a table name that is not one',
+    yaml: HEAD.replace('  path: ./rows.csv\n', '  table: "a.b.c.d"\n') + 'execution:\n  engine: spark\n  spark: { master: "local[2]" }\n',
+    expect: [['source.table', '"a.b.c.d" is not a table name; expected table, schema.table or catalog.schema.table', 4]],
+  },
+  {
     title: 'type errors: string for a list, number for a boolean, list for a mapping',
     yaml: HEAD.replace('  url:', '  headers: [a]\n  url:') + '  source_columns: id\nexecution:\n  resume: 1\n',
     expect: [

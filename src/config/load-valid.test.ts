@@ -318,3 +318,18 @@ test('a JSON config may name its JSON Schema with "$schema" (for editors); it is
   assert.equal('$schema' in c, false);
   assert.equal(c.name, 'j');
 });
+
+test('source.table: a catalog table for the Spark engine, read by name (no path, no format detection)', async () => {
+  const c = await loadConfig(
+    {
+      name: 'cat',
+      source: { table: 'main.sales.orders', key: 'order_id' },
+      request: { url: 'https://a.example/{{ order_id }}' },
+      sink: { path: '/lake/out' },
+      execution: { engine: 'spark', spark: { master: 'local[2]' } },
+    },
+    { env: {} },
+  );
+  assert.equal(c.source?.table, 'main.sales.orders');
+  assert.deepEqual(c.source?.key, ['order_id']);
+});

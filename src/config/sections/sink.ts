@@ -38,6 +38,11 @@ export const sink = strictObject({
 /** Sink column names must be unique: reserved columns, copied source columns and extract names. */
 export function checkColumnNames(value: unknown, c: IssueSink): void {
   const v = asRecord(value);
+  // A catalog table is read by Spark; the local engine has no catalog to ask.
+  const table = asRecord(v?.source)?.table;
+  if (typeof table === 'string' && asRecord(v?.execution)?.engine !== 'spark') {
+    c.addIssue({ code: 'custom', path: ['source', 'table'], message: 'a catalog table source needs execution.engine: spark (the local engine reads paths)' });
+  }
   const sink = asRecord(v?.sink);
   const extract = asRecord(asRecord(v?.response)?.extract);
   const reserved = new Set<string>(RESERVED_SINK_COLUMNS);
