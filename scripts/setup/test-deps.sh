@@ -4,6 +4,7 @@
 #   .tools/jars/delta  delta-spark + delta-storage jars matching pyspark (jars-pom.xml, via mvn dependency:copy)
 #   .tools/jars/s3a    hadoop-aws + AWS SDK bundle, so Spark can read s3a:// tables
 #   .tools/spark-conf  spark-defaults.conf for test Spark apps (quick-starting executor JVMs)
+#   .tools/airflow-venv Apache Airflow (optional), to load the example DAG into a real DagBag
 #   .tools/paths.json  where all of that is, read by src/testkit/python.ts
 # Idempotent: a stamp (hash of these inputs) makes a repeated run return at once. Quiet: the tools'
 # output goes to .tools/setup.log, shown only when a step fails. Safe to run concurrently (flock).
@@ -55,6 +56,7 @@ on_error() {
   echo "test-deps: FAILED during: $STEP (full log: $LOG); last lines:" >&2
   tail -n 40 "$LOG" >&2 || true
   if [ -n "${MVN_PID:-}" ]; then kill "$MVN_PID" 2>/dev/null || true; fi
+  if [ -n "${AIRFLOW_PID:-}" ]; then kill "$AIRFLOW_PID" 2>/dev/null || true; fi
 }
 trap on_error ERR
 step() {
@@ -64,16 +66,18 @@ step() {
 }
 done_step() { echo "test-deps: $STEP: $((SECONDS - STEP_T0))s" >&2; }
 
-step "system tools (java 17+, maven)"
+step "system tools (java 17+, maven, chromium)"
 need_apt=()
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
 if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ] 2>/dev/null; then need_apt+=(openjdk-17-jdk-headless); fi
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+# Debian's Chromium: the HTML report is checked in a real headless browser (playwright-core drives it).
+[ -x "${RESTLAKE_CHROMIUM:-/usr/bin/chromium}" ] || need_apt+=(chromium)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}"; } >>"$LOG" 2>&1
   else
-    echo "test-deps: FAILED: missing ${need_apt[*]}; install them (Java 17+ and Maven 3.8+)" >&2
+    echo "test-deps: FAILED: missing ${need_apt[*]}; install them (Java 17+, Maven 3.8+, Chromium)" >&2
     exit 1
   fi
 fi
@@ -83,6 +87,19 @@ done_step
 mkdir -p "$JARS"
 mvn -B -q -f "$SETUP/jars-pom.xml" -Drestlake.jars="$JARS" dependency:copy >"$TOOLS/mvn.log" 2>&1 &
 MVN_PID=$!
+
+# Apache Airflow, in a venv of its own (its pins clash with pyspark's), so CI loads the example
+# DAG into a real DagBag. Optional: when it cannot be installed the DAG test falls back to
+# byte-compiling and a stand-in, and says so.
+AIRFLOW_VENV="$TOOLS/airflow-venv"
+(
+  if ! "$AIRFLOW_VENV/bin/python" -c 'import airflow' >/dev/null 2>&1; then
+    rm -rf "$AIRFLOW_VENV"
+    "$PY" -m venv "$AIRFLOW_VENV" &&
+      "$AIRFLOW_VENV/bin/python" -m pip install --no-cache-dir --disable-pip-version-check --no-input -q 'apache-airflow==3.3.2'
+  fi
+) >"$TOOLS/airflow.log" 2>&1 &
+AIRFLOW_PID=$!
 
 step "python venv ($("$PY" -c 'import platform; print(platform.python_version())')) + pip install"
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
@@ -103,6 +120,15 @@ cat "$TOOLS/mvn.log" >>"$LOG"
 [ "$mvn_rc" = 0 ]
 done_step
 
+step "airflow (optional, waited for after the jars)"
+AIRFLOW_PYTHON=""
+if wait "$AIRFLOW_PID" && "$AIRFLOW_VENV/bin/python" -c 'import airflow' >>"$TOOLS/airflow.log" 2>&1; then
+  AIRFLOW_PYTHON="$AIRFLOW_VENV/bin/python"
+else
+  echo "test-deps: warning: Apache Airflow did not install (see $TOOLS/airflow.log); the DAG test will only byte-compile it" >&2
+fi
+done_step
+
 step "spark-conf + paths.json"
 # Test JVMs live for seconds to minutes on 2 busy cores: C1-only JIT and the serial GC start them
 # 2-4x faster. src/testkit/python.ts sets the same options for drivers and daemons.
@@ -110,10 +136,10 @@ mkdir -p "$TOOLS/spark-conf"
 cat >"$TOOLS/spark-conf/spark-defaults.conf" <<'CONF'
 spark.executor.extraJavaOptions -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 CONF
-"$VENV/bin/python" - "$PATHS" "$JARS" "$TOOLS/spark-conf" >>"$LOG" 2>&1 <<'PYEOF'
+"$VENV/bin/python" - "$PATHS" "$JARS" "$TOOLS/spark-conf" "$AIRFLOW_PYTHON" >>"$LOG" 2>&1 <<'PYEOF'
 import glob, json, os, sys
 import pyspark, deltalake
-out, jars, conf = sys.argv[1], sys.argv[2], sys.argv[3]
+out, jars, conf, airflow = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 spark_home = os.path.dirname(os.path.abspath(pyspark.__file__))
 paths = {
     "python": sys.executable,
@@ -124,6 +150,8 @@ paths = {
     "deltaJars": sorted(glob.glob(os.path.join(jars, "delta", "*.jar"))),
     "s3aJars": sorted(glob.glob(os.path.join(jars, "s3a", "*.jar"))),
 }
+if airflow:
+    paths["airflowPython"] = airflow
 for key in ("deltaJars", "s3aJars"):
     if len(paths[key]) != 2:
         sys.exit(f"expected 2 jars in {key}, found {paths[key]}")
