@@ -29,7 +29,8 @@ test('a poison row that crashes workers becomes one failed row; the rest of the 
     assert.equal(s.rows, 200);
     assert.equal(s.succeeded, 199);
     assert.deepEqual(s.failures_by_class, { internal: 1 });
-    assert.ok(s.worker_restarts >= 3, `restarts ${s.worker_restarts}`);
+    // Three deaths; the last may come after the input ended, when no replacement is needed.
+    assert.ok(s.worker_restarts >= 2, `restarts ${s.worker_restarts}`);
     const failed = await queryTable<{ id: number; error_class: string; msg: string }>(
       join(tmp.dir, 'sink'),
       'SELECT id::INT AS id, error_class, error_message AS msg FROM t WHERE NOT success',
