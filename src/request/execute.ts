@@ -64,26 +64,7 @@ export async function createRowProcessor(
   return async (row, requestId) => {
     const t0 = performance.now();
     const startedAt = nowMicros();
-    const out: ResultRow = {
-      request_id: requestId,
-      run_id: runId,
-      pipeline,
-      method: config.request.method,
-      url: null,
-      request_headers: null,
-      request_body: null,
-      status_code: null,
-      success: false,
-      attempts: 0,
-      error_class: null,
-      error_message: null,
-      response_headers: null,
-      response_body: null,
-      response_truncated: false,
-      started_at: startedAt,
-      finished_at: startedAt,
-      duration_ms: 0,
-    };
+    const out = blankResult(requestId, runId, pipeline, config.request.method, startedAt);
     for (let i = 0; i < sourceColumns.length; i++) {
       const v = row[sourceColumns[i]];
       out[sourceColumns[i]] = v === undefined ? null : v;
@@ -133,4 +114,33 @@ function fail(out: ResultRow, errorClass: ErrorClass, message: string): void {
   out.success = false;
   out.error_class = errorClass;
   out.error_message = message;
+}
+
+/**
+ * A result row before anything was sent: not successful, no request or response, no
+ * time spent. The row processor fills it in; the worker's failure path (a line that is
+ * not a row, a worker that died on it) uses it as is. Source and extract columns are
+ * added by the caller.
+ */
+export function blankResult(requestId: string, runId: string, pipeline: string, method: string | null, atMicros: number): ResultRow {
+  return {
+    request_id: requestId,
+    run_id: runId,
+    pipeline,
+    method,
+    url: null,
+    request_headers: null,
+    request_body: null,
+    status_code: null,
+    success: false,
+    attempts: 0,
+    error_class: null,
+    error_message: null,
+    response_headers: null,
+    response_body: null,
+    response_truncated: false,
+    started_at: atMicros,
+    finished_at: atMicros,
+    duration_ms: 0,
+  };
 }

@@ -5,6 +5,7 @@
 import type { PipelineConfig } from '../config/types.js';
 import type { ErrorClass } from '../errors.js';
 import type { ResultRow } from './types.js';
+import { blankResult } from '../request/execute.js';
 
 /** The leading keys, in order; `parseResultHead` depends on exactly this order. */
 export const RESULT_HEAD_KEYS = ['request_id', 'success', 'status_code', 'error_class', 'duration_ms'] as const;
@@ -135,27 +136,9 @@ export function failedResult(
   message: string,
   row?: Record<string, unknown>,
 ): ResultRow {
-  const now = Date.now() * 1000;
-  const r: ResultRow = {
-    request_id: requestId,
-    run_id: runId,
-    pipeline: config.name,
-    method: null,
-    url: null,
-    request_headers: null,
-    request_body: null,
-    status_code: null,
-    success: false,
-    attempts: 0,
-    error_class: errorClass,
-    error_message: message,
-    response_headers: null,
-    response_body: null,
-    response_truncated: false,
-    started_at: now,
-    finished_at: now,
-    duration_ms: 0,
-  };
+  const r = blankResult(requestId, runId, config.name, null, Date.now() * 1000);
+  r.error_class = errorClass;
+  r.error_message = message;
   for (const c of config.sink.source_columns) r[c] = row && c in row ? row[c] : null;
   for (const c of Object.keys(config.response.extract)) r[c] = null;
   return r;
