@@ -4,7 +4,7 @@
 // other string is interpolated and emitted as a JSON string.
 import type { BodyConfig } from '../config/types.js';
 import { parseTemplate } from '../config/template-syntax.js';
-import { compileExpr, compileParts, compileTemplate, formEncode, isConstant, soleExpression, type Render, type TemplateContext } from './template.js';
+import { compileExpr, compileParts, compileTemplate, formEncode, isConstant, joinRenders, soleExpression, type Render, type TemplateContext } from './template.js';
 import type { Row } from './types.js';
 
 export interface CompiledBody {
@@ -30,7 +30,7 @@ function jsonText(v: unknown): string {
 
 export function compileJsonBody(template: unknown): Render {
   const pieces: (string | Render)[] = [];
-  const emit = (p: string | Render) => pieces.push(p); // concat() merges the constants
+  const emit = (p: string | Render) => pieces.push(p); // joinRenders() merges the constants
   const walk = (node: unknown, where: string): void => {
     if (typeof node === 'string') {
       const parts = parseTemplate(node);
@@ -63,7 +63,7 @@ export function compileJsonBody(template: unknown): Render {
     }
   };
   walk(template, 'request.body.json');
-  return concat(pieces);
+  return joinRenders(pieces);
 }
 
 function compileFormBody(template: Record<string, string>): Render {
@@ -77,28 +77,6 @@ function compileFormBody(template: Record<string, string>): Render {
       pieces.push(compileParts(parts, `request.body.form.${k}`, 'form'));
     }
   });
-  return concat(pieces);
+  return joinRenders(pieces);
 }
 
-function concat(raw: (string | Render)[]): Render {
-  // Merge adjacent constants so a row costs one concatenation per value.
-  const pieces: (string | Render)[] = [];
-  for (const p of raw) {
-    const last = pieces[pieces.length - 1];
-    if (typeof p === 'string' && typeof last === 'string') pieces[pieces.length - 1] = last + p;
-    else pieces.push(p);
-  }
-  if (pieces.length === 0) return () => '';
-  if (pieces.length === 1 && typeof pieces[0] === 'string') {
-    const constant = pieces[0];
-    return () => constant;
-  }
-  return (row, ctx) => {
-    let out = '';
-    for (let i = 0; i < pieces.length; i++) {
-      const p = pieces[i];
-      out += typeof p === 'string' ? p : p(row, ctx);
-    }
-    return out;
-  };
-}

@@ -126,7 +126,21 @@ export function compileParts(parts: readonly TemplatePart[], where: string, enco
     if (!encodeValue || preEncoded) return (row: Row, ctx: TemplateContext) => valueText(value(row, ctx));
     return (row: Row, ctx: TemplateContext) => encodeValue(valueText(value(row, ctx)));
   });
-  // Specialised shapes: most templates are a constant, one value, or text + value.
+  return joinRenders(pieces);
+}
+
+/**
+ * One renderer for a sequence of constants and renderers, concatenated. Adjacent
+ * constants are merged, so a row costs one concatenation per value; the common
+ * shapes (nothing, one constant, one value) get renderers of their own.
+ */
+export function joinRenders(raw: readonly (string | Render)[]): Render {
+  const pieces: (string | Render)[] = [];
+  for (const p of raw) {
+    const last = pieces[pieces.length - 1];
+    if (typeof p === 'string' && typeof last === 'string') pieces[pieces.length - 1] = last + p;
+    else pieces.push(p);
+  }
   if (pieces.length === 0) return () => '';
   if (pieces.length === 1) {
     const only = pieces[0];
