@@ -11,8 +11,9 @@
 //
 // Every request is recorded (id, attempt, fault, status) for assertions.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createHash } from 'node:crypto';
+import { listenTracked } from './listen.js';
 
 /** Every fault the server can inject, in the (fixed) order the mix is drawn from. */
 export const FAULT_KINDS = [
@@ -233,7 +234,6 @@ export async function startFaultServer(opts: FaultServerOptions = {}): Promise<F
     stats.served++;
   }
 
-  const sockets = new Set<Socket>();
   const hangTimers = new Set<NodeJS.Timeout>();
   function hang(socket: Socket): void {
     if (hangMs === null) return; // held until the client gives up or close()
@@ -247,30 +247,19 @@ export async function startFaultServer(opts: FaultServerOptions = {}): Promise<F
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {}); // resets we cause ourselves
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  server.on('connection', (s) => s.on('error', () => {})); // resets we cause ourselves
+  const listening = await listenTracked(server, opts);
 
   return {
-    url: `http://${host}:${addr.port}`,
+    url: listening.url,
     requests: () => records.slice(),
     plannedFault: planned,
     servedCount: (id) => served.get(id) ?? 0,
     stats: () => structuredClone(stats),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of hangTimers) clearTimeout(t);
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => {
+      for (const t of hangTimers) clearTimeout(t);
+      return listening.close();
+    },
   };
 }
 

@@ -12,8 +12,8 @@
 // tests can assert what the client sent. `stats()` counts requests per route and
 // status. Loopback only; port 0 by default.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { listenTracked } from './listen.js';
 
 export type MockAuthPattern = 'none' | 'basic' | 'bearer' | 'oauth2';
 
@@ -151,7 +151,6 @@ export async function startMockApi(opts: MockApiOptions = {}): Promise<MockApi> 
     res.end(text);
   }
 
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, { error: 'internal', message: String(err) }, 'internal');
@@ -160,25 +159,12 @@ export async function startMockApi(opts: MockApiOptions = {}): Promise<MockApi> 
   });
   // Many clients keep connections alive; track them so close() does not wait on idle ones.
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const listening = await listenTracked(server, opts);
 
   return {
-    url: `http://${host}:${addr.port}`,
+    url: listening.url,
     stats: () => structuredClone(stats),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close: listening.close,
   };
 }
 

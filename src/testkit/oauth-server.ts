@@ -12,10 +12,10 @@
 // `stats()` counts grants by type so tests can assert how often the run asked for tokens.
 // `setOutage()` makes the token endpoint fail (5xx, reset, hang) to rehearse an IdP outage.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import OAuth2Server from '@node-oauth/oauth2-server';
 import type { AuthConfig } from '../config/types.js';
+import { listenTracked } from './listen.js';
 
 export type OAuthGrant = 'client_credentials' | 'password' | 'refresh_token';
 
@@ -225,7 +225,6 @@ export async function startOAuthServer(opts: OAuthServerOptions): Promise<OAuthS
     sendJson(res, 200, introspect(token));
   }
 
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     readBody(req)
       .then((raw) => {
@@ -237,16 +236,8 @@ export async function startOAuthServer(opts: OAuthServerOptions): Promise<OAuthS
       .catch(() => res.destroy());
   });
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const listening = await listenTracked(server, opts);
+  const url = listening.url;
 
   return {
     url,
@@ -273,11 +264,7 @@ export async function startOAuthServer(opts: OAuthServerOptions): Promise<OAuthS
       }
       return n;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
+    close: listening.close,
   };
 }
 
