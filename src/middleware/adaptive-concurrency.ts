@@ -5,13 +5,14 @@
 // requests already in flight counts once); each success adds 1/limit, i.e. about one
 // slot per round trip of successes. Attempts over the limit wait (FIFO) for a slot.
 // A 429 also engages the origin's rate pacer (rate-pacer.ts): concurrency alone cannot
-// hold a request rate. Place it inside (after) retry: a slot is then held per attempt,
+// hold a request rate. buildChain puts backoff_pause just outside this, so requests
+// that waited out a server's pause pass the pacer when they resume. Place it inside (after) retry: a slot is then held per attempt,
 // not during backoff.
 import type { MiddlewareConfig } from '../config/types.js';
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
 import { RatePacer } from './rate-pacer.js';
-import { sleep } from './sleep.js';
+import { serverBackoffMs } from './retry-after.js';
 import type { Exchange, MiddlewareFactory } from './types.js';
 
 export type AdaptiveOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'adaptive_concurrency' }>, 'type'>>;
@@ -95,11 +96,12 @@ export const adaptiveConcurrency: MiddlewareFactory<AdaptiveOptions> = (options)
     let o = origins.get(origin);
     if (!o) origins.set(origin, (o = { limiter: new AimdLimiter(min, max), pacer: new RatePacer() }));
     const { limiter, pacer } = o;
-    const wait = pacer.reserve();
-    if (wait > 0 && !(await sleep(wait, ex.signal))) {
+    const turn = pacer.acquire(ex.signal);
+    if (turn !== true && !(await turn)) {
       ex.error = new AbortedError();
       return;
     }
+    const epoch = pacer.epoch;
     const got = limiter.acquire(ex.signal);
     if (got !== true && !(await got)) {
       ex.error = new AbortedError();
@@ -113,7 +115,7 @@ export const adaptiveConcurrency: MiddlewareFactory<AdaptiveOptions> = (options)
     } finally {
       limiter.release(outcome, generation);
     }
-    if (outcome === 'success') pacer.success();
-    else if (outcome === 'rate_limited') pacer.rateLimited();
+    if (outcome === 'success') pacer.success(epoch);
+    else if (outcome === 'rate_limited') pacer.rateLimited(epoch, serverBackoffMs(ex.response!.headers, Date.now()));
   };
 };

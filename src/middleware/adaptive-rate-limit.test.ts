@@ -10,9 +10,11 @@ import { startFaultServer } from '../testkit/fault-server.js';
 import { createTransport } from '../transport/undici-transport.js';
 import { memoryDriver, testRuntime } from './test-support.js';
 
-// The server's limit is low enough that even a loaded CI machine pushes past it.
-test('two workers against a 50 req/s server: every row succeeds, under 10% of requests get 429', { timeout: 60_000 }, async () => {
-  const srv = await startFaultServer({ rateLimit: { requestsPerSecond: 50 } });
+// Issue 5's case: the server allows 100 req/s, far less than two workers send on loopback
+// even on a loaded CI machine. The first wall of 429s (everything in flight when the
+// server's burst ran out) is most of what the run gets; the pacer keeps the rest rare.
+test('two workers against a 100 req/s server: every row succeeds, under 10% of requests get 429', { timeout: 60_000 }, async (t) => {
+  const srv = await startFaultServer({ rateLimit: { requestsPerSecond: 100 } });
   const driver = memoryDriver();
   const config = testConfig({
     request: { url: srv.url + '/items/{{ id }}', allowed_hosts: ['127.0.0.1'] },
@@ -27,7 +29,7 @@ test('two workers against a 50 req/s server: every row succeeds, under 10% of re
     }),
   );
   try {
-    const rows = 500;
+    const rows = 1000;
     let next = 0;
     const failed: string[] = [];
     await Promise.all(
@@ -44,6 +46,7 @@ test('two workers against a 50 req/s server: every row succeeds, under 10% of re
     assert.deepEqual(failed, []);
     const s = srv.stats();
     const limited = s.byStatus['429'] ?? 0;
+    t.diagnostic(`${limited} of ${s.total} requests got 429`);
     assert.ok(limited > 0, 'the server did push back');
     assert.ok(limited / s.total < 0.1, `${limited} of ${s.total} requests got 429`);
   } finally {

@@ -2,9 +2,14 @@
 //
 //   configured middleware, in config order (first = outermost)
 //   circuit_breaker       unless configured (on by default, conservative thresholds)
-//   adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
 //   backoff_pause         always: run-wide pauses after 429/503 with Retry-After
+//   adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
 //   auth                  innermost, so every attempt (retry) carries fresh credentials
+//
+// backoff_pause sits just outside adaptive_concurrency, also when the config lists
+// the latter: a request waiting out a server's pause holds no concurrency slot, and
+// when the pause ends it passes the rate pacer, which spaces the resumed requests
+// instead of letting them hit the server in one burst.
 //   transport             one attempt (allowed_hosts checked again, whatever middleware did)
 //
 // Built once per worker, before any request; a module that cannot be loaded is a
@@ -52,15 +57,17 @@ export const DEFAULT_CIRCUIT_BREAKER = { failure_ratio: 0.8, min_requests: 50, w
 export async function buildChain(config: PipelineConfig, runtime: MiddlewareRuntime, transport: Transport): Promise<Handler> {
   const chain: Middleware[] = [];
   const listed = new Set(config.middleware.map((m) => m.type));
+  const retryCfg = config.middleware.find((m) => m.type === 'retry');
+  const pause = await backoffPause({ max_pause_ms: Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000) }, runtime);
   for (let i = 0; i < config.middleware.length; i++) {
+    if (config.middleware[i].type === 'adaptive_concurrency') chain.push(pause);
     chain.push(await instantiate(config.middleware[i], i, config, runtime));
   }
   if (!listed.has('circuit_breaker')) chain.push(await circuitBreaker({ enabled: true, ...DEFAULT_CIRCUIT_BREAKER }, runtime));
   if (!listed.has('adaptive_concurrency')) {
+    chain.push(pause);
     chain.push(await adaptiveConcurrency({ enabled: true, min: 1, max: config.execution.concurrency }, runtime));
   }
-  const retryCfg = config.middleware.find((m) => m.type === 'retry');
-  chain.push(await backoffPause({ max_pause_ms: Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000) }, runtime));
   const auth = await authMiddleware(config.auth, runtime);
   if (auth) chain.push(auth);
   return composeHandler(chain, transportHandler(transport, config.transport, hostPolicyOf(config.request)));

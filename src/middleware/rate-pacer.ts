@@ -3,41 +3,96 @@
 // So each origin also gets a pacer, idle (zero cost) until the first 429:
 //
 //   - A cycle runs from one 429 to the next. At a 429 the pacer measures the rate the
-//     server actually let through over the whole cycle (successes / cycle time, the
-//     server's pause included) and paces at 90% of it: requests are spaced so the
-//     server's bucket refills faster than we drain it.
+//     server actually let through over the whole cycle (successes / cycle time) and
+//     paces at 90% of it: requests are spaced so the server's bucket refills faster
+//     than we drain it. The cycle ends where the server's Retry-After ends, not at the
+//     429: a server that grants a burst of 50 in 20 ms and then says "wait 1 s" allows
+//     ~50/s, not 2,500/s. Counting the pause also lets the very first 429 (a short
+//     burst, too short to measure on its own) set a pace, so the requests that resume
+//     after the pause do not burst into a second wall of 429s.
 //   - Without 429s the pace rises 10% a second, probing for more; when it overshoots,
 //     the next 429 measures again. Far above any measured limit, pacing switches off.
 //   - A burst of 429s (everything in flight when the limit hit) is measured once: the
-//     ones after the first find an empty cycle and are ignored.
+//     ones sent before the pace was set are ignored (see `epoch`).
 // Each worker paces its own share: every worker measures what it got through, so the
 // shares add up to ~90% of the server's limit.
+//
+// Waiting requests queue (FIFO) and one timer lets them go one interval apart, always
+// at the current pace: a raise speeds up those already waiting, and a 429 holds them
+// all until the server's pause ends. (Reserving fixed future slots instead would keep
+// requests queued at a pace that no longer holds.)
 
 const MIN_CYCLE_MS = 500; // shorter cycles say too little to measure a rate (and random 429s come that close)
 const BACKOFF = 0.9;
 const RAISE = 1.1; // per second without a 429: back to full speed within a minute after a storm
+const FEW = 10; // a cycle with fewer successes measures little: ramp up fast from it (slow start)
+const RAISE_FROM_FEW = 2;
 const OFF_BELOW_MS = 0.05; // interval under which pacing is pointless (20,000/s)
+
+interface Waiter {
+  resolve: (ok: boolean) => void;
+  signal: AbortSignal;
+  onAbort: () => void;
+}
 
 export class RatePacer {
   /** Milliseconds between sends; 0 = not pacing. */
   intervalMs = 0;
+  /**
+   * Bumped whenever a 429 re-sets the pace. The caller notes the epoch when its
+   * request is let go and reports the outcome with it: a 429 of an older epoch was
+   * sent before the pace was set (the rest of a burst, already measured) and is
+   * ignored, as are successes of an older epoch (they say nothing of the new pace).
+   */
+  epoch = 0;
+  /** Earliest time the next request may go. */
   private nextAt = 0;
+  private lastSent = 0;
   private cycleStart = -1;
   private successes = 0;
   private lastRaise = 0;
+  private raise = RAISE;
+  private readonly waiters: Waiter[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  /** Reserve the next send slot; returns how long to wait for it (0 = send now). */
-  reserve(): number {
-    if (this.intervalMs === 0) return 0;
-    const now = this.clock();
-    const at = Math.max(now, this.nextAt);
-    this.nextAt = at + this.intervalMs;
-    return at - now;
+  /** true when the request may go now; otherwise a promise of its turn (false if the signal aborts first). */
+  acquire(signal: AbortSignal): true | Promise<boolean> {
+    if (this.intervalMs === 0 && this.waiters.length === 0) return true; // not pacing: no clock read
+    if (this.waiters.length === 0) {
+      const now = this.clock();
+      if (now >= this.nextAt) {
+        this.sent(now);
+        return true;
+      }
+    }
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const w: Waiter = {
+        resolve,
+        signal,
+        onAbort: () => {
+          const i = this.waiters.indexOf(w);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve(false);
+        },
+      };
+      signal.addEventListener('abort', w.onAbort, { once: true });
+      this.waiters.push(w);
+      if (this.timer === null) this.schedule();
+    });
   }
 
-  success(): void {
+  /** How long a request arriving now would wait (0 = it may go now). */
+  delayMs(): number {
+    if (this.intervalMs === 0 && this.waiters.length === 0) return 0;
+    return Math.max(0, this.nextAt - this.clock()) + this.waiters.length * this.intervalMs;
+  }
+
+  /** A success of a request let go in `epoch`. */
+  success(epoch: number): void {
+    if (epoch !== this.epoch) return;
     this.successes++;
     if (this.intervalMs === 0 && this.cycleStart >= 0) return;
     const now = this.clock();
@@ -47,21 +102,64 @@ export class RatePacer {
     }
     if (now - this.lastRaise >= 1000) {
       this.lastRaise = now;
-      this.intervalMs /= RAISE;
+      this.intervalMs /= this.raise;
       if (this.intervalMs < OFF_BELOW_MS) this.intervalMs = 0;
+      this.nextAt = Math.min(this.nextAt, this.lastSent + this.intervalMs);
+      this.reschedule();
     }
   }
 
-  rateLimited(): void {
+  /**
+   * A 429 of a request let go in `epoch`; `pauseMs` is the server's Retry-After (or
+   * RateLimit reset) in ms, when it gave one.
+   */
+  rateLimited(epoch: number, pauseMs: number | null): void {
+    if (epoch !== this.epoch) return; // the rest of a burst already measured
     const now = this.clock();
-    if (this.successes === 0) return; // part of a burst already measured, or nothing to measure yet
     if (this.cycleStart < 0) this.cycleStart = now;
-    const cycle = now - this.cycleStart;
+    const resumeAt = now + Math.max(0, pauseMs ?? 0);
+    const cycle = resumeAt - this.cycleStart;
     if (cycle < MIN_CYCLE_MS) return;
-    this.intervalMs = cycle / (this.successes * BACKOFF);
-    this.nextAt = now;
-    this.lastRaise = now;
-    this.cycleStart = now;
+    // A worker that got nothing through this cycle (others took the server's budget)
+    // starts at one request per cycle and doubles each second until it measures more.
+    this.intervalMs = cycle / (Math.max(1, this.successes) * BACKOFF);
+    this.raise = this.successes < FEW ? RAISE_FROM_FEW : RAISE;
+    this.nextAt = resumeAt;
+    this.lastRaise = resumeAt;
+    this.cycleStart = resumeAt;
     this.successes = 0;
+    this.epoch++;
+    this.reschedule();
+  }
+
+  private sent(now: number): void {
+    this.lastSent = now;
+    this.nextAt = now + this.intervalMs;
+  }
+
+  private reschedule(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.waiters.length > 0) this.schedule();
+  }
+
+  /** Let the first waiter go at nextAt, then the next one an interval later, … */
+  private schedule(): void {
+    const wait = this.nextAt - this.clock();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const now = this.clock();
+      // Not pacing any more: everyone waiting goes. Otherwise one per interval.
+      while (this.waiters.length > 0 && now >= this.nextAt) {
+        const w = this.waiters.shift()!;
+        w.signal.removeEventListener('abort', w.onAbort);
+        this.sent(now);
+        w.resolve(true);
+        if (this.intervalMs > 0) break;
+      }
+      if (this.waiters.length > 0) this.schedule();
+    }, Math.max(0, wait));
   }
 }
