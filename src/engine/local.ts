@@ -105,10 +105,11 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         const file = await spool.rotate();
         if (!file) return;
         try {
+          const t0 = performance.now();
           const r = await sink.commit(sinkConn, [file.path]);
           tableVersion = r.version;
           committedRows += file.rows;
-          log('debug', `committed ${file.rows} rows (table version ${r.version})`);
+          log('debug', `committed ${file.rows} rows (table version ${r.version}) in ${Math.round(performance.now() - t0)} ms`);
         } catch (e) {
           fatal = e;
           stopReading = true;

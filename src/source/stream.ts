@@ -55,7 +55,7 @@ export async function openRowStream(
   const payload = [...columns.flatMap((c) => [quoteLiteral(c.name), 'k.' + quoteIdent(c.name)]), quoteLiteral(REQUEST_ID_FIELD), 'k.__rid'];
   const resume = succeeded ? ` WHERE NOT EXISTS (SELECT 1 FROM ${succeeded} s WHERE s.request_id = k.__rid)` : '';
   const sql =
-    `SELECT k.__rid AS rid, CAST(json_object(${payload.join(', ')}) AS VARCHAR) AS line, d.rid IS NOT NULL AS dup ` +
+    `SELECT CAST(json_object(${payload.join(', ')}) AS VARCHAR) AS line, d.rid IS NOT NULL AS dup ` +
     `FROM (SELECT ${rid} AS __rid, * FROM ${relation}) k LEFT JOIN restlake_dups d ON d.rid = k.__rid${resume}`;
 
   let duplicates = 0;
@@ -69,9 +69,11 @@ export async function openRowStream(
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
-        let ids = chunk.getColumnValues(0) as string[];
-        let lines = chunk.getColumnValues(1) as string[];
-        const dup = chunk.getColumnValues(2) as boolean[];
+        // The id is read off the line's tail, not fetched as a column of its own: every
+        // string that crosses from DuckDB into JavaScript costs a decode and an allocation.
+        let lines = chunk.getColumnValues(0) as string[];
+        let ids = lines.map(idOfLine);
+        const dup = chunk.getColumnValues(1) as boolean[];
         if (dup.includes(true)) {
           const keepIds: string[] = [];
           const keepLines: string[] = [];
@@ -94,6 +96,18 @@ export async function openRowStream(
       }
     },
   };
+}
+
+const ID_TAIL = `,${JSON.stringify(REQUEST_ID_FIELD)}:"`;
+
+/** The request_id of a line whose last member is `"_request_id":"<64 hex>"` (json_object above). */
+function idOfLine(line: string): string {
+  const end = line.length - 2;
+  if (line.startsWith(ID_TAIL, end - 64 - ID_TAIL.length) && line.charCodeAt(end) === 34 /* " */) return line.slice(end - 64, end);
+  // Not the expected shape (it cannot be, but a wrong id must never reach the sink).
+  const id = (JSON.parse(line) as Record<string, unknown>)[REQUEST_ID_FIELD];
+  if (typeof id !== 'string') throw new Error(`source row without ${REQUEST_ID_FIELD}: ${line.slice(0, 200)}`);
+  return id;
 }
 
 /** Rows in a relation (cheap for Parquet and Delta, a scan for CSV/JSON). */

@@ -22,6 +22,25 @@ test('serialised results have a fixed key order and the driver reads their head 
   assert.deepEqual(parseResultHead(line), { requestId: 'ab'.repeat(32), success: false, statusCode: null, errorClass: 'template', durationMs: 12.5 });
 });
 
+test('a line is exactly JSON.stringify of the ordered row: escapes, odd column names, non-finite numbers, nested values', () => {
+  const odd = {
+    ...config,
+    sink: { source_columns: ['id', 'we"ird\\name', 'ü'] },
+    response: { extract: { tags: { path: '$.tags', type: 'json' }, gone: { path: '$.x', type: 'string' } } },
+  } as unknown as PipelineConfig;
+  const serialize = createResultSerializer(odd);
+  const r = failedResult(odd, 'run "1"', 'cd'.repeat(32), 'parse', 'line\nbreak \u2028 and "quotes"', { id: -0, 'we"ird\\name': [1, { a: 'x' }], 'ü': 'ünï\u0000' });
+  r.duration_ms = Number.NaN;
+  r.status_code = 503;
+  r.attempts = 3;
+  r.response_body = '{"a":"\\"}';
+  r.tags = { nested: [true, null, 1.5e-7] };
+  r.gone = undefined;
+  const expected = JSON.stringify(Object.fromEntries(resultKeys(odd).map((k) => [k, r[k] ?? null])));
+  assert.equal(serialize(r), expected);
+  assert.equal(JSON.parse(serialize(r)).duration_ms, null);
+});
+
 test('parseResultHead reads successes and falls back to a full parse for other key orders', () => {
   const serialize = createResultSerializer(config);
   const r = failedResult(config, 'run1', 'cd'.repeat(32), 'internal', 'x');

@@ -43,47 +43,93 @@ export function maxResultLineBytes(config: PipelineConfig): number {
 // Cut first when a line is too long: the big free-text columns, largest first.
 const SHRINKABLE = ['response_body', 'request_body', 'response_headers', 'error_message', 'request_headers'] as const;
 
-/**
- * `r => ({ k1: r.k1 ?? null, k2: … })` generated once: an object literal of fixed shape
- * is about twice as fast to build and stringify as one grown key by key. Keys are
- * embedded as JSON string literals (valid JS string literals), so any column name is safe.
- */
-function compileOrderedCopy(keys: readonly string[]): (r: ResultRow) => Record<string, unknown> {
-  const fields = keys.map((k) => `${JSON.stringify(k)}: r[${JSON.stringify(k)}] ?? null`).join(', ');
-  return new Function('r', `return { ${fields} };`) as (r: ResultRow) => Record<string, unknown>;
+// How each fixed column is written. Everything else (source and extract columns) is
+// any JSON value and goes through JSON.stringify.
+const FIXED_KIND: Record<(typeof RESULT_FIXED_KEYS)[number], 'string' | 'number' | 'boolean'> = {
+  request_id: 'string',
+  success: 'boolean',
+  status_code: 'number',
+  error_class: 'string',
+  duration_ms: 'number',
+  attempts: 'number',
+  run_id: 'string',
+  pipeline: 'string',
+  method: 'string',
+  url: 'string',
+  request_headers: 'string',
+  request_body: 'string',
+  error_message: 'string',
+  response_headers: 'string',
+  response_body: 'string',
+  response_truncated: 'boolean',
+  started_at: 'number',
+  finished_at: 'number',
+};
+
+/** JSON for a string column: null unless it is a string. */
+function str(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : 'null';
+}
+/** JSON for a number column: null unless finite (JSON has no NaN). */
+function num(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? '' + v : 'null';
+}
+/** JSON for a boolean column. */
+function bool(v: unknown): string {
+  return v === true ? 'true' : 'false';
+}
+/** JSON for any other column; a value JSON cannot hold (undefined, a function) is null. */
+function any(v: unknown): string {
+  return (v === undefined ? undefined : JSON.stringify(v)) ?? 'null';
 }
 
 /**
- * A serializer with the key order precomputed: one object built with keys in order,
- * one JSON.stringify. Missing keys become null so every line has every column. A line
- * over maxResultLineBytes (a body full of escaped characters) is shortened, flagged as
- * truncated, so one response can never make a commit fail.
+ * The line built as one string concatenation generated once per pipeline: no copy of
+ * the row, no generic walk of JSON.stringify over it; the output is exactly what
+ * JSON.stringify of the ordered copy would give. Keys are embedded as JSON string
+ * literals (valid JS string literals), so any column name is safe.
+ */
+function compileLine(keys: readonly string[]): (r: ResultRow) => string {
+  const parts = keys.map((k, i) => {
+    const kind = (FIXED_KIND as Record<string, string>)[k] ?? 'any';
+    const fn = kind === 'string' ? 'str' : kind === 'number' ? 'num' : kind === 'boolean' ? 'bool' : 'any';
+    const prefix = JSON.stringify((i === 0 ? '{' : ',') + JSON.stringify(k) + ':');
+    return `${prefix} + ${fn}(r[${JSON.stringify(k)}])`;
+  });
+  const body = `return ${parts.join(' + ')} + "}";`;
+  return new Function('str', 'num', 'bool', 'any', `return (r) => { ${body} };`)(str, num, bool, any) as (r: ResultRow) => string;
+}
+
+/**
+ * A serializer with the key order precomputed. Missing keys become null so every line
+ * has every column. A line over maxResultLineBytes (a body full of escaped characters)
+ * is shortened, flagged as truncated, so one response can never make a commit fail.
  */
 export function createResultSerializer(config: PipelineConfig): (r: ResultRow) => string {
   const maxBytes = maxResultLineBytes(config);
-  const build = compileOrderedCopy(resultKeys(config));
+  const line = compileLine(resultKeys(config));
   return (r) => {
-    const o = build(r);
-    let line = JSON.stringify(o);
+    let text = line(r);
     // UTF-8 is at most 3 bytes per UTF-16 unit, so short lines skip the byte count.
-    while (line.length * 3 > maxBytes) {
-      const excess = Buffer.byteLength(line) - maxBytes;
-      if (excess <= 0) break;
+    if (text.length * 3 <= maxBytes) return text;
+    const o: ResultRow = { ...r };
+    for (;;) {
+      const excess = Buffer.byteLength(text) - maxBytes;
+      if (excess <= 0) return text;
       let field: string | null = null;
       for (const f of SHRINKABLE) {
         const v = o[f];
         if (typeof v === 'string' && (field === null || v.length > (o[field] as string).length)) field = f;
       }
-      if (field === null) break;
+      if (field === null) return text;
       const v = o[field] as string;
       // Cut in proportion to the field's escaped size (escapes make a character 1–6 bytes).
       const fieldBytes = Buffer.byteLength(JSON.stringify(v));
       const keep = fieldBytes > excess ? Math.floor(v.length * ((fieldBytes - excess) / fieldBytes)) - 64 : 0;
       o[field] = v.slice(0, Math.max(0, keep));
       if (field === 'response_body') o.response_truncated = true;
-      line = JSON.stringify(o);
+      text = line(o);
     }
-    return line;
   };
 }
 
