@@ -8,7 +8,8 @@
 //   naive     fetch behind a concurrency limit, JSON lines out
 //   wrk       the ceiling of server + loopback at the same connection count
 //
-// usage: npm run bench -- [--scenario cpu,latency,extract,memory] [--contenders bare,wrk] [--reps 3] [--scale 1] [--smoke]
+// usage: npm run bench -- [--scenario cpu,latency,extract,memory] [--contenders bare,wrk] [--reps 3] [--scale 1] [--smoke] [--json out.json]
+// --smoke: tiny sizes, one round, nothing written into bench/ (CI runs it through bench/run.test.mjs).
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, availableParallelism } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -174,9 +175,12 @@ async function main() {
   }
   const md = toMarkdown(report);
   process.stdout.write(md + '\n');
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', `bench-${report.started.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
-  if (!smoke) writeFileSync(join(here, 'RESULTS.md'), md + '\n');
+  if (typeof args.json === 'string') writeFileSync(args.json, JSON.stringify(report, null, 2));
+  if (!smoke) {
+    mkdirSync(join(here, 'results'), { recursive: true });
+    writeFileSync(join(here, 'results', `bench-${report.started.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
+    writeFileSync(join(here, 'RESULTS.md'), md + '\n');
+  }
 }
 
 function toMarkdown(report) {

@@ -25,7 +25,7 @@ flock 9
 
 # Everything that decides what gets installed; a change re-runs the installs (which skip what is already
 # there). The fast path runs no Python at all: a repeated `npm test` should not pay for interpreter starts.
-WANT="$(cat "$SETUP/test-deps.sh" "$SETUP/requirements-test.txt" "$SETUP/jars-pom.xml" | sha256sum | cut -d' ' -f1)"
+WANT="$(cat "$SETUP/test-deps.sh" "$SETUP/requirements-test.txt" "$SETUP/jars-pom.xml" "$ROOT/bench/setup.sh" | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ -f "$PATHS" ] && [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
   exit 0
 fi
@@ -66,21 +66,29 @@ step() {
 }
 done_step() { echo "test-deps: $STEP: $((SECONDS - STEP_T0))s" >&2; }
 
-step "system tools (java 17+, maven, chromium)"
+step "system tools (java 17+, maven, chromium, nginx, wrk)"
 need_apt=()
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
 if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ] 2>/dev/null; then need_apt+=(openjdk-17-jdk-headless); fi
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 # Debian's Chromium: the HTML report is checked in a real headless browser (playwright-core drives it).
 [ -x "${RESTLAKE_CHROMIUM:-/usr/bin/chromium}" ] || need_apt+=(chromium)
+# The benchmark's smoke test (bench/run.test.mjs): nginx with the echo module, and wrk.
+command -v nginx >/dev/null 2>&1 || need_apt+=(nginx-light)
+[ -e /usr/lib/nginx/modules/ngx_http_echo_module.so ] || need_apt+=(libnginx-mod-http-echo)
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}"; } >>"$LOG" 2>&1
   else
-    echo "test-deps: FAILED: missing ${need_apt[*]}; install them (Java 17+, Maven 3.8+, Chromium)" >&2
+    echo "test-deps: FAILED: missing ${need_apt[*]}; install them (Java 17+, Maven 3.8+, Chromium, nginx-light + libnginx-mod-http-echo, wrk)" >&2
     exit 1
   fi
 fi
+done_step
+
+step "benchmark venv (aiohttp)"
+bash "$ROOT/bench/setup.sh" >>"$LOG" 2>&1
 done_step
 
 # Maven mostly waits on the network and pip mostly on the CPU: run them side by side.

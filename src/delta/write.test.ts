@@ -134,6 +134,28 @@ describe('DeltaTable.write', () => {
     });
   });
 
+  test('unpartitioned writes stream into files of at most targetFileRows, in row groups of whole vectors, rows in order', async () => {
+    await withTable(async (t, dir) => {
+      const r = await t.write(conn, { selectSql: rowsSql(0, 20_000), schema: SCHEMA, mode: 'append', targetFileRows: 8192, rowGroupRows: 3000 });
+      assert.equal(r.rows, 20_000);
+      const snap = await t.snapshot();
+      const files = snap.files.map((f) => ({ path: f.path, stats: JSON.parse(f.stats!) })).sort((a, b) => a.stats.minValues.id - b.stats.minValues.id);
+      assert.deepEqual(files.map((f) => f.stats.numRecords), [8192, 8192, 3616]);
+      // Each file holds a contiguous range of ids: the source order is kept across files.
+      let next = 0;
+      for (const f of files) {
+        assert.equal(f.stats.minValues.id, next);
+        assert.equal(f.stats.maxValues.id, next + f.stats.numRecords - 1);
+        assert.equal(f.stats.nullCount.region, Math.floor((next + f.stats.numRecords) / 3) - Math.floor(next / 3)); // null when id % 3 == 2
+        next += f.stats.numRecords;
+        // rowGroupRows 3000 rounds down to whole 2,048-row vectors.
+        const groups = await rows(conn, `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata('${path.join(dir, f.path)}') ORDER BY 1`);
+        assert.ok(groups.every((g) => Number(g.row_group_num_rows) <= 2048), JSON.stringify(groups));
+      }
+      assert.equal(await scanCount(t), 20_000);
+    });
+  });
+
   test('partitioned: Hive directories with escaping, null partition, typed values read back', async () => {
     await withTable(async (t, dir) => {
       const schema: StructType = {

@@ -14,6 +14,15 @@ import { computeStats, statsScopeOf } from './stats.js';
 import { partitionDir, partitionValueSql } from './partitions.js';
 
 export const DEFAULT_TARGET_FILE_ROWS = 1_000_000;
+/**
+ * DuckDB's Parquet writer holds a row group in memory while it fills; its default
+ * (122,880 rows) costs hundreds of MB for rows that carry response bodies. Writers
+ * that know their row size pass a better value (see WriteOptions.rowGroupRows).
+ */
+export const DEFAULT_ROW_GROUP_ROWS = 122_880;
+const VECTOR_ROWS = 2048;
+/** Below this many rows per file only the staged path splits files exactly. */
+export const STREAMED_MIN_TARGET_ROWS = VECTOR_ROWS;
 
 /** SQL that stages `selectSql` into temp table `table`, columns cast to the schema's types in schema order. */
 export function stageSql(table: string, selectSql: string, columnExprs: string[]): string {
@@ -70,24 +79,13 @@ export async function writeStagedFiles(
       }
     }
     for (const { values, subset } of parts) {
-      const name = `part-${randomUUID()}.c000.zstd.parquet`;
-      const dir = partFields.length ? partitionDir(partitionColumns, values) : '';
-      const rel = dir ? `${dir}/${name}` : name;
-      const local = path.join(tmpDir, name);
+      const local = path.join(tmpDir, `part-${adds.length}.parquet`);
       await conn.run(`COPY ${subset} TO ${quoteLiteral(local)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`);
-      const stats = await computeStats(conn, `${subset} __rl_s`, dataFields, scope);
-      const size = (await fs.stat(local)).size;
-      await storage.uploadLocal(local, rel);
-      adds.push({
-        path: encodeActionPath(rel),
-        partitionValues: values,
-        size,
-        modificationTime: Date.now(),
-        dataChange,
-        stats: stats.json,
-      });
-      rows += stats.numRecords;
-      for (const [k, n] of stats.nullCounts) nullCounts.set(k, (nullCounts.get(k) ?? 0) + n);
+      const dir = partFields.length ? partitionDir(partitionColumns, values) : '';
+      const file = await addDataFile(conn, storage, local, `${subset} __rl_s`, dir, values, dataFields, scope, dataChange);
+      adds.push(file.add);
+      rows += file.rows;
+      for (const [k, n] of file.nullCounts) nullCounts.set(k, (nullCounts.get(k) ?? 0) + n);
     }
   } catch (e) {
     // Leave no orphans behind from a failed write (they would only be vacuumed much later).
@@ -100,6 +98,86 @@ export async function writeStagedFiles(
   for (const f of partFields) {
     const [r] = await queryJson(conn, `SELECT CAST(count(*) - count(${quoteIdent(f.name)}) AS VARCHAR) AS n FROM ${table}`);
     nullCounts.set(f.name, Number(r.n));
+  }
+  return { adds, rows, nullCounts };
+}
+
+/**
+ * Uploads one local Parquet file as a data file under `dir` with a fresh unique name
+ * and returns its add action; stats come from `statsFrom` (SQL over the same rows).
+ */
+async function addDataFile(
+  conn: DuckDBConnection,
+  storage: Storage,
+  local: string,
+  statsFrom: string,
+  dir: string,
+  partitionValues: Record<string, string | null>,
+  dataFields: StructField[],
+  scope: ReturnType<typeof statsScopeOf>,
+  dataChange: boolean,
+): Promise<{ add: AddFile; rows: number; nullCounts: Map<string, number> }> {
+  const name = `part-${randomUUID()}.c000.zstd.parquet`;
+  const rel = dir ? `${dir}/${name}` : name;
+  const stats = await computeStats(conn, statsFrom, dataFields, scope);
+  const size = (await fs.stat(local)).size;
+  await storage.uploadLocal(local, rel);
+  return {
+    add: { path: encodeActionPath(rel), partitionValues, size, modificationTime: Date.now(), dataChange, stats: stats.json },
+    rows: stats.numRecords,
+    nullCounts: stats.nullCounts,
+  };
+}
+
+/**
+ * The unpartitioned write path: the rows go from `rowsSql` straight into Parquet files
+ * (no staging table), so a commit's memory is a few row groups, not the whole commit.
+ * DuckDB splits the output into files of up to `targetFileRows` rows; each file's stats
+ * are computed from the file itself. Row order is kept.
+ */
+export async function writeStreamedFiles(
+  conn: DuckDBConnection,
+  storage: Storage,
+  rowsSql: string,
+  dataFields: StructField[],
+  dataChange: boolean,
+  configuration: Record<string, string> = {},
+  targetFileRows = DEFAULT_TARGET_FILE_ROWS,
+  rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
+): Promise<WrittenFiles> {
+  const scope = statsScopeOf(configuration);
+  // DuckDB fills row groups in whole vectors (2,048 rows) and splits files at row-group
+  // boundaries: row groups of whole vectors, as many per file as fit in the target.
+  const target = Math.max(STREAMED_MIN_TARGET_ROWS, Math.floor(targetFileRows));
+  const rowGroup = Math.max(VECTOR_ROWS, Math.floor(Math.min(target, rowGroupRows) / VECTOR_ROWS) * VECTOR_ROWS);
+  const groupsPerFile = Math.max(1, Math.floor(target / rowGroup));
+  const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-write-'));
+  const out = path.join(tmpDir, 'out');
+  const adds: AddFile[] = [];
+  const nullCounts = new Map<string, number>();
+  let rows = 0;
+  try {
+    await conn.run(
+      `COPY (${rowsSql}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ` +
+        `ROW_GROUP_SIZE ${rowGroup}, ROW_GROUPS_PER_FILE ${groupsPerFile}, FILENAME_PATTERN 'part_{i}')`,
+    );
+    // part_0, part_1, … in the order DuckDB wrote them (numeric, not lexical).
+    const names = (await fs.readdir(out).catch(() => [] as string[]))
+      .filter((n) => n.endsWith('.parquet'))
+      .sort((a, b) => Number(/\d+/.exec(a)?.[0]) - Number(/\d+/.exec(b)?.[0]));
+    for (const n of names) {
+      const local = path.join(out, n);
+      const file = await addDataFile(conn, storage, local, `read_parquet(${quoteLiteral(local)}) __rl_s`, '', {}, dataFields, scope, dataChange);
+      if (file.rows === 0) continue; // an empty input can leave an empty file: nothing to add
+      adds.push(file.add);
+      rows += file.rows;
+      for (const [k, c] of file.nullCounts) nullCounts.set(k, (nullCounts.get(k) ?? 0) + c);
+    }
+  } catch (e) {
+    await Promise.all(adds.map((a) => storage.delete(decodeURIComponent(a.path)).catch(() => undefined)));
+    throw e;
+  } finally {
+    await fs.rm(tmpDir, { recursive: true, force: true });
   }
   return { adds, rows, nullCounts };
 }

@@ -14,7 +14,7 @@ import { quoteIdent, toDuckDbType } from '../schema/duckdb-types.js';
 import type { StructType } from '../schema/types.js';
 import type { Storage } from '../storage/types.js';
 import { ENGINE_INFO } from '../version.js';
-import { DEFAULT_TARGET_FILE_ROWS, stageSql, writeStagedFiles } from './files.js';
+import { DEFAULT_TARGET_FILE_ROWS, STREAMED_MIN_TARGET_ROWS, stageSql, writeStagedFiles, writeStreamedFiles } from './files.js';
 import { containsType, reconcileSchema } from './schema-check.js';
 
 export interface WriteOptions {
@@ -23,6 +23,8 @@ export interface WriteOptions {
   partitionColumns?: string[];
   mode: 'append' | 'overwrite';
   targetFileRows?: number;
+  /** Rows per Parquet row group (unpartitioned writes); smaller holds less in memory. Default DuckDB's 122,880. */
+  rowGroupRows?: number;
   configuration?: Record<string, string>;
   mergeSchema?: boolean;
   operation?: string;
@@ -98,13 +100,22 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
       ? `CAST(NULL AS ${toDuckDbType(f.type)}) AS ${quoteIdent(f.name)}`
       : `CAST(__rl_src.${quoteIdent(src)} AS ${toDuckDbType(f.type)}) AS ${quoteIdent(f.name)}`;
   });
-  const stage = `__rl_stage_${randomUUID().replaceAll('-', '')}`;
-  await conn.run(stageSql(stage, opts.selectSql, exprs));
+  const configuration = (metadata ?? snap?.metadata)?.configuration ?? {};
+  const targetFileRows = opts.targetFileRows ?? DEFAULT_TARGET_FILE_ROWS;
   let written;
-  try {
-    written = await writeStagedFiles(conn, storage, stage, schema, partitionColumns, true, (metadata ?? snap?.metadata)?.configuration ?? {}, opts.targetFileRows ?? DEFAULT_TARGET_FILE_ROWS);
-  } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${stage}`);
+  if (partitionColumns.length === 0 && targetFileRows >= STREAMED_MIN_TARGET_ROWS) {
+    // Unpartitioned: stream the rows into Parquet, nothing staged.
+    const rowsSql = `SELECT ${exprs.join(', ')} FROM (${opts.selectSql}) __rl_src`;
+    written = await writeStreamedFiles(conn, storage, rowsSql, schema.fields, true, configuration, targetFileRows, opts.rowGroupRows);
+  } else {
+    // Partitioned: stage once, then one query per partition value.
+    const stage = `__rl_stage_${randomUUID().replaceAll('-', '')}`;
+    await conn.run(stageSql(stage, opts.selectSql, exprs));
+    try {
+      written = await writeStagedFiles(conn, storage, stage, schema, partitionColumns, true, configuration, targetFileRows);
+    } finally {
+      await conn.run(`DROP TABLE IF EXISTS ${stage}`);
+    }
   }
   const cleanup = (): Promise<unknown> => Promise.all(written.adds.map((a) => storage.delete(decodeActionPath(a.path)).catch(() => undefined)));
 
