@@ -3,7 +3,7 @@
 import type { PipelineConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { DeltaType, StructField, StructType } from '../delta/index.js';
-import { RESULT_FIXED_KEYS } from '../worker/result.js';
+import { LEADING_COLUMNS, OUTCOME_COLUMNS, RESERVED_SINK_COLUMNS, TIMING_COLUMNS, type SinkColumn } from './columns.js';
 import { deltaTypeOfDuckDb } from './types.js';
 
 /** A source column's name and DuckDB type, as DESCRIBE reports it. */
@@ -30,7 +30,7 @@ function field(name: string, type: DeltaType, nullable = true): StructField {
  */
 export function sinkSchema(config: PipelineConfig, sourceColumns: readonly SourceColumn[]): StructType {
   const byName = new Map(sourceColumns.map((c) => [c.name, c]));
-  const fixed = new Set<string>(RESULT_FIXED_KEYS);
+  const fixed = new Set<string>(RESERVED_SINK_COLUMNS);
   const issues: { path: string; message: string }[] = [];
   const copied: StructField[] = [];
   config.sink.source_columns.forEach((name, i) => {
@@ -45,30 +45,10 @@ export function sinkSchema(config: PipelineConfig, sourceColumns: readonly Sourc
     else extract.push(field(name, EXTRACT_TYPES[spec.type] ?? 'string'));
   }
   if (issues.length > 0) throw new ConfigError(issues);
+  const own = (c: SinkColumn): StructField => field(c.name, c.type, c.nullable);
   return {
     type: 'struct',
-    fields: [
-      field('request_id', 'string', false),
-      field('run_id', 'string', false),
-      field('pipeline', 'string', false),
-      ...copied,
-      field('method', 'string'),
-      field('url', 'string'),
-      field('request_headers', 'string'),
-      field('request_body', 'string'),
-      field('status_code', 'integer'),
-      field('success', 'boolean', false),
-      field('attempts', 'integer', false),
-      field('error_class', 'string'),
-      field('error_message', 'string'),
-      field('response_headers', 'string'),
-      field('response_body', 'string'),
-      field('response_truncated', 'boolean'),
-      ...extract,
-      field('started_at', 'timestamp'),
-      field('finished_at', 'timestamp'),
-      field('duration_ms', 'double'),
-    ],
+    fields: [...LEADING_COLUMNS.map(own), ...copied, ...OUTCOME_COLUMNS.map(own), ...extract, ...TIMING_COLUMNS.map(own)],
   };
 }
 

@@ -25,11 +25,11 @@ test('serialised results have a fixed key order and the driver reads their head 
 test('a line is exactly JSON.stringify of the ordered row: escapes, odd column names, non-finite numbers, nested values', () => {
   const odd = {
     ...config,
-    sink: { source_columns: ['id', 'we"ird\\name', 'ü'] },
+    sink: { source_columns: ['id', 'we"ird\\name', 'ü', 'constructor', '__proto__'] },
     response: { extract: { tags: { path: '$.tags', type: 'json' }, gone: { path: '$.x', type: 'string' } } },
   } as unknown as PipelineConfig;
   const serialize = createResultSerializer(odd);
-  const r = failedResult(odd, 'run "1"', 'cd'.repeat(32), 'parse', 'line\nbreak \u2028 and "quotes"', { id: -0, 'we"ird\\name': [1, { a: 'x' }], 'ü': 'ünï\u0000' });
+  const r = failedResult(odd, 'run "1"', 'cd'.repeat(32), 'parse', 'line\nbreak \u2028 and "quotes"', { id: -0, 'we"ird\\name': [1, { a: 'x' }], 'ü': 'ünï\u0000', constructor: 'c', ['__proto__']: 'p' });
   r.duration_ms = Number.NaN;
   r.status_code = 503;
   r.attempts = 3;

@@ -6,26 +6,16 @@ import type { PipelineConfig } from '../config/types.js';
 import type { ErrorClass } from '../errors.js';
 import type { ResultRow } from './types.js';
 import { blankResult } from '../request/execute.js';
+import { SINK_COLUMNS } from '../sink/columns.js';
 
 /** The leading keys, in order; `parseResultHead` depends on exactly this order. */
 export const RESULT_HEAD_KEYS = ['request_id', 'success', 'status_code', 'error_class', 'duration_ms'] as const;
 
-export const RESULT_FIXED_KEYS = [
+/** Every sink column of the worker's own, the head first, then in table order. */
+export const RESULT_FIXED_KEYS: readonly string[] = [
   ...RESULT_HEAD_KEYS,
-  'attempts',
-  'run_id',
-  'pipeline',
-  'method',
-  'url',
-  'request_headers',
-  'request_body',
-  'error_message',
-  'response_headers',
-  'response_body',
-  'response_truncated',
-  'started_at',
-  'finished_at',
-] as const;
+  ...SINK_COLUMNS.map((c) => c.name).filter((n) => !(RESULT_HEAD_KEYS as readonly string[]).includes(n)),
+];
 
 /** Every column of a result line in order: fixed ones, then source_columns, then extract columns. */
 export function resultKeys(config: PipelineConfig): string[] {
@@ -43,28 +33,11 @@ export function maxResultLineBytes(config: PipelineConfig): number {
 // Cut first when a line is too long: the big free-text columns, largest first.
 const SHRINKABLE = ['response_body', 'request_body', 'response_headers', 'error_message', 'request_headers'] as const;
 
-// How each fixed column is written. Everything else (source and extract columns) is
-// any JSON value and goes through JSON.stringify.
-const FIXED_KIND: Record<(typeof RESULT_FIXED_KEYS)[number], 'string' | 'number' | 'boolean'> = {
-  request_id: 'string',
-  success: 'boolean',
-  status_code: 'number',
-  error_class: 'string',
-  duration_ms: 'number',
-  attempts: 'number',
-  run_id: 'string',
-  pipeline: 'string',
-  method: 'string',
-  url: 'string',
-  request_headers: 'string',
-  request_body: 'string',
-  error_message: 'string',
-  response_headers: 'string',
-  response_body: 'string',
-  response_truncated: 'boolean',
-  started_at: 'number',
-  finished_at: 'number',
-};
+// How each of the sink's own columns is written (timestamps travel as epoch micros).
+// Everything else (source and extract columns) is any JSON value: JSON.stringify.
+const WRITER_OF = new Map<string, 'str' | 'num' | 'bool'>(
+  SINK_COLUMNS.map((c) => [c.name, c.type === 'string' ? 'str' : c.type === 'boolean' ? 'bool' : 'num']),
+);
 
 /** JSON for a string column: null unless it is a string. */
 function str(v: unknown): string {
@@ -91,8 +64,7 @@ function any(v: unknown): string {
  */
 function compileLine(keys: readonly string[]): (r: ResultRow) => string {
   const parts = keys.map((k, i) => {
-    const kind = (FIXED_KIND as Record<string, string>)[k] ?? 'any';
-    const fn = kind === 'string' ? 'str' : kind === 'number' ? 'num' : kind === 'boolean' ? 'bool' : 'any';
+    const fn = WRITER_OF.get(k) ?? 'any';
     const prefix = JSON.stringify((i === 0 ? '{' : ',') + JSON.stringify(k) + ':');
     return `${prefix} + ${fn}(r[${JSON.stringify(k)}])`;
   });

@@ -5,26 +5,8 @@ import { enumOf } from './common.js';
 import { asRecord, here, type IssueSink } from './context.js';
 
 /** Columns every sink row has; source_columns and extract names must not reuse them. */
-export const RESERVED_SINK_COLUMNS = [
-  'request_id',
-  'run_id',
-  'pipeline',
-  'method',
-  'url',
-  'request_headers',
-  'request_body',
-  'status_code',
-  'success',
-  'attempts',
-  'error_class',
-  'error_message',
-  'response_headers',
-  'response_body',
-  'response_truncated',
-  'started_at',
-  'finished_at',
-  'duration_ms',
-] as const;
+export { RESERVED_SINK_COLUMNS } from '../../sink/columns.js';
+import { RESERVED_SINK_COLUMNS } from '../../sink/columns.js';
 
 export const sink = strictObject({
   path: z.string().min(1).describe('Delta table directory (relative to the config file) or s3://bucket/prefix.'),
