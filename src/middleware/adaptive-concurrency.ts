@@ -14,6 +14,7 @@ import { originOf } from '../transport/origin.js';
 import { RatePacer } from './rate-pacer.js';
 import { serverBackoffMs } from './retry-after.js';
 import type { Exchange, MiddlewareFactory } from './types.js';
+import { WaitQueue } from './wait-queue.js';
 
 export type AdaptiveOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'adaptive_concurrency' }>, 'type'>>;
 
@@ -24,7 +25,7 @@ export class AimdLimiter {
   inFlight = 0;
   /** Bumped by every cut; an attempt remembers the generation it was admitted in. */
   generation = 0;
-  private readonly waiters: { resolve: (ok: boolean) => void; signal: AbortSignal; onAbort: () => void }[] = [];
+  private readonly waiters = new WaitQueue();
 
   constructor(
     readonly min: number,
@@ -39,20 +40,7 @@ export class AimdLimiter {
       this.inFlight++;
       return true;
     }
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const w = {
-        resolve,
-        signal,
-        onAbort: () => {
-          const i = this.waiters.indexOf(w);
-          if (i >= 0) this.waiters.splice(i, 1);
-          resolve(false);
-        },
-      };
-      signal.addEventListener('abort', w.onAbort, { once: true });
-      this.waiters.push(w);
-    });
+    return this.waiters.wait(signal);
   }
 
   /** Give the slot back with what the attempt (admitted in `generation`) said about the server. */
@@ -67,10 +55,8 @@ export class AimdLimiter {
       this.limit = Math.min(this.max, this.limit + 1 / this.limit);
     }
     while (this.waiters.length > 0 && this.inFlight < Math.floor(this.limit)) {
-      const w = this.waiters.shift()!;
-      w.signal.removeEventListener('abort', w.onAbort);
       this.inFlight++;
-      w.resolve(true);
+      this.waiters.next();
     }
   }
 }

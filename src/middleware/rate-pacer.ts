@@ -22,18 +22,14 @@
 // all until the server's pause ends. (Reserving fixed future slots instead would keep
 // requests queued at a pace that no longer holds.)
 
+import { WaitQueue } from './wait-queue.js';
+
 const MIN_CYCLE_MS = 500; // shorter cycles say too little to measure a rate (and random 429s come that close)
 const BACKOFF = 0.9;
 const RAISE = 1.1; // per second without a 429: back to full speed within a minute after a storm
 const FEW = 10; // a cycle with fewer successes measures little: ramp up fast from it (slow start)
 const RAISE_FROM_FEW = 2;
 const OFF_BELOW_MS = 0.05; // interval under which pacing is pointless (20,000/s)
-
-interface Waiter {
-  resolve: (ok: boolean) => void;
-  signal: AbortSignal;
-  onAbort: () => void;
-}
 
 export class RatePacer {
   /** Milliseconds between sends; 0 = not pacing. */
@@ -52,7 +48,7 @@ export class RatePacer {
   private successes = 0;
   private lastRaise = 0;
   private raise = RAISE;
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters = new WaitQueue();
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly clock: () => number = Date.now) {}
@@ -67,21 +63,9 @@ export class RatePacer {
         return true;
       }
     }
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const w: Waiter = {
-        resolve,
-        signal,
-        onAbort: () => {
-          const i = this.waiters.indexOf(w);
-          if (i >= 0) this.waiters.splice(i, 1);
-          resolve(false);
-        },
-      };
-      signal.addEventListener('abort', w.onAbort, { once: true });
-      this.waiters.push(w);
-      if (this.timer === null) this.schedule();
-    });
+    const turn = this.waiters.wait(signal);
+    if (this.timer === null) this.schedule();
+    return turn;
   }
 
   /** How long a request arriving now would wait (0 = it may go now). */
@@ -153,10 +137,8 @@ export class RatePacer {
       const now = this.clock();
       // Not pacing any more: everyone waiting goes. Otherwise one per interval.
       while (this.waiters.length > 0 && now >= this.nextAt) {
-        const w = this.waiters.shift()!;
-        w.signal.removeEventListener('abort', w.onAbort);
         this.sent(now);
-        w.resolve(true);
+        this.waiters.next();
         if (this.intervalMs > 0) break;
       }
       if (this.waiters.length > 0) this.schedule();

@@ -54,11 +54,7 @@ export async function writeStagedFiles(
       : `SELECT count(*) AS n FROM ${table}`,
   );
   const dataCols = dataFields.map((f) => quoteIdent(f.name)).join(', ');
-  const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-write-'));
-  const adds: AddFile[] = [];
-  const nullCounts = new Map<string, number>();
-  let rows = 0;
-  try {
+  const written = await collectDataFiles(storage, async (tmpDir, add) => {
     // One file per (partition, chunk of `target` rows). Chunks number rows by rowid, so the
     // separate queries of one group partition its rows exactly.
     const parts: { values: Record<string, string | null>; subset: string }[] = [];
@@ -78,28 +74,21 @@ export async function writeStagedFiles(
         parts.push({ values, subset: `(SELECT ${dataCols} FROM ${table} WHERE ${where.join(' AND ')}${qualify})` });
       }
     }
-    for (const { values, subset } of parts) {
-      const local = path.join(tmpDir, `part-${adds.length}.parquet`);
+    for (let i = 0; i < parts.length; i++) {
+      const { values, subset } = parts[i];
+      const local = path.join(tmpDir, `part-${i}.parquet`);
       await conn.run(`COPY ${subset} TO ${quoteLiteral(local)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`);
       const dir = partFields.length ? partitionDir(partitionColumns, values) : '';
-      const file = await addDataFile(conn, storage, local, `${subset} __rl_s`, dir, values, dataFields, scope, dataChange);
-      adds.push(file.add);
-      rows += file.rows;
-      for (const [k, n] of file.nullCounts) nullCounts.set(k, (nullCounts.get(k) ?? 0) + n);
+      add(await addDataFile(conn, storage, local, `${subset} __rl_s`, dir, values, dataFields, scope, dataChange));
     }
-  } catch (e) {
-    // Leave no orphans behind from a failed write (they would only be vacuumed much later).
-    await Promise.all(adds.map((a) => storage.delete(decodeURIComponent(a.path)).catch(() => undefined)));
-    throw e;
-  } finally {
-    await fs.rm(tmpDir, { recursive: true, force: true });
-  }
+  });
+  const { nullCounts } = written;
   // Null counts for partition columns (they are not in the files but NOT NULL still applies).
   for (const f of partFields) {
     const [r] = await queryJson(conn, `SELECT CAST(count(*) - count(${quoteIdent(f.name)}) AS VARCHAR) AS n FROM ${table}`);
     nullCounts.set(f.name, Number(r.n));
   }
-  return { adds, rows, nullCounts };
+  return written;
 }
 
 /**
@@ -151,12 +140,8 @@ export async function writeStreamedFiles(
   const target = Math.max(STREAMED_MIN_TARGET_ROWS, Math.floor(targetFileRows));
   const rowGroup = Math.max(VECTOR_ROWS, Math.floor(Math.min(target, rowGroupRows) / VECTOR_ROWS) * VECTOR_ROWS);
   const groupsPerFile = Math.max(1, Math.floor(target / rowGroup));
-  const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-write-'));
-  const out = path.join(tmpDir, 'out');
-  const adds: AddFile[] = [];
-  const nullCounts = new Map<string, number>();
-  let rows = 0;
-  try {
+  return collectDataFiles(storage, async (tmpDir, add) => {
+    const out = path.join(tmpDir, 'out');
     await conn.run(
       `COPY (${rowsSql}) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ` +
         `ROW_GROUP_SIZE ${rowGroup}, ROW_GROUPS_PER_FILE ${groupsPerFile}, FILENAME_PATTERN 'part_{i}')`,
@@ -168,16 +153,31 @@ export async function writeStreamedFiles(
     for (const n of names) {
       const local = path.join(out, n);
       const file = await addDataFile(conn, storage, local, `read_parquet(${quoteLiteral(local)}) __rl_s`, '', {}, dataFields, scope, dataChange);
-      if (file.rows === 0) continue; // an empty input can leave an empty file: nothing to add
-      adds.push(file.add);
-      rows += file.rows;
-      for (const [k, c] of file.nullCounts) nullCounts.set(k, (nullCounts.get(k) ?? 0) + c);
+      if (file.rows > 0) add(file); // an empty input can leave an empty file: nothing to add
     }
+  });
+}
+
+type DataFile = Awaited<ReturnType<typeof addDataFile>>;
+
+/**
+ * Runs `write` with a scratch directory and sums the data files it adds. If it fails,
+ * the files already uploaded are deleted (they would otherwise wait for a vacuum).
+ */
+async function collectDataFiles(storage: Storage, write: (tmpDir: string, add: (f: DataFile) => void) => Promise<void>): Promise<WrittenFiles> {
+  const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-write-'));
+  const written: WrittenFiles = { adds: [], rows: 0, nullCounts: new Map() };
+  try {
+    await write(tmpDir, (f) => {
+      written.adds.push(f.add);
+      written.rows += f.rows;
+      for (const [k, n] of f.nullCounts) written.nullCounts.set(k, (written.nullCounts.get(k) ?? 0) + n);
+    });
+    return written;
   } catch (e) {
-    await Promise.all(adds.map((a) => storage.delete(decodeURIComponent(a.path)).catch(() => undefined)));
+    await Promise.all(written.adds.map((a) => storage.delete(decodeURIComponent(a.path)).catch(() => undefined)));
     throw e;
   } finally {
     await fs.rm(tmpDir, { recursive: true, force: true });
   }
-  return { adds, rows, nullCounts };
 }
