@@ -36,7 +36,8 @@ const SCENARIOS = {
   // 10 KB replies with typed columns extracted from the JSON.
   extract: { path: '/big/', rows: 50_000, connections: 64, concurrency: 64, contenders: ['restlake', 'bare', 'aiohttp', 'naive'], extract: true },
   // Memory: peak RSS of restlake at 1M and 10M rows (flat memory means the two are close).
-  memory: { path: '/fast/', rows: 1_000_000, connections: 64, concurrency: 64, contenders: ['restlake'], sizes: [1_000_000, 10_000_000] },
+  // Peak memory, not speed: one round is enough (10M rows take minutes).
+  memory: { path: '/fast/', rows: 1_000_000, connections: 64, concurrency: 64, contenders: ['restlake'], sizes: [1_000_000, 10_000_000], reps: 1 },
 };
 
 function parseArgs(argv) {
@@ -142,10 +143,11 @@ async function main() {
       const result = (report.scenarios[scName] = { path: sc.path, sizes, connectionsPerProcess: sc.connections, concurrencyPerProcess: sc.concurrency, contenders: {} });
       for (const rows of sizes) {
         const runs = Object.fromEntries(sc.contenders.map((c) => [c, []]));
-        for (let rep = 0; rep < reps; rep++) {
+        const scReps = Math.min(reps, sc.reps ?? reps);
+        for (let rep = 0; rep < scReps; rep++) {
           const order = sc.contenders.map((_, i) => sc.contenders[(i + rep) % sc.contenders.length]);
           for (const c of order) {
-            process.stderr.write(`[bench] ${scName} rows=${rows} rep=${rep + 1}/${reps} ${c} … `);
+            process.stderr.write(`[bench] ${scName} rows=${rows} rep=${rep + 1}/${scReps} ${c} … `);
             const m = await runContender(c, sc, ctx, rows);
             const rps = m.rowsPerSecond ?? rows / m.seconds;
             runs[c].push({ seconds: m.seconds, rowsPerSecond: rps, cpuSecondsPer1k: c === 'wrk' ? null : (m.cpuSeconds / rows) * 1000, peakRssMB: m.peakRssBytes / 2 ** 20 });
@@ -216,7 +218,32 @@ function toMarkdown(report) {
     }
     lines.push('');
   }
+  lines.push(...targetsTable(report));
   return lines.join('\n');
+}
+
+/** Issue 7's targets, each with what this run measured (— when its scenario did not run). */
+function targetsTable(report) {
+  const sc = report.scenarios;
+  const c = (name, who) => sc[name]?.contenders?.[who];
+  const ratio = (name, a, b, key = 'rowsPerSecond') => (c(name, a) && c(name, b) ? c(name, a)[key] / c(name, b)[key] : null);
+  const small = c('memory', `restlake@${sc.memory?.sizes?.[0]}`);
+  const big = c('memory', `restlake@${sc.memory?.sizes?.[1]}`);
+  const rows = [
+    ['CPU-bound: restlake/bare rows/s', '≥ 0.85', ratio('cpu', 'restlake', 'bare'), (v) => v >= 0.85],
+    ['CPU-bound: restlake/aiohttp rows/s', '≥ 5', ratio('cpu', 'restlake', 'aiohttp'), (v) => v >= 5],
+    ['CPU-bound: restlake/naive rows/s', '≥ 2', ratio('cpu', 'restlake', 'naive'), (v) => v >= 2],
+    ['Latency-bound: efficiency', '≥ 0.9', c('latency', 'restlake')?.efficiency ?? null, (v) => v >= 0.9],
+    [big ? `Memory: peak RSS ${fmt(big.rows)} ÷ ${fmt(small.rows)} rows` : 'Memory: peak RSS 10M ÷ 1M rows', '≤ 1.2', small && big ? big.peakRssMB / small.peakRssMB : null, (v) => v <= 1.2],
+    [big ? `Memory: peak RSS at ${fmt(big.rows)} rows, MB` : 'Memory: peak RSS at 10M rows, MB', '≤ 500', big ? big.peakRssMB : null, (v) => v <= 500, 0],
+    ['Overhead: CPU per row restlake/bare (CPU-bound)', '≤ 1.3', ratio('cpu', 'restlake', 'bare', 'cpuSecondsPer1k'), (v) => v <= 1.3],
+  ];
+  const out = ['## Targets (issue 7)', '', '| target | wanted | measured | met |', '|---|---|---:|---|'];
+  for (const [what, wanted, v, ok, digits = 2] of rows) {
+    out.push(`| ${what} | ${wanted} | ${v === null ? '—' : fmt(v, digits)} | ${v === null ? 'not run' : ok(v) ? 'yes' : '**no**'} |`);
+  }
+  out.push('');
+  return out;
 }
 
 function machine() {
