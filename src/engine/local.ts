@@ -36,7 +36,7 @@ async function openDuckDb(runDir: string): Promise<DuckDBInstance> {
   // a commit (measured: a 50,000-row commit peaks ~90 MB higher with two threads). One
   // thread still commits results far faster than workers produce them.
   return DuckDBInstance.create(':memory:', {
-    memory_limit: process.env.RESTLAKE_DUCKDB_MEMORY ?? '256MB',
+    memory_limit: process.env.RESTLAKE_DUCKDB_MEMORY ?? '128MB',
     temp_directory: join(runDir, 'duckdb-tmp'),
     threads: process.env.RESTLAKE_DUCKDB_THREADS ?? '1',
   });
