@@ -112,7 +112,14 @@ export function runProcess(command: string, args: string[], opts: RunOptions = {
       clearTimeout(timer);
       resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
-    child.stdin.end(opts.input ?? '');
+    // A child that exits before reading its input (a failing script) closes the pipe:
+    // the EPIPE is not the failure to report, its exit code and stderr are.
+    child.stdin.on('error', () => {});
+    try {
+      child.stdin.end(opts.input ?? '');
+    } catch {
+      // the same EPIPE, raised synchronously when the child is already gone
+    }
   });
 }
 
