@@ -110,3 +110,27 @@ test('BufferLineSplitter splits bytes across chunks, including multi-byte charac
   assert.deepEqual(lines, ['héllo', 'wörld']);
   assert.deepEqual(s.push(Buffer.from('\n')).map((b) => b.toString('utf8')), ['€']);
 });
+
+test('a slow reader of the results: reading pauses, one drain listener at a time, every result arrives', async () => {
+  const input = new PassThrough();
+  // A tiny buffer and a reader that takes its time: write() keeps returning false.
+  const output = new PassThrough({ highWaterMark: 16 });
+  let maxDrainListeners = 0;
+  const watch = setInterval(() => (maxDrainListeners = Math.max(maxDrainListeners, output.listenerCount('drain'))), 1);
+  const received: string[] = [];
+  const splitter = new LineSplitter();
+  const reader = setInterval(() => {
+    let chunk: Buffer | null;
+    while ((chunk = output.read() as Buffer | null) !== null) received.push(...splitter.push(chunk.toString('utf8')));
+  }, 2);
+  const done = serveLines({ input, output, concurrency: 8, handle: async (line) => `${line}:${'x'.repeat(200)}` });
+  for (let i = 0; i < 300; i++) input.write(`r${i}\n`);
+  input.end();
+  const stats = await done;
+  for (let waited = 0; received.length < 300 && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+  clearInterval(watch);
+  clearInterval(reader);
+  assert.equal(stats.rows, 300);
+  assert.deepEqual(new Set(received.map((l) => l.split(':')[0])), new Set(Array.from({ length: 300 }, (_, i) => `r${i}`)));
+  assert.ok(maxDrainListeners <= 1, `${maxDrainListeners} drain listeners at once`);
+});

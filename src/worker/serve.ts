@@ -27,18 +27,22 @@ export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
   // write per row at thousands of rows per second.
   let pending: string[] = [];
   let flushScheduled = false;
-  let outputBlocked = false;
+  // Set while the output is over its buffer; one 'drain' listener at a time (further
+  // writes meanwhile just queue behind it).
+  let drained: Promise<void> | null = null;
   const flush = (): void => {
     flushScheduled = false;
     if (pending.length === 0) return;
     const text = pending.join('\n') + '\n';
     pending = [];
-    if (!output.write(text)) {
-      outputBlocked = true;
-      output.once('drain', () => {
-        outputBlocked = false;
-        maybeResume();
-      });
+    if (!output.write(text) && drained === null) {
+      drained = new Promise<void>((resolve) =>
+        output.once('drain', () => {
+          drained = null;
+          resolve();
+          maybeResume();
+        }),
+      );
     }
   };
   const emit = (line: string): void => {
@@ -56,7 +60,7 @@ export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
   let ended = false;
   let paused = false;
   const maybeResume = (): void => {
-    if (paused && !ended && pool.hasRoom && !outputBlocked) {
+    if (paused && !ended && pool.hasRoom && drained === null) {
       paused = false;
       input.resume();
     }
@@ -77,7 +81,7 @@ export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
       for (const line of splitter.push(chunk)) take(line);
       // The chunk already read is always accepted (the queue limit is soft by at
       // most one chunk); reading stops until the pool has room again.
-      if (!pool.hasRoom || outputBlocked) {
+      if (!pool.hasRoom || drained !== null) {
         paused = true;
         input.pause();
         void pool.room().then(maybeResume);
@@ -93,9 +97,6 @@ export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
   });
   await pool.idle();
   flush();
-  await new Promise<void>((resolve) => {
-    if (!outputBlocked) return resolve();
-    output.once('drain', () => resolve());
-  });
+  await drained;
   return stats;
 }
