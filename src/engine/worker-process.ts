@@ -8,7 +8,7 @@ import { parseResultHead, type ResultHead } from '../worker/result.js';
 // A worker's garbage is short-lived (a row's objects die when its result line is
 // written): a small young generation (3 × 4 MB instead of 3 × 16 MB) keeps ~25 MB
 // less per worker at no measurable CPU cost (bench/RESULTS.md).
-export const WORKER_NODE_ARGS = ['--max-semi-space-size=4'];
+const WORKER_NODE_ARGS = ['--max-semi-space-size=4'];
 
 // Enough bytes for the bookkeeping keys at the start of every result line.
 const HEAD_BYTES = 320;

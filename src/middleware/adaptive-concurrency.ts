@@ -6,8 +6,8 @@
 // slot per round trip of successes. Attempts over the limit wait (FIFO) for a slot.
 // A 429 also engages the origin's rate pacer (rate-pacer.ts): concurrency alone cannot
 // hold a request rate. buildChain puts backoff_pause just outside this, so requests
-// that waited out a server's pause pass the pacer when they resume. Place it inside (after) retry: a slot is then held per attempt,
-// not during backoff.
+// that waited out a server's pause pass the pacer when they resume. Place it inside
+// (after) retry: a slot is then held per attempt, not during backoff.
 import type { MiddlewareConfig } from '../config/types.js';
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';

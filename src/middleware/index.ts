@@ -5,12 +5,12 @@
 //   backoff_pause         always: run-wide pauses after 429/503 with Retry-After
 //   adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
 //   auth                  innermost, so every attempt (retry) carries fresh credentials
+//   transport             one attempt (allowed_hosts checked again, whatever middleware did)
 //
 // backoff_pause sits just outside adaptive_concurrency, also when the config lists
 // the latter: a request waiting out a server's pause holds no concurrency slot, and
 // when the pause ends it passes the rate pacer, which spaces the resumed requests
 // instead of letting them hit the server in one burst.
-//   transport             one attempt (allowed_hosts checked again, whatever middleware did)
 //
 // Built once per worker, before any request; a module that cannot be loaded is a
 // config-time RestlakeError (RESTLAKE_MIDDLEWARE_MODULE).

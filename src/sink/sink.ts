@@ -2,7 +2,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import type { PipelineConfig } from '../config/types.js';
-import { DeltaTable, type StructType } from '../delta/index.js';
+import { DEFAULT_ROW_GROUP_ROWS, DeltaTable, type StructType } from '../delta/index.js';
 import { quoteIdent } from '../delta/schema/duckdb-types.js';
 import { RunError } from '../errors.js';
 import { maxResultLineBytes } from '../worker/result.js';
@@ -16,14 +16,15 @@ function firstLine(e: unknown): string {
 }
 
 // Parquet row groups of about this much result text: DuckDB's writer holds a row group
-// in memory, and at its default of 122,880 rows a commit of result rows with response
-// bodies costs the driver hundreds of MB (measured: ~6,000 rows of 700 bytes add ~100 MB
-// to the driver's RSS during a commit, 50,000 rows ~230 MB).
+// in memory, and at its default row count a commit of result rows with response bodies
+// costs the driver hundreds of MB (measured with 700-byte rows: row groups of 8,192 rows
+// add ~100 MB to the driver's RSS during a commit, of 50,000 rows ~230 MB). Never more
+// rows than DuckDB's default; the writer rounds up to whole 2,048-row vectors.
 const ROW_GROUP_BYTES = 4 << 20;
 
-export function rowGroupRowsFor(bytes: number, rows: number): number {
+function rowGroupRowsFor(bytes: number, rows: number): number {
   const perRow = Math.max(1, bytes / Math.max(1, rows));
-  return Math.min(122_880, Math.max(256, Math.floor(ROW_GROUP_BYTES / perRow)));
+  return Math.min(DEFAULT_ROW_GROUP_ROWS, Math.max(256, Math.floor(ROW_GROUP_BYTES / perRow)));
 }
 
 async function totalBytes(files: readonly string[]): Promise<number> {

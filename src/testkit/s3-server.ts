@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { interopScript, venvPython } from './python.js';
+import { stopProcess } from './process.js';
 
 export interface S3TestServer {
   /** http://127.0.0.1:PORT */
@@ -53,12 +54,7 @@ export async function startS3Server(opts: { bucket?: string; startTimeoutMs?: nu
   };
   const stop = async (): Promise<void> => {
     for (const c of clients) c.destroy();
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess(child, 5000);
   };
   try {
     await client().send(new CreateBucketCommand({ Bucket: bucket }));

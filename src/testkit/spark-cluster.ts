@@ -6,6 +6,7 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runProcess, sparkEnv, sparkHome, tail, type RunOptions, type RunResult } from './python.js';
+import { stopProcess } from './process.js';
 
 export interface SparkClusterOptions {
   /** Worker processes (default 2). */
@@ -68,7 +69,7 @@ export async function startSparkCluster(opts: SparkClusterOptions = {}): Promise
     return { proc, log };
   };
   const stop = async (): Promise<void> => {
-    await Promise.all(procs.map((p) => stopProcess(p)));
+    await Promise.all(procs.map((p) => stopProcess(p, 10_000)));
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
   };
 
@@ -131,15 +132,6 @@ async function waitForLog<T>(p: { proc: ChildProcess; log: string }, timeoutMs: 
     if (Date.now() > deadline) throw new Error(`${path.basename(p.log, '.log')} not ready after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-async function stopProcess(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function fetchJson(url: string): Promise<Record<string, unknown>> {

@@ -108,7 +108,8 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
     const rowsSql = `SELECT ${exprs.join(', ')} FROM (${opts.selectSql}) __rl_src`;
     written = await writeStreamedFiles(conn, storage, rowsSql, schema.fields, true, configuration, targetFileRows, opts.rowGroupRows);
   } else {
-    // Partitioned: stage once, then one query per partition value.
+    // Partitioned, or files smaller than DuckDB can split a stream into: stage once,
+    // then one query per (partition value, chunk of targetFileRows).
     const stage = `__rl_stage_${randomUUID().replaceAll('-', '')}`;
     await conn.run(stageSql(stage, opts.selectSql, exprs));
     try {
