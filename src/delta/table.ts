@@ -11,7 +11,7 @@ import { vacuumTable, type VacuumOptions } from './maintenance/vacuum.js';
 import { registerScan } from './scan/register-scan.js';
 import { openStorage } from './storage/open.js';
 import type { Storage } from './storage/types.js';
-import { writeTable, type WriteContext, type WriteOptions, type WriteResult } from './write/write.js';
+import { planSchema, writeTable, type WriteContext, type WriteOptions, type WriteResult } from './write/write.js';
 
 const DEFAULT_CHECKPOINT_INTERVAL = 10;
 
@@ -55,6 +55,15 @@ export class DeltaTable {
 
   write(conn: DuckDBConnection, opts: WriteOptions): Promise<WriteResult> {
     return writeTable(this.writeContext(), conn, opts);
+  }
+
+  /**
+   * Throws what `write` with these options would throw about the table itself (schema,
+   * partition columns, unsupported writer features), without writing: a producer checks
+   * before it computes rows that could then not be committed.
+   */
+  async checkWrite(opts: Pick<WriteOptions, 'schema' | 'mode' | 'partitionColumns' | 'mergeSchema'>): Promise<void> {
+    planSchema(await this.writeContext().loadLatest(), opts, this.storage.root);
   }
 
   /**

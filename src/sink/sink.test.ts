@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { loadConfig } from '../config/load.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RunError } from '../errors.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';
 import { queryTable, tempDir } from '../engine/e2e-support.js';
 import { sinkSchema } from './schema.js';
@@ -89,6 +89,45 @@ test('sink commits spooled lines with their types; a retried commit of the same 
     assert.equal(c2.rows, 0);
     const [n] = await queryTable<{ n: number }>(join(tmp.dir, 'sink'), 'SELECT count(*)::INT AS n FROM t');
     assert.equal(n?.n, 3);
+  } finally {
+    conn.closeSync();
+    duck.closeSync();
+    await tmp.cleanup();
+  }
+});
+
+test('a sink table with other columns is refused when the sink opens (before any request), naming the differences', async () => {
+  const tmp = await tempDir();
+  const duck = await DuckDBInstance.create(':memory:');
+  const conn = await duck.connect();
+  try {
+    const base = {
+      version: 1,
+      name: 'sink_schema_t',
+      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
+      request: { url: 'http://127.0.0.1/{{ id }}' },
+      sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
+    };
+    const first = await loadConfig(base);
+    const sink = await Sink.open(first, sinkSchema(first, [{ name: 'id', duckType: 'INTEGER' }]), 'run-a');
+    const file = join(tmp.dir, 'spool.ndjson');
+    await writeFile(file, createResultSerializer(first)(failedResult(first, 'run-a', 'id1', 'http_status', 'x', { id: 1 })) + '\n');
+    await sink.commit(conn, [file]);
+
+    // The same pipeline with an extract column added, and with a source column of another type.
+    for (const [config, columns, problems] of [
+      [await loadConfig({ ...base, response: { extract: { score: { path: '$.s', type: 'double' } } } }), [{ name: 'id', duckType: 'INTEGER' }], 'columns not in the table: score'],
+      [await loadConfig({ ...base, sink: { ...base.sink, mode: 'overwrite' } }), [{ name: 'id', duckType: 'VARCHAR' }], 'different types: id (table: integer, data: string)'],
+    ] as const) {
+      await assert.rejects(Sink.open(config, sinkSchema(config, [...columns]), 'run-b'), (e: unknown) => {
+        assert.ok(e instanceof RunError);
+        assert.equal(e.code, 'RESTLAKE_SINK');
+        assert.equal(e.message, `sink ${join(tmp.dir, 'sink')} holds a Delta table with other columns than this pipeline writes (${problems}); write to a new sink.path, or remove that table first`);
+        return true;
+      });
+    }
+    // The unchanged pipeline still opens it.
+    assert.equal((await Sink.open(first, sinkSchema(first, [{ name: 'id', duckType: 'INTEGER' }]), 'run-c')).exists, true);
   } finally {
     conn.closeSync();
     duck.closeSync();

@@ -2,7 +2,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import type { PipelineConfig } from '../config/types.js';
-import { DEFAULT_ROW_GROUP_ROWS, DeltaTable, type StructType } from '../delta/index.js';
+import { DEFAULT_ROW_GROUP_ROWS, DeltaTable, SchemaMismatchError, type StructType } from '../delta/index.js';
 import { quoteIdent } from '../delta/schema/duckdb-types.js';
 import { RunError } from '../errors.js';
 import { maxResultLineBytes } from '../worker/result.js';
@@ -52,8 +52,18 @@ export class Sink {
   static async open(config: PipelineConfig, schema: StructType, runId: string): Promise<Sink> {
     try {
       const table = await DeltaTable.forPath(config.sink.path);
+      // Every commit must fit the table: a table of another schema (an extract column
+      // added, a source column renamed) is refused now, before a single request is sent.
+      await table.checkWrite({ schema, mode: config.sink.mode });
       return new Sink(table, config, schema, await table.exists(), runId);
     } catch (e) {
+      if (e instanceof SchemaMismatchError) {
+        throw new RunError(
+          'RESTLAKE_SINK',
+          `sink ${config.sink.path} holds a Delta table with other columns than this pipeline writes (${e.problems.join('; ')}); write to a new sink.path, or remove that table first`,
+          { cause: e },
+        );
+      }
       throw new RunError('RESTLAKE_SINK', `cannot open sink ${config.sink.path}: ${firstLine(e)}`, { cause: e });
     }
   }

@@ -3,6 +3,13 @@
 import { DeltaError } from '../errors.js';
 import type { DeltaType, StructField, StructType } from '../schema/types.js';
 
+/** DELTA_SCHEMA_MISMATCH with the list of differences, for callers that word it their own way. */
+export class SchemaMismatchError extends DeltaError {
+  constructor(where: string, readonly problems: string[], mergeSchema: boolean) {
+    super('DELTA_SCHEMA_MISMATCH', `schema of the data does not match ${where}: ${problems.join('; ')}${mergeSchema ? '' : ' (mergeSchema adds new columns)'}`);
+  }
+}
+
 function shape(t: DeltaType): unknown {
   if (typeof t === 'string') return t;
   if (t.type === 'struct') return { s: t.fields.map((f) => [f.name.toLowerCase(), shape(f.type)]) };
@@ -33,9 +40,7 @@ export function reconcileSchema(table: StructType, incoming: StructType, mergeSc
     const notNull = missing.filter((f) => !f.nullable);
     if (notNull.length) problems.push(`non-nullable table columns missing from the data: ${notNull.map((f) => f.name).join(', ')}`);
   }
-  if (problems.length) {
-    throw new DeltaError('DELTA_SCHEMA_MISMATCH', `schema of the data does not match ${where}: ${problems.join('; ')}${mergeSchema ? '' : ' (mergeSchema adds new columns)'}`);
-  }
+  if (problems.length) throw new SchemaMismatchError(where, problems, mergeSchema);
   const added = extra.map((f) => ({ ...f, nullable: true, metadata: f.metadata ?? {} }));
   return { schema: { type: 'struct', fields: [...table.fields, ...added] }, added };
 }

@@ -50,35 +50,7 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
     return { version: snap.version, files: 0, rows: 0, skipped: true };
   }
   const partitionColumns = opts.partitionColumns ?? snap?.partitionColumns ?? [];
-  let schema: StructType;
-  let metadata: Metadata | null = null;
-  let protocol: Protocol | null = null;
-  if (snap) {
-    if (opts.partitionColumns && JSON.stringify(opts.partitionColumns) !== JSON.stringify(snap.partitionColumns)) {
-      throw new DeltaError('DELTA_SCHEMA_MISMATCH', `partition columns [${opts.partitionColumns.join(', ')}] differ from the table's [${snap.partitionColumns.join(', ')}] at ${storage.root}`);
-    }
-    assertWritable(snap.protocol, snap.metadata, snap.schema, storage.root, { removesData: opts.mode === 'overwrite' });
-    const r = reconcileSchema(snap.schema, opts.schema, opts.mergeSchema === true, storage.root);
-    schema = r.schema;
-    if (r.added.length) {
-      metadata = { ...snap.metadata, schemaString: schemaToJson(schema) };
-      if (containsType(schema, 'timestamp_ntz') && !hasFeature(snap.protocol, 'timestampNtz')) protocol = withFeature(snap.protocol, 'timestampNtz');
-    }
-  } else {
-    schema = opts.schema;
-    validateNewSchema(schema, partitionColumns, storage.root);
-    protocol = containsType(schema, 'timestamp_ntz')
-      ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] }
-      : { minReaderVersion: 1, minWriterVersion: 2 };
-    metadata = {
-      id: randomUUID(),
-      format: { provider: 'parquet', options: {} },
-      schemaString: schemaToJson(schema),
-      partitionColumns,
-      configuration: opts.configuration ?? {},
-      createdTime: Date.now(),
-    };
-  }
+  const { schema, metadata, protocol } = planSchema(snap, opts, storage.root);
 
   // Stage: the select's columns, cast to the table types, in table order (absent columns as NULL).
   const described = await queryJson(conn, `DESCRIBE ${opts.selectSql}`).catch((e: Error) => {
@@ -161,6 +133,45 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
   }
   await ctx.afterCommit(version, (metadata ?? snap?.metadata)?.configuration ?? {});
   return { version, files: written.adds.length, rows: written.rows, skipped: false };
+}
+
+/**
+ * The schema, and any new metadata/protocol, a write of `opts` commits with against the
+ * latest snapshot (null: a new table); throws DELTA_SCHEMA_MISMATCH / DELTA_UNSUPPORTED_FEATURE
+ * when the write cannot go to this table. Nothing is written: callers also run it before
+ * producing any rows (DeltaTable.checkWrite), so a run fails before it sends anything.
+ */
+export function planSchema(
+  snap: Snapshot | null,
+  opts: Pick<WriteOptions, 'schema' | 'mode' | 'partitionColumns' | 'mergeSchema' | 'configuration'>,
+  root: string,
+): { schema: StructType; metadata: Metadata | null; protocol: Protocol | null } {
+  const partitionColumns = opts.partitionColumns ?? snap?.partitionColumns ?? [];
+  if (snap) {
+    if (opts.partitionColumns && JSON.stringify(opts.partitionColumns) !== JSON.stringify(snap.partitionColumns)) {
+      throw new DeltaError('DELTA_SCHEMA_MISMATCH', `partition columns [${opts.partitionColumns.join(', ')}] differ from the table's [${snap.partitionColumns.join(', ')}] at ${root}`);
+    }
+    assertWritable(snap.protocol, snap.metadata, snap.schema, root, { removesData: opts.mode === 'overwrite' });
+    const r = reconcileSchema(snap.schema, opts.schema, opts.mergeSchema === true, root);
+    if (r.added.length === 0) return { schema: r.schema, metadata: null, protocol: null };
+    const protocol = containsType(r.schema, 'timestamp_ntz') && !hasFeature(snap.protocol, 'timestampNtz') ? withFeature(snap.protocol, 'timestampNtz') : null;
+    return { schema: r.schema, metadata: { ...snap.metadata, schemaString: schemaToJson(r.schema) }, protocol };
+  }
+  validateNewSchema(opts.schema, partitionColumns, root);
+  return {
+    schema: opts.schema,
+    protocol: containsType(opts.schema, 'timestamp_ntz')
+      ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] }
+      : { minReaderVersion: 1, minWriterVersion: 2 },
+    metadata: {
+      id: randomUUID(),
+      format: { provider: 'parquet', options: {} },
+      schemaString: schemaToJson(opts.schema),
+      partitionColumns,
+      configuration: opts.configuration ?? {},
+      createdTime: Date.now(),
+    },
+  };
 }
 
 export function removeFor(a: AddFile, now: number, dataChange: boolean): RemoveFile {
