@@ -20,20 +20,41 @@ export class LineSplitter {
   }
 }
 
-/** The same for raw bytes: lines stay Buffers (slices of the chunk, no decoding). */
+/**
+ * The same for raw bytes: lines stay Buffers, slices of the chunk they arrived in (no
+ * decoding, no copy). Only a line that spans chunks is copied together; its pieces are
+ * kept in a list meanwhile, so a line of many chunks costs one copy, not one per chunk.
+ */
 export class BufferLineSplitter {
-  private rest: Buffer | null = null;
+  private parts: Buffer[] = [];
+  private partBytes = 0;
 
   push(chunk: Buffer): Buffer[] {
-    const data = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
     const lines: Buffer[] = [];
     let start = 0;
-    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-      lines.push(data.subarray(start, nl));
+    if (this.parts.length > 0) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        this.keep(chunk);
+        return lines;
+      }
+      this.parts.push(chunk.subarray(0, nl));
+      lines.push(Buffer.concat(this.parts, this.partBytes + nl));
+      this.parts = [];
+      this.partBytes = 0;
       start = nl + 1;
     }
-    // Copy the tail so the chunk it came from can be freed.
-    this.rest = start < data.length ? Buffer.from(data.subarray(start)) : null;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      lines.push(chunk.subarray(start, nl));
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.keep(chunk.subarray(start));
     return lines;
+  }
+
+  private keep(piece: Buffer): void {
+    // A copy, so the chunk it came from can be freed while the line is unfinished.
+    this.parts.push(Buffer.from(piece));
+    this.partBytes += piece.length;
   }
 }
