@@ -8,7 +8,7 @@
 // and checked once; after that it is a Set lookup per attempt.
 import type { TransportConfig } from '../config/types.js';
 import { RowError } from '../errors.js';
-import { HostNotAllowedError, type HostPolicy } from '../request/allowed-hosts.js';
+import { HostNotAllowedError, refusalOf, type HostPolicy } from '../request/allowed-hosts.js';
 import { classifyTransportError } from '../transport/classify.js';
 import { BodyTooLargeError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
@@ -29,7 +29,7 @@ export function transportHandler(transport: Transport, config: TransportConfig, 
     } catch {
       return new HostNotAllowedError('a middleware set request.url to something that is not a URL');
     }
-    if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || !hosts.allows(parsed)) {
+    if (refusalOf(parsed, hosts) !== null) {
       return new HostNotAllowedError(`a middleware sent the request to ${parsed.protocol}//${parsed.host}, which is not in allowed_hosts (${hosts.described})`);
     }
     if (allowedOrigins.size < 10_000) allowedOrigins.add(origin);

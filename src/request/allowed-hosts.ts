@@ -48,6 +48,16 @@ export function compileHostPolicy(entries: readonly string[]): HostPolicy {
   };
 }
 
+/**
+ * Why a parsed URL may not be sent under `policy`: its scheme is not http(s), or its host
+ * is not allowed; null when it may be sent. Rendered URLs (build.ts) and URLs a middleware
+ * rewrote (transport-handler.ts) are held to the same rule, each with its own message.
+ */
+export function refusalOf(url: URL, policy: HostPolicy): 'scheme' | 'host' | null {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'scheme';
+  return policy.allows(url) ? null : 'host';
+}
+
 export class HostNotAllowedError extends RowError {
   constructor(message: string) {
     super('host_not_allowed', 'RESTLAKE_HOST_NOT_ALLOWED', message);

@@ -9,7 +9,7 @@
 // segments are refused too.
 import type { PipelineConfig } from '../config/types.js';
 import { parseTemplate } from '../config/template-syntax.js';
-import { HostNotAllowedError, hostPolicyOf, type HostPolicy } from './allowed-hosts.js';
+import { HostNotAllowedError, hostPolicyOf, refusalOf, type HostPolicy } from './allowed-hosts.js';
 import { compileBody } from './body.js';
 import { compileParts, compileTemplate, isConstant, TemplateError, type Render, type TemplateContext } from './template.js';
 import type { HttpRequest, Row } from './types.js';
@@ -89,10 +89,11 @@ function checkedUrl(rendered: string, hasValues: boolean, policy: HostPolicy): s
     // They would land in the sink's url column and in logs; auth belongs in `auth`.
     throw new TemplateError('request.url: credentials in the URL (user:password@) are not allowed; use auth: basic');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+  const refusal = refusalOf(url, policy);
+  if (refusal === 'scheme') {
     throw new HostNotAllowedError(`request.url: scheme "${url.protocol.slice(0, -1)}" is not allowed (http or https only)`);
   }
-  if (!policy.allows(url)) {
+  if (refusal === 'host') {
     throw new HostNotAllowedError(`request.url: host "${url.host}" is not in allowed_hosts (${policy.described})`);
   }
   return url.href;
