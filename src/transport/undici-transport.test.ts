@@ -199,6 +199,41 @@ test('the caller signal aborts an attempt in flight (not retryable)', async () =
   }
 });
 
+test('one abort fails exactly the attempts still in flight on that signal; others and finished ones are untouched', async () => {
+  // /hang/* never answers; everything else answers at once.
+  const srv = await httpServer((req, res) => {
+    if (!req.url?.startsWith('/hang/')) res.end('ok');
+  });
+  const t = createTransport({ ...transportConfig(), connections: 32 });
+  const shared = new AbortController();
+  const other = new AbortController();
+  try {
+    // Finished and hanging attempts interleaved, so finished ones leave the list from its
+    // head, middle and tail.
+    const hanging: Array<Promise<unknown>> = [];
+    const finished: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 12; i++) {
+      const hang = i % 3 !== 1;
+      const p = t.send({ method: 'GET', url: `${srv.url}/${hang ? 'hang' : 'done'}/${i}`, headers: {}, body: null }, shared.signal);
+      (hang ? hanging : finished).push(p);
+    }
+    const elsewhere = t.send({ method: 'GET', url: `${srv.url}/hang/other`, headers: {}, body: null }, other.signal);
+    for (const r of await Promise.all(finished)) assert.equal((r as { status: number }).status, 200);
+    shared.abort();
+    for (const p of hanging) assert.equal((await failure(p)).code, 'RESTLAKE_ABORTED');
+    // The attempt on the other signal is still in flight until its own signal aborts.
+    let settled = false;
+    void elsewhere.then(() => (settled = true), () => (settled = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, false);
+    other.abort();
+    assert.equal((await failure(elsewhere)).code, 'RESTLAKE_ABORTED');
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
 test('a header value with a line break is refused before sending', async () => {
   let hits = 0;
   const srv = await httpServer((_req, res) => { hits++; res.end(); });
