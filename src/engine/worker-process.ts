@@ -5,11 +5,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { BufferLineSplitter, LineSplitter } from '../worker/lines.js';
 import { parseResultHead, type ResultHead } from '../worker/result.js';
 
-// A worker's garbage is short-lived (a row's objects die when its result line is
-// written): a small young generation (3 × 4 MB instead of 3 × 16 MB) keeps ~25 MB
-// less per worker at no measurable CPU cost (bench/RESULTS.md).
-const WORKER_NODE_ARGS = ['--max-semi-space-size=4'];
-
 // Enough bytes for the bookkeeping keys at the start of every result line.
 const HEAD_BYTES = 320;
 
@@ -40,9 +35,11 @@ export class WorkerProcess {
   constructor(private readonly opts: WorkerProcessOptions) {
     this.id = opts.id;
     // RESTLAKE_WORKER_NODE_ARGS passes node flags to workers (profiling: --cpu-prof),
-    // which NODE_OPTIONS cannot all carry; they come after the defaults, so they win.
+    // which NODE_OPTIONS cannot all carry. V8's default young generation is right for
+    // workers: a 4 MB one (tried for memory) cost ~10% CPU and saved nothing once row
+    // objects stopped being promoted (bench/README.md).
     const nodeArgs = (process.env.RESTLAKE_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-    this.child = spawn(process.execPath, [...WORKER_NODE_ARGS, ...nodeArgs, opts.script, opts.jobPath], {
+    this.child = spawn(process.execPath, [...nodeArgs, opts.script, opts.jobPath], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env, RESTLAKE_WORKER_MANAGED: '1' },
       // Own process group: a Ctrl-C on the terminal reaches only the driver, which
