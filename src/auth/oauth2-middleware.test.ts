@@ -10,6 +10,7 @@ import { startOAuthServer, oauthAuthConfig } from '../testkit/oauth-server.js';
 import { startMockApi } from '../testkit/mock-api.js';
 import { RestlakeError } from '../errors.js';
 import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from '../middleware/types.js';
+import { testExchange } from '../middleware/testing.js';
 
 const SECRET = 'mw-client-secret-5c5c';
 
@@ -19,17 +20,7 @@ function runtime(driver: DriverServices | null): MiddlewareRuntime {
 
 /** One exchange through [auth, a real HTTP send], the way the innermost handler runs it. */
 async function send(mw: Middleware, url: string): Promise<Exchange> {
-  const ex: Exchange = {
-    row: {},
-    requestId: 'id',
-    runId: 'r',
-    request: { method: 'GET', url, headers: {}, body: null },
-    response: null,
-    error: null,
-    attempts: 0,
-    state: {},
-    signal: new AbortController().signal,
-  };
+  const ex = testExchange(url);
   await mw(ex, async () => {
     ex.attempts++;
     const res = await request(ex.request.url, { method: ex.request.method, headers: ex.request.headers });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';
+import { testExchange } from './testing.js';
 import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from './types.js';
 import { startDriverServices } from '../services/server.js';
 import { createDriverClient } from '../worker/driver-client.js';
@@ -17,9 +18,7 @@ function runtime(driver: DriverServices | null): MiddlewareRuntime {
   };
 }
 
-function ex(url: string, signal: AbortSignal = new AbortController().signal): Exchange {
-  return { row: {}, requestId: 'id', runId: 'r', request: { method: 'GET', url, headers: {}, body: null }, response: null, error: null, attempts: 0, state: {}, signal };
-}
+const ex = testExchange;
 
 /** retry-like outer layer: `attempts` calls of next(); the innermost "transport" counts sends. */
 async function run(mw: Middleware, e: Exchange, attempts = 1): Promise<void> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { compileHostPolicy } from '../request/allowed-hosts.js';
 import type { HttpRequest } from '../request/types.js';
 import type { HttpResponse, Transport } from '../transport/types.js';
-import type { Exchange } from './types.js';
+import { testExchange } from './testing.js';
 import { transportHandler } from './transport-handler.js';
 
 function fakeTransport(): Transport & { sent: string[] } {
@@ -20,19 +20,6 @@ function fakeTransport(): Transport & { sent: string[] } {
   };
 }
 
-function exchange(url: string): Exchange {
-  return {
-    row: {},
-    requestId: 'r',
-    runId: 'run',
-    request: { method: 'GET', url, headers: {}, body: null },
-    response: null,
-    error: null,
-    attempts: 0,
-    state: {},
-    signal: new AbortController().signal,
-  };
-}
 
 const config = { max_response_bytes: 1000 } as Parameters<typeof transportHandler>[1];
 
@@ -44,7 +31,7 @@ test('transport handler: URLs outside allowed_hosts after a middleware rewrote t
     ['ftp://api.example.com/x', 'a middleware sent the request to ftp://api.example.com, which is not in allowed_hosts (api.example.com, *.example.org)'],
     ['not a url', 'a middleware set request.url to something that is not a URL'],
   ] as const) {
-    const ex = exchange(url);
+    const ex = testExchange(url);
     await handler(ex);
     assert.equal(ex.error?.errorClass, 'host_not_allowed', url);
     assert.equal(ex.error?.message, message);
@@ -54,7 +41,7 @@ test('transport handler: URLs outside allowed_hosts after a middleware rewrote t
 
   // Allowed ones go through (the second to the same origin from the cache of checked origins).
   for (const url of ['https://api.example.com/a', 'https://api.example.com/b?q=1', 'http://eu.example.org:8080/c']) {
-    const ex = exchange(url);
+    const ex = testExchange(url);
     await handler(ex);
     assert.equal(ex.error, null, url);
     assert.equal(ex.response?.status, 200);
