@@ -10,7 +10,7 @@
 //      come only from restlake's token service, one grant for the whole run whatever
 //      the number of executors;
 //   4. a middleware module that throws at load: exit-3 RunError carrying its message.
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -39,6 +39,21 @@ let tmp: { dir: string; cleanup(): Promise<void> };
 let server: TestServer;
 let healthy = false;
 let deltaSource: string;
+
+/**
+ * A test on the shared cluster; when it fails, the cluster's log tails go into the test
+ * output (the cluster's temp dir is gone once the suite ends).
+ */
+function sparkTest(name: string, fn: (t: TestContext) => Promise<void>): void {
+  test(name, async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      if (cluster) t.diagnostic(`Spark cluster logs:\n${await cluster.logTails(40)}`);
+      throw e;
+    }
+  });
+}
 
 before(async () => {
   tmp = await tempDir('restlake-spark-');
@@ -111,7 +126,7 @@ const COMPARABLE = `request_id, pipeline, id, region, name, method, url, request
 
 const sparkSink = (): string => join(tmp.dir, 'lake', 'spark_scores');
 
-test('no auth, Delta source: every row lands once, with the same request_ids and rows as the local engine', { timeout: 600_000 }, async () => {
+sparkTest('no auth, Delta source: every row lands once, with the same request_ids and rows as the local engine', async () => {
   const config = await loadConfig(pipeline('spark', sparkSink()), { baseDir: tmp.dir });
   const progress: number[] = [];
   const s = await runConfig(config, { onProgress: (p) => progress.push(p.rows) });
@@ -147,7 +162,7 @@ test('no auth, Delta source: every row lands once, with the same request_ids and
   assert.deepEqual(sparkCols, localCols);
 });
 
-test('rerun resumes: only failed request_ids are sent again; a task retried after its worker died adds no second row', { timeout: 600_000 }, async () => {
+sparkTest('rerun resumes: only failed request_ids are sent again; a task retried after its worker died adds no second row', async () => {
   healthy = true;
   // The first worker process of the run dies after its first request: Spark retries the task
   // (the retry sends that partition's requests again), and the sink must still get one row each.
@@ -183,7 +198,7 @@ export function crashOnce(options) {
   assert.equal(ok, N);
 });
 
-test('OAuth2: executors get tokens only from the driver token service, one grant for the run', { timeout: 600_000 }, async (t) => {
+sparkTest('OAuth2: executors get tokens only from the driver token service, one grant for the run', async (t) => {
   const secret = 'spark-e2e-client-secret';
   const idp: OAuthServer = await startOAuthServer({ clients: [{ id: 'spark-etl', secret, grants: ['client_credentials'] }] });
   const api: MockApi = await startMockApi({ verifyToken: (tok) => idp.verify(tok) });
@@ -219,7 +234,7 @@ test('OAuth2: executors get tokens only from the driver token service, one grant
   assert.deepEqual(leaks, []);
 });
 
-test('a worker that fails in the executors ends the run with RunError carrying its stderr', { timeout: 600_000 }, async () => {
+sparkTest('a worker that fails in the executors ends the run with RunError carrying its stderr', async () => {
   const dir = join(tmp.dir, 'mw');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'broken.mjs'), `throw new Error('kaboom: the signing key is missing (spark-e2e)');\nexport function sign() {}\n`);

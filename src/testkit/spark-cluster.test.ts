@@ -32,6 +32,11 @@ test('a 2-worker standalone cluster runs a job through node in its executors, th
     // Executors run in the workers' work dirs of this cluster, not in a local-mode driver.
     for (const cwd of out.cwds) assert.ok(cwd.startsWith(cluster.dir + path.sep), `executor cwd ${cwd} is under ${cluster.dir}`);
 
+    // The log tails a failed Spark test prints: master, both workers, and the executors of the last app.
+    const logs = await cluster.logTails(5);
+    for (const name of ['master.log', 'worker-0.log', 'worker-1.log']) assert.ok(logs.includes(`--- ${name}\n`), `${name} in:\n${logs}`);
+    assert.match(logs, /--- work-\d\/app-[^/]+\/\d+\/stderr\n/);
+
     const dir = cluster.dir;
     await cluster.stop();
     stopped = true;

@@ -37,6 +37,8 @@ export interface SparkCluster {
   submit(args: string[], opts?: RunOptions): Promise<RunResult>;
   /** Workers as the master sees them. */
   workers(): Promise<SparkWorkerInfo[]>;
+  /** The last lines of the master's and workers' logs and of the newest executors' stderr, to explain a failed run. */
+  logTails(lines?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -107,16 +109,28 @@ export async function startSparkCluster(opts: SparkClusterOptions = {}): Promise
           id: String(w.id), state: String(w.state), cores: Number(w.cores), memory: Number(w.memory),
         }));
       },
+      logTails: (lines = 30) => logTails(dir, lines),
       stop,
     };
     return cluster;
   } catch (e) {
-    const logs = await Promise.all(
-      (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).map(async (f) => `--- ${f}\n${tail(await fs.readFile(path.join(dir, f), 'utf8'), 30)}`),
-    );
+    const logs = await logTails(dir, 30);
     await stop();
-    throw new Error(`Spark cluster did not start: ${(e as Error).message}\n${logs.join('\n')}`);
+    throw new Error(`Spark cluster did not start: ${(e as Error).message}\n${logs}`);
   }
+}
+
+async function logTails(dir: string, lines: number): Promise<string> {
+  const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).map((f) => path.join(dir, f));
+  // Executor logs: work-N/app-*/<executor>/stderr, the newest application of each worker.
+  for (const w of (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith('work-'))) {
+    const apps = (await fs.readdir(path.join(dir, w)).catch(() => [] as string[])).filter((a) => a.startsWith('app-')).sort();
+    const app = apps.at(-1);
+    if (!app) continue;
+    for (const ex of await fs.readdir(path.join(dir, w, app)).catch(() => [] as string[])) files.push(path.join(dir, w, app, ex, 'stderr'));
+  }
+  const parts = await Promise.all(files.map(async (f) => `--- ${path.relative(dir, f)}\n${tail(await fs.readFile(f, 'utf8').catch(() => '(unreadable)'), lines)}`));
+  return parts.join('\n');
 }
 
 /** Polls a JVM's log file until `match` finds what it waits for; fails early if the JVM exits. */
