@@ -40,6 +40,6 @@ test('the Markdown reference is a table with one row per key, pipes escaped', ()
   const lines = md.trimEnd().split('\n');
   assert.equal(lines[0], '| key | type | default | description |');
   assert.equal(lines.length, configKeys().length + 2);
-  assert.ok(lines.includes('| `sink.mode` | "append" \\| "overwrite" | `"append"` | append \\| overwrite |'), md);
+  assert.ok(lines.includes('| `sink.mode` | "append" \\| "overwrite" | `"append"` | append \\| overwrite (the run\'s first commit replaces the table, schema included) |'), md);
   for (const line of lines) assert.equal(line.split(/(?<!\\)\|/).length, 6, line);
 });

@@ -62,7 +62,7 @@ export class DeltaTable {
    * partition columns, unsupported writer features), without writing: a producer checks
    * before it computes rows that could then not be committed.
    */
-  async checkWrite(opts: Pick<WriteOptions, 'schema' | 'mode' | 'partitionColumns' | 'mergeSchema'>): Promise<void> {
+  async checkWrite(opts: Pick<WriteOptions, 'schema' | 'mode' | 'partitionColumns' | 'mergeSchema' | 'overwriteSchema'>): Promise<void> {
     planSchema(await this.writeContext().loadLatest(), opts, this.storage.root);
   }
 

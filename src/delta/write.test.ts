@@ -283,6 +283,29 @@ describe('DeltaTable.write', () => {
     });
   });
 
+  test('overwriteSchema: an overwrite replaces schema and partitioning, keeping the table id; only with mode overwrite', async () => {
+    await withTable(async (t) => {
+      await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append' });
+      const id = (await t.snapshot()).metadata.id;
+      const other: StructType = { type: 'struct', fields: [{ name: 'key', type: 'string', nullable: true, metadata: {} }, { name: 'n', type: 'integer', nullable: true, metadata: {} }] };
+      const sql = `SELECT 'k' || i AS key, i::INT AS n FROM range(4) t(i)`;
+      await assert.rejects(t.write(conn, { selectSql: sql, schema: other, mode: 'append', overwriteSchema: true }), (e: unknown) => e instanceof DeltaError && e.code === 'DELTA_INVALID_ARGUMENT' && /overwriteSchema needs mode overwrite/.test(e.message));
+      await assert.rejects(t.write(conn, { selectSql: sql, schema: other, mode: 'overwrite' }), (e: unknown) => e instanceof DeltaError && e.code === 'DELTA_SCHEMA_MISMATCH');
+      const r = await t.write(conn, { selectSql: sql, schema: other, mode: 'overwrite', overwriteSchema: true, partitionColumns: ['key'] });
+      assert.equal(r.version, 1);
+      const snap = await t.snapshot();
+      assert.equal(snap.metadata.id, id);
+      assert.deepEqual(snap.schema.fields.map((f) => [f.name, f.type]), [['key', 'string'], ['n', 'integer']]);
+      assert.deepEqual(snap.partitionColumns, ['key']);
+      await t.registerScan(conn, 'replaced');
+      assert.deepEqual(await rows(conn, `SELECT count(*)::INT n, sum(n)::INT s FROM replaced`), [{ n: 4, s: 6 }]);
+      // The same schema again: no new metaData action.
+      await t.write(conn, { selectSql: sql, schema: other, mode: 'overwrite', overwriteSchema: true });
+      const log = await fs.readFile(path.join(t.root, '_delta_log', '00000000000000000002.json'), 'utf8');
+      assert.equal(log.includes('"metaData"'), false);
+    });
+  });
+
   test('schema: a different schema is refused naming the columns; mergeSchema adds nullable columns', async () => {
     await withTable(async (t) => {
       await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append' });

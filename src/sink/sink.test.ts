@@ -96,7 +96,7 @@ test('sink commits spooled lines with their types; a retried commit of the same 
   }
 });
 
-test('a sink table with other columns is refused when the sink opens (before any request), naming the differences', async () => {
+test('append: a sink table with other columns is refused when the sink opens (before any request), naming the differences; overwrite replaces table and schema', async () => {
   const tmp = await tempDir();
   const duck = await DuckDBInstance.create(':memory:');
   const conn = await duck.connect();
@@ -114,10 +114,10 @@ test('a sink table with other columns is refused when the sink opens (before any
     await writeFile(file, createResultSerializer(first)(failedResult(first, 'run-a', 'id1', 'http_status', 'x', { id: 1 })) + '\n');
     await sink.commit(conn, [file]);
 
-    // The same pipeline with an extract column added, and with a source column of another type.
+    // In append mode: the same pipeline with an extract column added, and with a source column of another type.
     for (const [config, columns, problems] of [
       [await loadConfig({ ...base, response: { extract: { score: { path: '$.s', type: 'double' } } } }), [{ name: 'id', duckType: 'INTEGER' }], 'columns not in the table: score'],
-      [await loadConfig({ ...base, sink: { ...base.sink, mode: 'overwrite' } }), [{ name: 'id', duckType: 'VARCHAR' }], 'different types: id (table: integer, data: string)'],
+      [await loadConfig(base), [{ name: 'id', duckType: 'VARCHAR' }], 'different types: id (table: integer, data: string)'],
     ] as const) {
       await assert.rejects(Sink.open(config, sinkSchema(config, [...columns]), 'run-b'), (e: unknown) => {
         assert.ok(e instanceof RunError);
@@ -128,6 +128,21 @@ test('a sink table with other columns is refused when the sink opens (before any
     }
     // The unchanged pipeline still opens it.
     assert.equal((await Sink.open(first, sinkSchema(first, [{ name: 'id', duckType: 'INTEGER' }]), 'run-c')).exists, true);
+
+    // Mode overwrite replaces the table, schema included: id becomes a string, score is added.
+    const replacing = await loadConfig({ ...base, response: { extract: { score: { path: '$.s', type: 'double' } } }, sink: { ...base.sink, mode: 'overwrite' } });
+    const over = await Sink.open(replacing, sinkSchema(replacing, [{ name: 'id', duckType: 'VARCHAR' }]), 'run-d');
+    const line = failedResult(replacing, 'run-d', 'id9', 'http_status', 'x', { id: 'nine' });
+    Object.assign(line, { score: 0.5 });
+    await writeFile(file, createResultSerializer(replacing)(line) + '\n');
+    await over.commit(conn, [file]);
+    const rows = await queryTable<Record<string, unknown>>(join(tmp.dir, 'sink'), `SELECT request_id, id, typeof(id) AS t, score FROM t`);
+    assert.deepEqual(rows, [{ request_id: 'id9', id: 'nine', t: 'VARCHAR', score: 0.5 }]);
+    // A second commit of that run appends under the new schema.
+    await writeFile(file, createResultSerializer(replacing)(failedResult(replacing, 'run-d', 'id10', 'http_status', 'x', { id: 'ten' })) + '\n');
+    await over.commit(conn, [file]);
+    const [n] = await queryTable<{ n: number }>(join(tmp.dir, 'sink'), 'SELECT count(*)::INT AS n FROM t');
+    assert.equal(n?.n, 2);
   } finally {
     conn.closeSync();
     duck.closeSync();

@@ -52,9 +52,12 @@ export class Sink {
   static async open(config: PipelineConfig, schema: StructType, runId: string): Promise<Sink> {
     try {
       const table = await DeltaTable.forPath(config.sink.path);
-      // Every commit must fit the table: a table of another schema (an extract column
-      // added, a source column renamed) is refused now, before a single request is sent.
-      await table.checkWrite({ schema, mode: config.sink.mode });
+      // Every commit must fit the table: in append mode a table of another schema (an
+      // extract column added, a source column's type changed) is refused now, before a
+      // single request is sent. Mode overwrite replaces the table, schema included (as
+      // the Spark engine's overwrite does).
+      const overwrite = config.sink.mode === 'overwrite';
+      await table.checkWrite({ schema, mode: config.sink.mode, overwriteSchema: overwrite });
       return new Sink(table, config, schema, await table.exists(), runId);
     } catch (e) {
       if (e instanceof SchemaMismatchError) {
@@ -105,7 +108,7 @@ export class Sink {
     const txn = { appId: `restlake-${this.runId}`, version: this.committed };
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        const r = await this.table.write(conn, { selectSql, schema: this.schema, mode, txn, rowGroupRows });
+        const r = await this.table.write(conn, { selectSql, schema: this.schema, mode, overwriteSchema: mode === 'overwrite', txn, rowGroupRows });
         this.committed++;
         return { version: r.version, rows: r.rows };
       } catch (e) {

@@ -10,7 +10,7 @@ import { RESERVED_SINK_COLUMNS } from '../../sink/columns.js';
 
 export const sink = strictObject({
   path: z.string().min(1).describe('Delta table directory (relative to the config file) or s3://bucket/prefix.'),
-  mode: enumOf(['append', 'overwrite'] as const, 'sink mode').default('append').describe('append | overwrite'),
+  mode: enumOf(['append', 'overwrite'] as const, 'sink mode').default('append').describe('append | overwrite (the run\'s first commit replaces the table, schema included)'),
   source_columns: z.array(z.string().min(1)).default([]).describe('Source columns copied into every result row.'),
   redact_headers: z.array(headerName).default([]).describe('Header names to redact besides Authorization and cookies.'),
 })

@@ -15,7 +15,7 @@ import type { StructType } from '../schema/types.js';
 import type { Storage } from '../storage/types.js';
 import { ENGINE_INFO } from '../version.js';
 import { DEFAULT_TARGET_FILE_ROWS, STREAMED_MIN_TARGET_ROWS, stageSql, writeStagedFiles, writeStreamedFiles } from './files.js';
-import { containsType, reconcileSchema } from './schema-check.js';
+import { containsType, reconcileSchema, sameType } from './schema-check.js';
 
 export interface WriteOptions {
   selectSql: string;
@@ -27,6 +27,11 @@ export interface WriteOptions {
   rowGroupRows?: number;
   configuration?: Record<string, string>;
   mergeSchema?: boolean;
+  /**
+   * With mode overwrite: a schema (and partitioning) other than the table's replaces it,
+   * as Spark's overwriteSchema does; the overwrite removes every old file in the same commit.
+   */
+  overwriteSchema?: boolean;
   operation?: string;
   operationParameters?: Record<string, unknown>;
   txn?: { appId: string; version: number };
@@ -143,10 +148,20 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
  */
 export function planSchema(
   snap: Snapshot | null,
-  opts: Pick<WriteOptions, 'schema' | 'mode' | 'partitionColumns' | 'mergeSchema' | 'configuration'>,
+  opts: Pick<WriteOptions, 'schema' | 'mode' | 'partitionColumns' | 'mergeSchema' | 'overwriteSchema' | 'configuration'>,
   root: string,
 ): { schema: StructType; metadata: Metadata | null; protocol: Protocol | null } {
   const partitionColumns = opts.partitionColumns ?? snap?.partitionColumns ?? [];
+  if (opts.overwriteSchema && opts.mode !== 'overwrite') {
+    throw new DeltaError('DELTA_INVALID_ARGUMENT', `overwriteSchema needs mode overwrite (${root})`);
+  }
+  if (snap && opts.overwriteSchema && !sameShape(snap, opts.schema, partitionColumns)) {
+    // The table keeps its id and configuration; its schema and partitioning are the new ones.
+    assertWritable(snap.protocol, snap.metadata, snap.schema, root, { removesData: true });
+    validateNewSchema(opts.schema, partitionColumns, root);
+    const protocol = containsType(opts.schema, 'timestamp_ntz') && !hasFeature(snap.protocol, 'timestampNtz') ? withFeature(snap.protocol, 'timestampNtz') : null;
+    return { schema: opts.schema, metadata: { ...snap.metadata, schemaString: schemaToJson(opts.schema), partitionColumns }, protocol };
+  }
   if (snap) {
     if (opts.partitionColumns && JSON.stringify(opts.partitionColumns) !== JSON.stringify(snap.partitionColumns)) {
       throw new DeltaError('DELTA_SCHEMA_MISMATCH', `partition columns [${opts.partitionColumns.join(', ')}] differ from the table's [${snap.partitionColumns.join(', ')}] at ${root}`);
@@ -172,6 +187,14 @@ export function planSchema(
       createdTime: Date.now(),
     },
   };
+}
+
+/** Whether `schema` and `partitionColumns` are the table's own (types compared without metadata). */
+function sameShape(snap: Snapshot, schema: StructType, partitionColumns: string[]): boolean {
+  if (JSON.stringify(partitionColumns) !== JSON.stringify(snap.partitionColumns)) return false;
+  const a = snap.schema.fields;
+  const b = schema.fields;
+  return a.length === b.length && a.every((f, i) => f.name.toLowerCase() === b[i]!.name.toLowerCase() && f.nullable === b[i]!.nullable && sameType(f.type, b[i]!.type));
 }
 
 export function removeFor(a: AddFile, now: number, dataChange: boolean): RemoveFile {
