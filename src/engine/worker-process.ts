@@ -2,7 +2,7 @@
 // stdout. It remembers which rows it holds (sent, not yet answered) so that, if it
 // dies, the dispatcher can hand exactly those to another worker.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BufferLineSplitter, LineSplitter } from '../worker/lines.js';
+import { BufferLineSplitter, LineSplitter, utf8Lines } from '../worker/lines.js';
 import { parseResultHead, type ResultHead } from '../worker/result.js';
 
 // Enough bytes for the bookkeeping keys at the start of every result line.
@@ -101,9 +101,9 @@ export class WorkerProcess {
   private flush(): void {
     this.flushScheduled = false;
     if (this.outBuf.length === 0 || this.exited) return;
-    const text = this.outBuf.join('\n') + '\n';
+    const rows = this.outBuf;
     this.outBuf = [];
-    this.child.stdin!.write(text);
+    this.child.stdin!.write(utf8Lines(rows));
     if (this.ended) this.child.stdin!.end();
   }
 

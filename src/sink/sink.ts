@@ -56,8 +56,7 @@ export class Sink {
       // extract column added, a source column's type changed) is refused now, before a
       // single request is sent. Mode overwrite replaces the table, schema included (as
       // the Spark engine's overwrite does).
-      const overwrite = config.sink.mode === 'overwrite';
-      await table.checkWrite({ schema, mode: config.sink.mode, overwriteSchema: overwrite });
+      await table.checkWrite({ schema, mode: config.sink.mode, overwriteSchema: config.sink.mode === 'overwrite' });
       return new Sink(table, config, schema, await table.exists(), runId);
     } catch (e) {
       if (e instanceof SchemaMismatchError) {

@@ -121,9 +121,10 @@ export async function startSparkCluster(opts: SparkClusterOptions = {}): Promise
 }
 
 async function logTails(dir: string, lines: number): Promise<string> {
-  const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log')).map((f) => path.join(dir, f));
+  const entries = await fs.readdir(dir).catch(() => [] as string[]);
+  const files = entries.filter((f) => f.endsWith('.log')).map((f) => path.join(dir, f));
   // Executor logs: work-N/app-*/<executor>/stderr, the newest application of each worker.
-  for (const w of (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith('work-'))) {
+  for (const w of entries.filter((f) => f.startsWith('work-'))) {
     const apps = (await fs.readdir(path.join(dir, w)).catch(() => [] as string[])).filter((a) => a.startsWith('app-')).sort();
     const app = apps.at(-1);
     if (!app) continue;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BufferLineSplitter } from './lines.js';
+import { BufferLineSplitter, utf8Lines } from './lines.js';
 
 test('BufferLineSplitter: any chunking of the bytes gives the same lines', () => {
   // Seeded, so a failure is reproducible.
@@ -32,4 +32,12 @@ test('BufferLineSplitter: a line wholly inside a chunk is not copied', () => {
   const [joined, c] = s.push(Buffer.from('ial\n{"c":3}\n'));
   assert.equal(joined!.toString(), 'partial');
   assert.equal(c!.toString(), '{"c":3}');
+});
+
+test('utf8Lines: every line UTF-8 encoded and newline-ended in one exactly sized buffer', () => {
+  const lines = ['{"a":1}', '', 'é ü ß', '日本語 😀', JSON.stringify('\ud800 lone'), 'x'.repeat(70_000) + 'ω'];
+  const out = utf8Lines(lines);
+  assert.equal(out.length, Buffer.byteLength(lines.join('\n') + '\n'));
+  assert.ok(out.equals(Buffer.from(lines.join('\n') + '\n', 'utf8')));
+  assert.equal(utf8Lines([]).length, 0);
 });

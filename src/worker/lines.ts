@@ -1,6 +1,7 @@
-// Splits a stream of text chunks into lines. Hand-rolled rather than readline:
-// it is on the hot path (one call per stdin chunk, not per row) and must let the
-// caller pause the underlying stream between chunks for backpressure.
+// JSON lines on the worker pipe: splitting chunks into lines, and joining lines into one
+// write. Hand-rolled rather than readline: it is on the hot path (one call per stdin
+// chunk, not per row) and must let the caller pause the underlying stream between
+// chunks for backpressure.
 export class LineSplitter {
   private rest = '';
 
@@ -57,4 +58,22 @@ export class BufferLineSplitter {
     this.parts.push(Buffer.from(piece));
     this.partBytes += piece.length;
   }
+}
+
+/**
+ * The lines as UTF-8, each ended by a newline, in one exactly sized Buffer. Used for both
+ * directions of the worker pipe (rows to a worker, results from it). With 10 KB response
+ * bodies, joining the lines into one string first and letting the stream encode it cost
+ * two more copies of every line (measured: ~25 µs against ~7 µs a row).
+ */
+export function utf8Lines(lines: readonly string[]): Buffer {
+  let size = lines.length;
+  for (let i = 0; i < lines.length; i++) size += Buffer.byteLength(lines[i] as string, 'utf8');
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < lines.length; i++) {
+    at += out.write(lines[i] as string, at, 'utf8');
+    out[at++] = 0x0a;
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { serveLines, utf8Lines } from './serve.js';
+import { serveLines } from './serve.js';
 import { LineSplitter } from './lines.js';
 import { BoundedPool } from './pool.js';
 
@@ -18,14 +18,6 @@ test('LineSplitter keeps partial lines across chunks', () => {
   assert.deepEqual(s.push('c\n\nd'), ['bc', '']);
   assert.equal(s.end(), 'd');
   assert.equal(s.end(), null);
-});
-
-test('utf8Lines: every line UTF-8 encoded and newline-ended in one exactly sized buffer', () => {
-  const lines = ['{"a":1}', '', 'é ü ß', '日本語 😀', JSON.stringify('\ud800 lone'), 'x'.repeat(70_000) + 'ω'];
-  const out = utf8Lines(lines);
-  assert.equal(out.length, Buffer.byteLength(lines.join('\n') + '\n'));
-  assert.ok(out.equals(Buffer.from(lines.join('\n') + '\n', 'utf8')));
-  assert.equal(utf8Lines([]).length, 0);
 });
 
 test('BoundedPool never runs more than its concurrency and reports room', async () => {

@@ -159,8 +159,7 @@ export function planSchema(
     // The table keeps its id and configuration; its schema and partitioning are the new ones.
     assertWritable(snap.protocol, snap.metadata, snap.schema, root, { removesData: true });
     validateNewSchema(opts.schema, partitionColumns, root);
-    const protocol = containsType(opts.schema, 'timestamp_ntz') && !hasFeature(snap.protocol, 'timestampNtz') ? withFeature(snap.protocol, 'timestampNtz') : null;
-    return { schema: opts.schema, metadata: { ...snap.metadata, schemaString: schemaToJson(opts.schema), partitionColumns }, protocol };
+    return { schema: opts.schema, metadata: { ...snap.metadata, schemaString: schemaToJson(opts.schema), partitionColumns }, protocol: ntzUpgrade(snap.protocol, opts.schema) };
   }
   if (snap) {
     if (opts.partitionColumns && JSON.stringify(opts.partitionColumns) !== JSON.stringify(snap.partitionColumns)) {
@@ -169,8 +168,7 @@ export function planSchema(
     assertWritable(snap.protocol, snap.metadata, snap.schema, root, { removesData: opts.mode === 'overwrite' });
     const r = reconcileSchema(snap.schema, opts.schema, opts.mergeSchema === true, root);
     if (r.added.length === 0) return { schema: r.schema, metadata: null, protocol: null };
-    const protocol = containsType(r.schema, 'timestamp_ntz') && !hasFeature(snap.protocol, 'timestampNtz') ? withFeature(snap.protocol, 'timestampNtz') : null;
-    return { schema: r.schema, metadata: { ...snap.metadata, schemaString: schemaToJson(r.schema) }, protocol };
+    return { schema: r.schema, metadata: { ...snap.metadata, schemaString: schemaToJson(r.schema) }, protocol: ntzUpgrade(snap.protocol, r.schema) };
   }
   validateNewSchema(opts.schema, partitionColumns, root);
   return {
@@ -187,6 +185,11 @@ export function planSchema(
       createdTime: Date.now(),
     },
   };
+}
+
+/** The table's protocol with timestampNtz added when the new schema needs it and it lacks it; null when unchanged. */
+function ntzUpgrade(p: Protocol, schema: StructType): Protocol | null {
+  return containsType(schema, 'timestamp_ntz') && !hasFeature(p, 'timestampNtz') ? withFeature(p, 'timestampNtz') : null;
 }
 
 /** Whether `schema` and `partitionColumns` are the table's own (types compared without metadata). */
