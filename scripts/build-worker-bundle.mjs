@@ -21,7 +21,8 @@ if (!entry) {
 
 // Native addons and the DuckDB driver cannot travel in one .mjs; the worker must never
 // pull them in (DESIGN §6: the worker imports no engine/sink). Fail the build if it does.
-const FORBIDDEN = [/node_modules\/@duckdb\//, /node_modules\/duckdb\//, /\.node$/];
+// src/duckdb.ts loads DuckDB with require(), which esbuild does not follow: forbid the module itself.
+const FORBIDDEN = [/node_modules\/@duckdb\//, /node_modules\/duckdb\//, /\.node$/, /(^|\/)(src\/duckdb\.ts|dist\/duckdb\.js)$/];
 
 let result;
 try {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { DEMO_EXAMPLES, EXAMPLES_DIR, writeDemoConfigs } from './demo-configs.js';
 import { writeDemoSources } from './demo-sources.js';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 
 const ENV = {
   RESTLAKE_DEMO_API: 'http://127.0.0.1:9',

@@ -3,7 +3,7 @@
 // number, so every demo run sends the same requests (and gets the same scores).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 
 export interface DemoSources {
   orders: string;      // Parquet: order_id, customer_id, region, amount

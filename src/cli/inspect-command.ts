@@ -1,6 +1,6 @@
 // `restlake inspect <table> [--sql "..."] [--json]`: what landed in a sink table.
 import { resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 import { RunError } from '../errors.js';
 import { registerResults, RESULTS_VIEW, summariseTable, type TableSummary } from '../sink/inspect.js';
 import { parse, UsageError } from './args.js';

@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 import { DeltaTable } from '../delta/index.js';
 import type { Command, CommandIO } from './commands.js';
 import { collectReportData } from './report-data.js';

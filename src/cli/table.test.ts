@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 import { DeltaTable, type StructType } from '../delta/index.js';
 import { tempDir } from '../delta/testing/duck.js';
 import { runTable } from './table.js';

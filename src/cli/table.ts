@@ -5,7 +5,7 @@
 // by default, only with --force).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 import { parseDuration } from '../config/units.js';
 import { DeltaTable } from '../delta/index.js';
 import { RestlakeError } from '../errors.js';

@@ -1,6 +1,7 @@
 // A process-wide DuckDB instance for the log machinery (checkpoints, DV-free metadata reads). Scans and
 // writes run on the caller's connection; this one never holds user data.
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 
 let instance: Promise<DuckDBInstance> | null = null;
 

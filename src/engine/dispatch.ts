@@ -29,6 +29,8 @@ export class Dispatcher {
   private slotWaiters: Array<() => void> = [];
   private doneWaiters: Array<() => void> = [];
   private ending = false;
+  /** Set by killAll: workers exiting from then on are neither replaced nor reported. */
+  private stopped = false;
   private failure: RunError | null = null;
   restarts = 0;
   private readonly maxRestarts: number;
@@ -69,35 +71,54 @@ export class Dispatcher {
     return w;
   }
 
-  /** Hands one row to the least loaded worker, waiting while all are full. */
-  async send(requestId: string, line: string): Promise<void> {
-    for (;;) {
-      if (this.failure) throw this.failure;
-      this.drainRetry();
-      const w = this.pick();
-      if (w && this.retry.length === 0) {
-        w.send(requestId, line);
-        return;
-      }
-      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-    }
+  /**
+   * Hands one row to the least loaded worker if one has room now; false when all are
+   * full (then `send`). The driver's loop calls this first: no promise and no await per
+   * row while workers keep up, which is almost always.
+   */
+  trySend(requestId: string, line: string): boolean {
+    if (this.failure) throw this.failure;
+    this.drainRetry();
+    const w = this.retry.length === 0 ? this.pick() : null;
+    if (!w) return false;
+    w.send(requestId, line);
+    return true;
   }
 
-  /** Ends input to every worker and waits until every row sent has its result. */
-  async finish(): Promise<void> {
+  /** Hands one row to the least loaded worker, waiting while all are full. */
+  async send(requestId: string, line: string): Promise<void> {
+    while (!this.trySend(requestId, line)) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /**
+   * Ends input to every worker and waits until every row sent has its result. Workers
+   * may still be exiting (a finished Node process takes ~0.1 s to go): `finish` waits
+   * for that, so the driver's last commit can run meanwhile.
+   */
+  async drain(): Promise<void> {
     this.ending = true;
     for (;;) {
       if (this.failure) throw this.failure;
       this.drainRetry();
       // Workers are told "no more rows" only once no orphaned row still needs a home.
       if (this.retry.length === 0) for (const w of this.live) w.end();
-      if (this.live.size === 0 && this.retry.length === 0) return;
+      if (this.retry.length === 0 && this.inFlight === 0) return;
+      await new Promise<void>((resolve) => this.doneWaiters.push(resolve));
+    }
+  }
+
+  /** `drain`, then waits until every worker has exited. */
+  async finish(): Promise<void> {
+    await this.drain();
+    while (this.live.size > 0) {
+      if (this.failure) throw this.failure;
       await new Promise<void>((resolve) => this.doneWaiters.push(resolve));
     }
   }
 
   /** Stops everything now (a second Ctrl-C, a fatal error): rows in flight get no result. */
   killAll(): void {
+    this.stopped = true;
     for (const w of this.live) w.kill('SIGKILL');
   }
 
@@ -142,7 +163,7 @@ export class Dispatcher {
     const orphaned = [...w.holding];
     w.holding.clear();
     const clean = code === 0 && orphaned.length === 0;
-    if (!clean) {
+    if (!clean && !this.stopped) {
       const why = signal ? `signal ${signal}` : `exit code ${code}`;
       const last = w.recentLog.at(-1);
       const rows = orphaned.length > 0 ? `holding ${orphaned.length} unanswered rows, which go to another worker` : 'holding no rows';

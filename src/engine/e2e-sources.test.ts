@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 import { runPipeline } from '../index.js';
 import { RunError } from '../errors.js';
 import { queryTable, startTestServer, tempDir, type TestServer } from './e2e-support.js';

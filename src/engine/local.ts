@@ -6,17 +6,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { RunError } from '../errors.js';
-import { inferSourceColumns, sinkSchema, type SourceColumn } from '../sink/schema.js';
-import { Sink } from '../sink/sink.js';
-import { describe, registerSource } from '../source/relation.js';
-import { memoryRowStream, peekRows } from '../source/memory.js';
-import { countRows, openRowStream, type RowStream } from '../source/stream.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';
 import type { EngineContext } from './context.js';
 import { Dispatcher } from './dispatch.js';
 import { buildJob, needsDriverServices } from './job.js';
+import type { RunData } from './local-data.js';
 import { startServices, type RunningServices } from './services.js';
 import { Spool } from './spool.js';
 import { RunStats, type ProgressSnapshot } from './stats.js';
@@ -29,69 +23,28 @@ export function workerCount(config: EngineContext['config']): number {
   return w === 'auto' ? Math.max(1, availableParallelism()) : Math.max(1, w);
 }
 
-async function openDuckDb(runDir: string): Promise<DuckDBInstance> {
-  // A memory cap with a spill directory keeps the driver's footprint independent of
-  // the source size (dedupe and resume joins spill instead of growing). One thread:
-  // the cores belong to the workers, and every DuckDB thread adds its own buffers to
-  // a commit (measured: a 50,000-row commit peaks ~90 MB higher with two threads). One
-  // thread still commits results far faster than workers produce them. DuckDB's
-  // external file cache stays off: every file the driver reads is local (remote sources
-  // and Delta files are downloaded first), so the OS page cache already holds what the
-  // count, dedupe and stream passes read again, and the in-process copy cost ~100 MB of
-  // driver RSS over a 10M-row source (40 MB of Parquet) for no measurable speed.
-  return DuckDBInstance.create(':memory:', {
-    memory_limit: process.env.RESTLAKE_DUCKDB_MEMORY ?? '128MB',
-    temp_directory: join(runDir, 'duckdb-tmp'),
-    threads: process.env.RESTLAKE_DUCKDB_THREADS ?? '1',
-    enable_external_file_cache: 'false',
-  });
-}
-
-async function utc(conn: DuckDBConnection): Promise<void> {
-  try {
-    await conn.run(`SET TimeZone = 'UTC'`);
-  } catch {
-    // Without ICU DuckDB is UTC already.
-  }
+/**
+ * Whether the spooled results are due for a commit: every `commitRows` rows, and, near
+ * the end of a source of known size (`remaining` results still to come), as soon as the
+ * spool holds as many results as remain (and at least an eighth of commitRows). The
+ * bulk of the last stretch is then committed while its last requests are in flight;
+ * the commit left for after the last result, when the workers have nothing to do,
+ * stays small (it held up to commitRows rows: ~1 s of idle workers with 10 KB
+ * responses and the default 50,000).
+ */
+export function commitDue(spoolRows: number, commitRows: number, remaining: number | null): boolean {
+  if (spoolRows >= commitRows) return true;
+  return remaining !== null && spoolRows >= Math.ceil(commitRows / 8) && spoolRows >= remaining;
 }
 
 export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
   const { config, runId, log } = ctx;
   const runDir = await mkdtemp(join(tmpdir(), 'restlake-run-'));
   await mkdir(join(runDir, 'spool'));
-  const duck = await openDuckDb(runDir);
-  const srcConn = await duck.connect();
-  const sinkConn = await duck.connect();
-  await utc(srcConn);
-  await utc(sinkConn);
   let services: RunningServices | null = null;
   let dispatcher: Dispatcher | null = null;
+  let data: RunData | null = null;
   try {
-    // Source and schema: nothing is sent before both are known to be readable.
-    let columns: SourceColumn[];
-    let sourceRows: number | null = null;
-    let makeStream: (succeeded: string | null) => Promise<RowStream>;
-    if (ctx.rows) {
-      const { head, rest } = await peekRows(ctx.rows, 256);
-      columns = inferSourceColumns(head, config.sink.source_columns);
-      makeStream = async (succeeded) => memoryRowStream(srcConn, config, head, rest, succeeded, ctx.key);
-    } else {
-      if (!config.source) throw new RunError('RESTLAKE_SOURCE', 'the config has no source and no rows were given');
-      const relation = await registerSource(srcConn, config.source);
-      columns = await describe(srcConn, relation);
-      sourceRows = await countRows(srcConn, relation);
-      makeStream = (succeeded) => openRowStream(srcConn, config, relation, columns, succeeded);
-    }
-    const schema = sinkSchema(config, columns);
-    const sink = await Sink.open(config, schema, runId);
-    const succeeded = await sink.succeededIds(srcConn);
-    const alreadyDone = succeeded ? await countRows(srcConn, succeeded) : 0;
-    const stream = await makeStream(succeeded);
-
-    if (needsDriverServices(config)) services = await startServices(config, runId, log);
-    const jobPath = join(runDir, 'job.json');
-    await writeFile(jobPath, JSON.stringify(buildJob(config, runId, services ? { url: services.url, secret: services.secret } : null)), { mode: 0o600 });
-
     const stats = new RunStats();
     const spool = new Spool(join(runDir, 'spool'));
     const serialize = createResultSerializer(config);
@@ -109,12 +62,13 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       commitQueued = true;
       commitChain = commitChain.then(async () => {
         commitQueued = false;
-        if (fatal) return;
+        // No sink yet means no row was sent yet: nothing to commit.
+        if (fatal || !data) return;
         const file = await spool.rotate();
         if (!file) return;
         try {
           const t0 = performance.now();
-          const r = await sink.commit(sinkConn, [file.path], file.rows);
+          const r = await data.sink.commit(data.sinkConn, [file.path], file.rows);
           tableVersion = r.version;
           committedRows += file.rows;
           log('debug', `committed ${file.rows} rows (table version ${r.version}) in ${Math.round(performance.now() - t0)} ms`);
@@ -128,35 +82,54 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       return commitChain;
     };
 
+    // Results the run expects, when the source's size is known (set once it is open).
+    let expectedRows: number | null = null;
     const accept = (line: Buffer | string, success: boolean, errorClass: string | null, durationMs: number): void => {
       stats.record(success, errorClass, durationMs);
       spool.append(line);
-      if (spool.rows >= config.execution.commit_rows) void commit();
+      if (commitDue(spool.rows, config.execution.commit_rows, expectedRows === null ? null : expectedRows - stats.rows)) void commit();
     };
 
-    const workers = workerCount(config);
-    dispatcher = new Dispatcher({
-      workers,
-      perWorker: Math.max(2, config.execution.concurrency * 2),
-      script: WORKER_SCRIPT,
-      jobPath,
-      onResult: (line, h) => accept(line, h.success, h.errorClass, h.durationMs),
-      onAbandoned: (id, line, message) => {
-        let row: Record<string, unknown> | undefined;
-        try {
-          row = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          row = undefined;
-        }
-        accept(serialize(failedResult(config, runId, id, 'internal', message, row)), false, 'internal', 0);
-      },
-      log: (level, message) => log(level, message),
-    });
+    const startWorkers = async (): Promise<Dispatcher> => {
+      const jobPath = join(runDir, 'job.json');
+      await writeFile(jobPath, JSON.stringify(buildJob(config, runId, services ? { url: services.url, secret: services.secret } : null)), { mode: 0o600 });
+      return new Dispatcher({
+        workers: workerCount(config),
+        perWorker: Math.max(2, config.execution.concurrency * 2),
+        script: WORKER_SCRIPT,
+        jobPath,
+        onResult: (line, h) => accept(line, h.success, h.errorClass, h.durationMs),
+        onAbandoned: (id, line, message) => {
+          let row: Record<string, unknown> | undefined;
+          try {
+            row = JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            row = undefined;
+          }
+          accept(serialize(failedResult(config, runId, id, 'internal', message, row)), false, 'internal', 0);
+        },
+        log: (level, message) => log(level, message),
+      });
+    };
+
+    // Workers start first when they need nothing from the driver's services: a worker's
+    // own start (~200 ms) then overlaps loading DuckDB and opening the source and sink.
+    // They send nothing until rows arrive, so a source or sink refused below costs no
+    // request. Driver services come after those checks (the token service gets its first
+    // token when it starts), and the workers after the services (the job names them).
+    const servicesNeeded = needsDriverServices(config);
+    if (!servicesNeeded) dispatcher = await startWorkers();
+    data = await (await import('./local-data.js')).openRunData(ctx, runDir);
+    const { stream, sourceRows, alreadyDone, sink } = data;
+    if (servicesNeeded) services = await startServices(config, runId, log);
+    dispatcher ??= await startWorkers();
 
     let sent = 0;
     let streamed = 0;
     let exhausted = false;
     const expected = sourceRows !== null ? Math.max(0, sourceRows - alreadyDone) : null;
+    const budget = config.execution.max_requests;
+    expectedRows = expected !== null && budget !== null ? Math.min(expected, budget) : expected;
     const progress = (): ProgressSnapshot => ({
       rows: stats.rows,
       succeeded: stats.succeeded,
@@ -178,14 +151,15 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     if (ctx.signal?.aborted) onAbort();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const budget = config.execution.max_requests;
     try {
       if (!stopReading && !(budget !== null && budget <= 0)) {
         outer: for await (const batch of stream.batches()) {
           streamed += batch.ids.length;
           for (let i = 0; i < batch.ids.length; i++) {
             if (stopReading) break outer;
-            await dispatcher.send(batch.ids[i] as string, batch.lines[i] as string);
+            const id = batch.ids[i] as string;
+            const line = batch.lines[i] as string;
+            if (!dispatcher.trySend(id, line)) await dispatcher.send(id, line);
             sent++;
             if (budget !== null && sent >= budget) {
               outcome = 'max_requests';
@@ -195,7 +169,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         }
         exhausted = outcome === 'completed' && !stopReading;
       } else if (budget !== null && budget <= 0) outcome = 'max_requests';
-      await dispatcher.finish();
+      await dispatcher.drain();
     } catch (e) {
       fatal ??= e;
     } finally {
@@ -208,13 +182,15 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       await commitChain;
       throw fatal;
     }
+    // The last commit runs while the workers exit.
     await commit();
     if (fatal) throw fatal;
+    await dispatcher.finish();
     if (sink.commits === 0 && !sink.exists) {
       // A run with nothing to send still leaves a (empty) table for readers and inspect.
       const empty = join(runDir, 'spool', 'empty.ndjson');
       await writeFile(empty, '');
-      tableVersion = (await sink.commit(sinkConn, [empty])).version;
+      tableVersion = (await sink.commit(data.sinkConn, [empty])).version;
     }
     ctx.onProgress?.(progress());
     const mem = process.memoryUsage();
@@ -244,9 +220,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
   } finally {
     dispatcher?.killAll();
     if (services) await services.close().catch(() => {});
-    srcConn.closeSync();
-    sinkConn.closeSync();
-    duck.closeSync();
+    data?.close();
     await rm(runDir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 // `plan`: the first N requests exactly as a run would render them (templates, headers
 // middleware, auth, idempotency header, allowed_hosts) through a transport that
 // records instead of sending. Nothing leaves the machine; secrets are redacted.
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 import type { PipelineConfig } from '../config/types.js';
 import { RunError } from '../errors.js';
 import { createRowProcessor } from '../request/execute.js';

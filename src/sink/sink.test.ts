@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../duckdb.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError, RunError } from '../errors.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';

@@ -1,6 +1,6 @@
 // Child process for the concurrency test: appends `commits` one-row commits to the table at argv[2].
 // Row ids are worker * 1_000_000 + i, so the parent can check that nothing was lost or duplicated.
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../../duckdb.js';
 import { DeltaTable } from '../index.js';
 import type { StructType } from '../schema/types.js';
 

@@ -1,5 +1,6 @@
 // Test helpers: a fresh DuckDB connection and a one-value query.
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '../../duckdb.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
