@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from './duckdb.js';
+import { DUCKDB_ALLOCATOR_CONF, DuckDBInstance } from './duckdb.js';
 
 const srcDir = fileURLToPath(new URL('../src/', import.meta.url));
 
@@ -36,4 +36,9 @@ test('no module but src/duckdb.ts imports values from @duckdb/node-api', () => {
     .filter((f) => /^import\s+(?!type\b)[^;]*from\s+'@duckdb\/node-api'/m.test(readFileSync(f, 'utf8')))
     .map((f) => relative(srcDir, f));
   assert.deepEqual(offenders, []);
+});
+
+test("DuckDB's allocator is told to return freed pages at once", () => {
+  // Set before the library loaded (jemalloc reads it at its first allocation).
+  assert.equal(process.env.DUCKDB_JE_MALLOC_CONF, DUCKDB_ALLOCATOR_CONF);
 });

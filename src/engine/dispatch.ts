@@ -90,28 +90,15 @@ export class Dispatcher {
     while (!this.trySend(requestId, line)) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
   }
 
-  /**
-   * Ends input to every worker and waits until every row sent has its result. Workers
-   * may still be exiting (a finished Node process takes ~0.1 s to go): `finish` waits
-   * for that, so the driver's last commit can run meanwhile.
-   */
-  async drain(): Promise<void> {
+  /** Ends input to every worker and waits until every row sent has its result. */
+  async finish(): Promise<void> {
     this.ending = true;
     for (;;) {
       if (this.failure) throw this.failure;
       this.drainRetry();
       // Workers are told "no more rows" only once no orphaned row still needs a home.
       if (this.retry.length === 0) for (const w of this.live) w.end();
-      if (this.retry.length === 0 && this.inFlight === 0) return;
-      await new Promise<void>((resolve) => this.doneWaiters.push(resolve));
-    }
-  }
-
-  /** `drain`, then waits until every worker has exited. */
-  async finish(): Promise<void> {
-    await this.drain();
-    while (this.live.size > 0) {
-      if (this.failure) throw this.failure;
+      if (this.live.size === 0 && this.retry.length === 0) return;
       await new Promise<void>((resolve) => this.doneWaiters.push(resolve));
     }
   }

@@ -23,20 +23,6 @@ export function workerCount(config: EngineContext['config']): number {
   return w === 'auto' ? Math.max(1, availableParallelism()) : Math.max(1, w);
 }
 
-/**
- * Whether the spooled results are due for a commit: every `commitRows` rows, and, near
- * the end of a source of known size (`remaining` results still to come), as soon as the
- * spool holds as many results as remain (and at least an eighth of commitRows). The
- * bulk of the last stretch is then committed while its last requests are in flight;
- * the commit left for after the last result, when the workers have nothing to do,
- * stays small (it held up to commitRows rows: ~1 s of idle workers with 10 KB
- * responses and the default 50,000).
- */
-export function commitDue(spoolRows: number, commitRows: number, remaining: number | null): boolean {
-  if (spoolRows >= commitRows) return true;
-  return remaining !== null && spoolRows >= Math.ceil(commitRows / 8) && spoolRows >= remaining;
-}
-
 export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
   const { config, runId, log } = ctx;
   const runDir = await mkdtemp(join(tmpdir(), 'restlake-run-'));
@@ -82,12 +68,10 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       return commitChain;
     };
 
-    // Results the run expects, when the source's size is known (set once it is open).
-    let expectedRows: number | null = null;
     const accept = (line: Buffer | string, success: boolean, errorClass: string | null, durationMs: number): void => {
       stats.record(success, errorClass, durationMs);
       spool.append(line);
-      if (commitDue(spool.rows, config.execution.commit_rows, expectedRows === null ? null : expectedRows - stats.rows)) void commit();
+      if (spool.rows >= config.execution.commit_rows) void commit();
     };
 
     const startWorkers = async (): Promise<Dispatcher> => {
@@ -128,8 +112,6 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     let streamed = 0;
     let exhausted = false;
     const expected = sourceRows !== null ? Math.max(0, sourceRows - alreadyDone) : null;
-    const budget = config.execution.max_requests;
-    expectedRows = expected !== null && budget !== null ? Math.min(expected, budget) : expected;
     const progress = (): ProgressSnapshot => ({
       rows: stats.rows,
       succeeded: stats.succeeded,
@@ -151,6 +133,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     if (ctx.signal?.aborted) onAbort();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
 
+    const budget = config.execution.max_requests;
     try {
       if (!stopReading && !(budget !== null && budget <= 0)) {
         outer: for await (const batch of stream.batches()) {
@@ -169,7 +152,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         }
         exhausted = outcome === 'completed' && !stopReading;
       } else if (budget !== null && budget <= 0) outcome = 'max_requests';
-      await dispatcher.drain();
+      await dispatcher.finish();
     } catch (e) {
       fatal ??= e;
     } finally {
@@ -182,10 +165,8 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       await commitChain;
       throw fatal;
     }
-    // The last commit runs while the workers exit.
     await commit();
     if (fatal) throw fatal;
-    await dispatcher.finish();
     if (sink.commits === 0 && !sink.exists) {
       // A run with nothing to send still leaves a (empty) table for readers and inspect.
       const empty = join(runDir, 'spool', 'empty.ndjson');

@@ -27,6 +27,7 @@ import type { PipelineConfig } from '../config/types.js';
 import { ConfigError, RestlakeError, RunError } from '../errors.js';
 import type { EngineContext } from './context.js';
 import { needsDriverServices } from './job.js';
+import { checkAppendBeforeSpark } from '../sink/sink.js';
 import { startServices, type RunningServices } from './services.js';
 import type { RunSummary } from './summary.js';
 import { buildSparkJob, JOB_FILE, WORKER_FILE, type ShippedFile } from './spark/job-file.js';
@@ -242,6 +243,7 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
 
 /** The Spark engine as the brief names it: counts only. */
 export async function runSparkEngine(config: PipelineConfig, ctx: SparkRunContext): Promise<SparkRunResult> {
+  await checkAppendBeforeSpark(config);
   const r = await runSparkJob(config, ctx);
   if (r.interrupted) throw new RunError('RESTLAKE_ABORTED', `the Spark run was stopped; ${r.rows} rows were committed and a rerun resumes after them`);
   return { rows: r.rows, ok: r.ok, failed: r.failed, failuresByClass: r.failuresByClass };
@@ -253,6 +255,9 @@ export async function runSpark(ctx: EngineContext): Promise<RunSummary> {
   const started = Date.now();
   let services: RunningServices | null = null;
   try {
+    // A sink that cannot take these rows is refused before the token service's first
+    // grant and before Spark starts, as the local engine does.
+    await checkAppendBeforeSpark(config);
     if (needsDriverServices(config)) services = await startServices(config, runId, ctx.log);
     const r = await runSparkJob(config, {
       runId,

@@ -6,6 +6,7 @@ import { DEFAULT_ROW_GROUP_ROWS, DeltaTable, SchemaMismatchError, type StructTyp
 import { quoteIdent } from '../delta/schema/duckdb-types.js';
 import { RunError } from '../errors.js';
 import { maxResultLineBytes } from '../worker/result.js';
+import { sinkSchema } from './schema.js';
 import { spoolSelectSql } from './spool-sql.js';
 
 export const SUCCEEDED_TABLE = 'restlake_succeeded';
@@ -31,6 +32,45 @@ async function totalBytes(files: readonly string[]): Promise<number> {
   let n = 0;
   for (const f of files) n += (await stat(f)).size;
   return n;
+}
+
+/** Why a sink cannot take this pipeline's rows, worded alike for both engines. */
+function sinkRefusal(config: PipelineConfig, e: unknown): RunError {
+  if (e instanceof SchemaMismatchError) {
+    return new RunError(
+      'RESTLAKE_SINK',
+      `sink ${config.sink.path} holds a Delta table with other columns than this pipeline writes (${e.problems.join('; ')}); write to a new sink.path, or remove that table first`,
+      { cause: e },
+    );
+  }
+  return new RunError('RESTLAKE_SINK', `cannot open sink ${config.sink.path}: ${firstLine(e)}`, { cause: e });
+}
+
+/**
+ * The Spark engine's check of an existing sink table before any request, in mode
+ * append (overwrite replaces the table, schema included). The types of the source
+ * columns are known only once Spark reads the source, so each is taken as the table's
+ * own here (delta-spark refuses a changed one at the first batch); every column name,
+ * and the type of every other column, is checked now, as Sink.open does. A table this
+ * process cannot read (Spark may hold object-store credentials that restlake does not)
+ * is left to Spark: only a table known to differ is refused.
+ */
+export async function checkAppendBeforeSpark(config: PipelineConfig): Promise<void> {
+  if (config.sink.mode !== 'append') return;
+  try {
+    const table = await DeltaTable.forPath(config.sink.path);
+    if (!(await table.exists())) return;
+    const existing = new Map((await table.snapshot()).schema.fields.map((f) => [f.name.toLowerCase(), f.type]));
+    const fromSource = new Set(config.sink.source_columns.map((c) => c.toLowerCase()));
+    const planned = sinkSchema(config, config.sink.source_columns.map((name) => ({ name, duckType: 'VARCHAR' })));
+    const fields = planned.fields.map((f) => {
+      const type = fromSource.has(f.name.toLowerCase()) ? existing.get(f.name.toLowerCase()) : undefined;
+      return type === undefined ? f : { ...f, type };
+    });
+    await table.checkWrite({ schema: { ...planned, fields }, mode: 'append' });
+  } catch (e) {
+    if (e instanceof SchemaMismatchError) throw sinkRefusal(config, e);
+  }
 }
 
 export interface CommitResult {
@@ -59,14 +99,7 @@ export class Sink {
       await table.checkWrite({ schema, mode: config.sink.mode, overwriteSchema: config.sink.mode === 'overwrite' });
       return new Sink(table, config, schema, await table.exists(), runId);
     } catch (e) {
-      if (e instanceof SchemaMismatchError) {
-        throw new RunError(
-          'RESTLAKE_SINK',
-          `sink ${config.sink.path} holds a Delta table with other columns than this pipeline writes (${e.problems.join('; ')}); write to a new sink.path, or remove that table first`,
-          { cause: e },
-        );
-      }
-      throw new RunError('RESTLAKE_SINK', `cannot open sink ${config.sink.path}: ${firstLine(e)}`, { cause: e });
+      throw sinkRefusal(config, e);
     }
   }
 
