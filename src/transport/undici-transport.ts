@@ -13,12 +13,13 @@
 // issue 2 "a failed row with body_too_large", both).
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { TransportConfig } from '../config/types.js';
 import { RestlakeError, type RowError } from '../errors.js';
 import type { HttpRequest } from '../request/types.js';
 import { classifyTransportError } from './classify.js';
 import { AbortedError, TimeoutError } from './errors.js';
+import { Agent } from './undici-classes.js';
 import { originOf, pathOf } from './origin.js';
 import type { HttpResponse, Transport } from './types.js';
 

@@ -82,3 +82,31 @@ test('worker: a missing or bad job file exits 2 with one line', async () => {
     await tmp.cleanup();
   }
 });
+
+test("a worker loads undici's Agent file, not its whole index, unless the run has driver services", { timeout: 30_000 }, async () => {
+  // undici's index (fetch, WebSocket, caches, mocks) costs ~60 ms at every worker start.
+  const runtime = new URL('./runtime.js', import.meta.url).href;
+  const script = `
+    import { createRequire } from 'node:module';
+    const { createWorkerRuntime } = await import(${JSON.stringify(runtime)});
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => /undici[\\\\/]index\\.js$/.test(k));
+    const job = JSON.parse(process.argv[1]);
+    const rt = await createWorkerRuntime(job);
+    const without = loaded();
+    await rt.close();
+    const rt2 = await createWorkerRuntime({ ...job, driver: { url: 'http://127.0.0.1:9', secret: 's' } });
+    console.log(JSON.stringify({ without, with: loaded() }));
+    await rt2.close();
+  `;
+  const config = await loadConfig({ version: 1, name: 'undici_load', request: { url: 'http://127.0.0.1:9/{{ id }}' }, sink: { path: '/tmp/x' } }, { allowNoSource: true });
+  const job: WorkerJob = { version: 1, run_id: 'r1', config, driver: null };
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${err}`))));
+  });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1) ?? '{}'), { without: false, with: true });
+});

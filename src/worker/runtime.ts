@@ -12,7 +12,6 @@ import { compileTemplate } from '../request/template.js';
 import type { Row } from '../request/types.js';
 import { createTransport } from '../transport/undici-transport.js';
 import type { Transport } from '../transport/types.js';
-import { createDriverClient } from './driver-client.js';
 import { createResultSerializer, failedResult } from './result.js';
 import type { ResultRow, WorkerJob } from './types.js';
 
@@ -64,7 +63,9 @@ export interface RuntimeOverrides {
 export async function createWorkerRuntime(job: WorkerJob, overrides: RuntimeOverrides = {}): Promise<WorkerRuntime> {
   const { config } = job;
   const logger = overrides.logger ?? createLogger(config);
-  const driver = job.driver ? createDriverClient(job.driver.url, job.driver.secret) : null;
+  // Loaded only when the run has driver services: its undici Pool needs undici's whole
+  // index (request API included), which a worker without them does not load.
+  const driver = job.driver ? (await import('./driver-client.js')).createDriverClient(job.driver.url, job.driver.secret) : null;
   const transport = overrides.transport ?? createTransport(config.transport);
   const runtime = createMiddlewareRuntime(job, logger, driver);
   // One signal shared by every request of this worker: aborted when the worker must stop

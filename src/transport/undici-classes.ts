@@ -1,0 +1,10 @@
+// undici's Agent, loaded from its own file. undici's index loads all of undici (fetch,
+// WebSocket, caches, mock agents, and the request API it adds to every dispatcher):
+// ~62 ms at every worker start, against ~21 ms for the Agent's file (it pulls in Pool
+// and Client), and each Spark task starts a worker. The transport needs only the
+// Agent's dispatch(). Types still come from the package's index.
+import type * as Undici from 'undici';
+import AgentClass from 'undici/lib/dispatcher/agent.js';
+
+export const Agent = AgentClass;
+export type Agent = Undici.Agent;
