@@ -46,6 +46,16 @@ export class DeltaTable {
     return snap;
   }
 
+  /** The table at the latest version, or null when there is no table at this path. */
+  async latestSnapshot(): Promise<Snapshot | null> {
+    try {
+      return await this.snapshot();
+    } catch (e) {
+      if (e instanceof DeltaError && e.code === 'DELTA_NOT_A_TABLE') return null;
+      throw e;
+    }
+  }
+
   /** Creates TEMP VIEW `viewName` on `conn` with the live rows of the snapshot in logical names and types. */
   async registerScan(conn: DuckDBConnection, viewName: string, opts: SnapshotOptions = {}): Promise<Snapshot> {
     const snap = await this.snapshot(opts);
@@ -60,10 +70,13 @@ export class DeltaTable {
   /**
    * Throws what `write` with these options would throw about the table itself (schema,
    * partition columns, unsupported writer features), without writing: a producer checks
-   * before it computes rows that could then not be committed.
+   * before it computes rows that could then not be committed. Returns the snapshot it
+   * checked against (null: no table yet), so the caller need not read the log again.
    */
-  async checkWrite(opts: Pick<WriteOptions, 'schema' | 'mode' | 'partitionColumns' | 'mergeSchema' | 'overwriteSchema'>): Promise<void> {
-    planSchema(await this.writeContext().loadLatest(), opts, this.storage.root);
+  async checkWrite(opts: Pick<WriteOptions, 'schema' | 'mode' | 'partitionColumns' | 'mergeSchema' | 'overwriteSchema'>): Promise<Snapshot | null> {
+    const snap = await this.latestSnapshot();
+    planSchema(snap, opts, this.storage.root);
+    return snap;
   }
 
   /**
@@ -96,14 +109,7 @@ export class DeltaTable {
   private writeContext(): WriteContext {
     return {
       storage: this.storage,
-      loadLatest: async () => {
-        try {
-          return await this.snapshot();
-        } catch (e) {
-          if (e instanceof DeltaError && e.code === 'DELTA_NOT_A_TABLE') return null;
-          throw e;
-        }
-      },
+      loadLatest: () => this.latestSnapshot(),
       afterCommit: (version, configuration) => this.maybeCheckpoint(version, configuration),
     };
   }

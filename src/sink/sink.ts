@@ -59,8 +59,9 @@ export async function checkAppendBeforeSpark(config: PipelineConfig): Promise<vo
   if (config.sink.mode !== 'append') return;
   try {
     const table = await DeltaTable.forPath(config.sink.path);
-    if (!(await table.exists())) return;
-    const existing = new Map((await table.snapshot()).schema.fields.map((f) => [f.name.toLowerCase(), f.type]));
+    const snap = await table.latestSnapshot();
+    if (!snap) return;
+    const existing = new Map(snap.schema.fields.map((f) => [f.name.toLowerCase(), f.type]));
     const fromSource = new Set(config.sink.source_columns.map((c) => c.toLowerCase()));
     const planned = sinkSchema(config, config.sink.source_columns.map((name) => ({ name, duckType: 'VARCHAR' })));
     const fields = planned.fields.map((f) => {
@@ -96,8 +97,8 @@ export class Sink {
       // extract column added, a source column's type changed) is refused now, before a
       // single request is sent. Mode overwrite replaces the table, schema included (as
       // the Spark engine's overwrite does).
-      await table.checkWrite({ schema, mode: config.sink.mode, overwriteSchema: config.sink.mode === 'overwrite' });
-      return new Sink(table, config, schema, await table.exists(), runId);
+      const snap = await table.checkWrite({ schema, mode: config.sink.mode, overwriteSchema: config.sink.mode === 'overwrite' });
+      return new Sink(table, config, schema, snap !== null, runId);
     } catch (e) {
       throw sinkRefusal(config, e);
     }

@@ -1,4 +1,4 @@
-// The undici file src/transport/undici-classes.ts loads directly; it exports one class
+// The undici file src/transport/undici-agent.ts loads directly; it exports one class
 // as module.exports (typed as in the package's index).
 declare module 'undici/lib/dispatcher/agent.js' {
   const Agent: typeof import('undici').Agent;

@@ -19,7 +19,7 @@ import { RestlakeError, type RowError } from '../errors.js';
 import type { HttpRequest } from '../request/types.js';
 import { classifyTransportError } from './classify.js';
 import { AbortedError, TimeoutError } from './errors.js';
-import { Agent } from './undici-classes.js';
+import { Agent } from './undici-agent.js';
 import { originOf, pathOf } from './origin.js';
 import type { HttpResponse, Transport } from './types.js';
 
