@@ -26,10 +26,19 @@ function sqlString(s: string): string {
   return "'" + s.replace(/'/g, "''") + "'";
 }
 
+/**
+ * DuckDB expression for the string request_id is the sha256 of. Two rows share a
+ * request_id exactly when they share this string, so the dedupe pass groups a cheap
+ * hash of it instead of hashing the sha256 (a third of the CPU at 1M rows).
+ */
+export function duckdbRequestKeySql(pipeline: string, keys: readonly string[]): string {
+  const parts = [sqlString(pipeline), ...keys.map((k) => `coalesce(CAST(${quoteIdent(k)} AS VARCHAR), chr(0))`)];
+  return `concat_ws(chr(31), ${parts.join(', ')})`;
+}
+
 /** DuckDB expression computing request_id for the given key columns. */
 export function duckdbRequestIdSql(pipeline: string, keys: readonly string[]): string {
-  const parts = [sqlString(pipeline), ...keys.map((k) => `coalesce(CAST(${quoteIdent(k)} AS VARCHAR), chr(0))`)];
-  return `sha256(concat_ws(chr(31), ${parts.join(', ')}))`;
+  return `sha256(${duckdbRequestKeySql(pipeline, keys)})`;
 }
 
 /** Spark SQL expression computing request_id; same bytes as the DuckDB one for strings, integers, booleans. */

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DuckDBInstance } from '../duckdb.js';
 import { testConfig } from '../request/test-support.js';
+import { requestIdOf } from '../request/request-id.js';
 import { openRowStream } from './stream.js';
 
 async function setting(conn: import('@duckdb/node-api').DuckDBConnection): Promise<string> {
@@ -30,5 +31,38 @@ test('the dedupe pass runs under a lower memory limit and restores the one set; 
       conn.closeSync();
       db.closeSync();
     }
+  }
+});
+
+test('dedupe follows the request_id exactly: key values that make the same id are sent once, with the id JS computes; resume skips by id', async () => {
+  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const conn = await db.connect();
+  try {
+    // ('a\x1fb', 'c') and ('a', 'b\x1fc') differ as values but join into the same id
+    // string, so they are one request; ('a', null) and ('a', '\0') likewise.
+    await conn.run(
+      `CREATE TEMP TABLE src AS SELECT * FROM (VALUES ('a' || chr(31) || 'b', 'c', 1), ('a', 'b' || chr(31) || 'c', 2), ('a', NULL, 3), ('a', chr(0), 4), ('z', 'z', 5)) t(k1, k2, n)`,
+    );
+    const config = testConfig({ request: { url: 'http://127.0.0.1/{{ k1 }}' } });
+    await conn.run(`CREATE TEMP TABLE done AS SELECT '${requestIdOf(config.name, ['z', 'z'])}' AS request_id`);
+    config.source = { path: 'x', format: 'parquet', key: ['k1', 'k2'] } as unknown as typeof config.source;
+    const columns = [{ name: 'k1', duckType: 'VARCHAR' }, { name: 'k2', duckType: 'VARCHAR' }, { name: 'n', duckType: 'INTEGER' }];
+    for (const succeeded of [null, 'done']) {
+      const stream = await openRowStream(conn, config, 'src', columns, succeeded);
+      const rows: Array<{ id: string; n: number }> = [];
+      for await (const b of stream.batches()) b.ids.forEach((id, i) => rows.push({ id, n: JSON.parse(b.lines[i]!).n }));
+      rows.sort((x, y) => x.n - y.n);
+      const expected = [
+        { id: requestIdOf(config.name, ['a\u001fb', 'c']), n: 1 },
+        { id: requestIdOf(config.name, ['a', null]), n: 3 },
+        ...(succeeded ? [] : [{ id: requestIdOf(config.name, ['z', 'z']), n: 5 }]),
+      ];
+      assert.deepEqual(rows, expected);
+      assert.equal(requestIdOf(config.name, ['a', 'b\u001fc']), expected[0]!.id);
+      assert.equal(stream.duplicates, 2);
+    }
+  } finally {
+    conn.closeSync();
+    db.closeSync();
   }
 });
