@@ -94,13 +94,13 @@ async function runContender(name, sc, ctx, rows) {
       return measure(process.execPath, [join(here, 'contenders/bare.mjs'), origin, sc.path, rows, procs, sc.connections, sc.concurrency]);
     case 'aiohttp': {
       const out = mkdtempSync(join(dir, 'aio-'));
-      const m = await measure(venvPython, [join(here, 'contenders/aiohttp_partition.py'), origin, sc.path, rows, procs, sc.connections, sc.concurrency, out]);
+      const m = await measure(venvPython, [join(here, 'contenders/aiohttp_partition.py'), origin, sc.path, rows, procs, sc.connections, sc.concurrency, out, ...(sc.extract ? ['extract'] : [])]);
       rmSync(out, { recursive: true, force: true });
       return m;
     }
     case 'naive': {
       const out = join(dir, 'naive.jsonl');
-      const m = await measure(process.execPath, [join(here, 'contenders/naive.mjs'), origin, sc.path, rows, total, out]);
+      const m = await measure(process.execPath, [join(here, 'contenders/naive.mjs'), origin, sc.path, rows, total, out, ...(sc.extract ? ['extract'] : [])]);
       rmSync(out, { force: true });
       return m;
     }
