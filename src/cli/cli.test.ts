@@ -132,6 +132,34 @@ test('usage errors exit 2; help lists every command; unknown commands exit 2', a
   assert.match(f.err(), /--limit/);
 });
 
+test('--help (or -h, or `help <command>`) prints that command\'s usage and exits 0, before any other argument is checked', async () => {
+  for (const [argv, usage] of [
+    [['run', '--help'], 'usage: restlake run <config>'],
+    [['run', 'missing.yaml', '-h'], 'usage: restlake run <config>'],
+    [['validate', '--help'], 'usage: restlake validate <config>'],
+    [['plan', '--limit', 'zero', '--help'], 'usage: restlake plan <config>'],
+    [['inspect', '-h'], 'usage: restlake inspect <table>'],
+    [['schema', '--help'], 'usage: restlake schema'],
+    [['help', 'run'], 'usage: restlake run <config>'],
+    [['help', 'demo'], 'usage: restlake demo'],
+  ] as const) {
+    const c = io('/');
+    assert.equal(await main([...argv], c), 0, argv.join(' '));
+    assert.ok(c.out().startsWith(usage), `${argv.join(' ')}: ${c.out()}`);
+    assert.equal(c.err(), '', argv.join(' '));
+  }
+  // After `--` it is an argument, not a flag; `help` of an unknown command is a usage error.
+  const a = io('/');
+  assert.equal(await main(['run', 'x.yaml', '--', '--help'], a), 2);
+  assert.match(a.err(), /unexpected arguments: --help/);
+  const b = io('/');
+  assert.equal(await main(['help', 'frobnicate'], b), 2);
+  assert.match(b.err(), /unknown command "frobnicate"/);
+  const s = io('/');
+  assert.equal(await main(['schema', 'extra'], s), 2);
+  assert.match(s.err(), /takes no arguments/);
+});
+
 test('inspect of a missing table exits 3 with one line', async () => {
   const tmp = await tempDir();
   try {

@@ -2,7 +2,7 @@
 // 0 done; 1 finished with failed rows (only with execution.fail_on_failed_rows);
 // 2 bad config or usage; 3 the run could not proceed; 130 interrupted.
 import { ConfigError, RestlakeError } from '../errors.js';
-import { UsageError } from './args.js';
+import { HelpRequested, UsageError } from './args.js';
 import { COMMANDS, CommandUnavailable, findCommand, type CommandIO } from './commands.js';
 
 export const EXIT = { ok: 0, failedRows: 1, usage: 2, cannotRun: 3, interrupted: 130 } as const;
@@ -39,6 +39,10 @@ export function reportError(e: unknown, io: CommandIO): number {
     if (debug) io.stderr.write(`${e.stack}\n`);
     return EXIT.usage;
   }
+  if (e instanceof HelpRequested) {
+    io.stdout.write(`${e.usage}\n`);
+    return EXIT.ok;
+  }
   if (e instanceof UsageError || e instanceof CommandUnavailable) {
     io.stderr.write(`restlake: ${e.message}\n`);
     return EXIT.usage;
@@ -51,6 +55,12 @@ export function reportError(e: unknown, io: CommandIO): number {
 
 export async function main(argv: string[], io: CommandIO = defaultIO()): Promise<number> {
   const [name, ...rest] = argv;
+  // `restlake help run` is `restlake run --help`.
+  if (name === 'help' && rest.length > 0) {
+    if (findCommand(rest[0]!)) return main([rest[0]!, '--help'], io);
+    io.stderr.write(`restlake: unknown command "${rest[0]}"\n${helpText()}\n`);
+    return EXIT.usage;
+  }
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     io.stdout.write(helpText() + '\n');
     return name ? EXIT.ok : EXIT.usage;

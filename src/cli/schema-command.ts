@@ -1,10 +1,11 @@
 // `restlake schema`: the config's JSON Schema on stdout.
 import { configJsonSchema } from '../config/json-schema.js';
-import { UsageError } from './args.js';
+import { parse, UsageError } from './args.js';
 import type { Command, CommandIO } from './commands.js';
 
 async function run(args: string[], io: CommandIO): Promise<number> {
-  if (args.length > 0) throw new UsageError('usage: restlake schema');
+  const usage = "usage: restlake schema   (the config's JSON Schema on stdout)";
+  if (parse(args, {}, usage).positionals.length > 0) throw new UsageError(`restlake schema takes no arguments\n${usage}`);
   io.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + '\n');
   return 0;
 }
