@@ -33,6 +33,11 @@ Object.assign(process.env, sparkEnv());
 
 const N = 30;
 const failsFirst = (id: number): boolean => id % 5 === 0;
+const longReply = (id: number) => ({
+  status: 200,
+  headers: { 'content-type': 'application/json; charset=utf-8' },
+  body: JSON.stringify({ id: String(id), score: id * 1.5, note: 'ünï "q" \\ 😀\n€'.repeat(80) }),
+});
 
 let cluster: SparkCluster;
 let tmp: { dir: string; cleanup(): Promise<void> };
@@ -62,7 +67,8 @@ before(async () => {
     startTestServer((req) => {
       const id = Number(/\/items\/(\d+)/.exec(req.url)?.[1]);
       if (!healthy && failsFirst(id)) return { status: 503, body: '{"error":"busy"}' };
-      return scoreReply(req);
+      // Every third reply is long and not ASCII: both engines must land it unchanged.
+      return id % 3 === 0 ? longReply(id) : scoreReply(req);
     }),
   ]);
   // The Delta source, written by restlake's own Delta writer (Spark reads it back).
@@ -150,6 +156,9 @@ sparkTest('no auth, Delta source: every row lands once, with the same request_id
     assert.equal(r.success, !failsFirst(Number(r.id)));
     assert.match(r.started_at, /^20\d\d-/);
   }
+  const long = await queryTable<{ id: number; response_body: string }>(sparkSink(), 'SELECT id, response_body FROM t WHERE id % 3 = 0 AND id % 5 <> 0 ORDER BY id');
+  assert.ok(long.length > 0);
+  for (const r of long) assert.equal(r.response_body, longReply(Number(r.id)).body, `long body of id ${r.id}`);
 
   // The same config on the local engine: same request_ids, same rows apart from timings.
   const localSink = join(tmp.dir, 'lake', 'local_scores');

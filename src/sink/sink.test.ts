@@ -96,6 +96,46 @@ test('sink commits spooled lines with their types; a retried commit of the same 
   }
 });
 
+test('response bodies reach the table exactly as the worker saw them: quotes, backslashes, control characters, U+2028, emoji, long JSON', async () => {
+  const tmp = await tempDir();
+  const duck = await DuckDBInstance.create(':memory:');
+  const conn = await duck.connect();
+  try {
+    const config = await loadConfig({
+      version: 1,
+      name: 'body_t',
+      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
+      request: { url: 'http://127.0.0.1/{{ id }}' },
+      sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
+    });
+    const mixed = 'ünï "quoted" \\ back\nslash\t€ 😀 \u0001\u2028';
+    const bodies: Array<string | null> = [
+      null,
+      '',
+      '{"short":true}',
+      'x'.repeat(511),
+      mixed.repeat(400),
+      JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item-${i}`, tags: ['a', 'b'] })) }),
+    ];
+    const serialize = createResultSerializer(config);
+    const lines = bodies.map((body, i) => {
+      const r = failedResult(config, 'run-b', `id${i}`, 'http_status', 'x', { id: i });
+      r.response_body = body;
+      return serialize(r);
+    });
+    const file = join(tmp.dir, 'spool.ndjson');
+    await writeFile(file, lines.join('\n') + '\n');
+    const sink = await Sink.open(config, sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]), 'run-b');
+    await sink.commit(conn, [file]);
+    const rows = await queryTable<{ id: number; response_body: string | null }>(join(tmp.dir, 'sink'), 'SELECT id, response_body FROM t ORDER BY id');
+    assert.deepEqual(rows.map((r) => r.response_body), bodies);
+  } finally {
+    conn.closeSync();
+    duck.closeSync();
+    await tmp.cleanup();
+  }
+});
+
 test('append: a sink table with other columns is refused when the sink opens (before any request), naming the differences; overwrite replaces table and schema', async () => {
   const tmp = await tempDir();
   const duck = await DuckDBInstance.create(':memory:');
