@@ -54,7 +54,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         if (!file) return;
         try {
           const t0 = performance.now();
-          const r = await data.sink.commit(data.sinkConn, [file.path], file.rows);
+          const r = await data.sink.commit(data.sinkConn, [file.path], file.rows, file.longestLine);
           tableVersion = r.version;
           committedRows += file.rows;
           log('debug', `committed ${file.rows} rows (table version ${r.version}) in ${Math.round(performance.now() - t0)} ms`);

@@ -33,13 +33,16 @@ test('spool: lines from chunks, other buffers and strings land in order, one per
     const first = await spool.rotate();
     assert.ok(first);
     assert.equal(first.rows, kept.length);
+    assert.equal(first.longestLine, Math.max(...kept.map((l) => Buffer.byteLength(l))));
     assert.equal(await readFile(first.path, 'utf8'), kept.join('\n') + '\n');
 
     assert.equal(await spool.rotate(), null);
     spool.append(Buffer.from('{"next":1}'));
+    spool.append('{"éééééé":1}');
     const second = await spool.rotate();
     assert.notEqual(second!.path, first.path);
-    assert.equal(await readFile(second!.path, 'utf8'), '{"next":1}\n');
+    assert.equal(second!.longestLine, 18, 'in bytes (12 characters), per file');
+    assert.equal(await readFile(second!.path, 'utf8'), '{"next":1}\n{"éééééé":1}\n');
   } finally {
     await tmp.cleanup();
   }

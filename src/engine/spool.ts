@@ -9,6 +9,8 @@ const NEWLINE = Buffer.from('\n');
 export interface SpoolFile {
   path: string;
   rows: number;
+  /** Bytes of the file's longest line: the commit's JSON reader sizes its buffer by it. */
+  longestLine: number;
 }
 
 export class Spool {
@@ -21,6 +23,7 @@ export class Spool {
   /** All bytes of the memory the last region lies in (to see the byte after it). */
   private lastMemory: Uint8Array | null = null;
   rows = 0;
+  private longest = 0;
 
   constructor(private readonly dir: string) {}
 
@@ -45,6 +48,7 @@ export class Spool {
       this.lastMemory = new Uint8Array(b.buffer);
     }
     this.pendingBytes += b.length + 1;
+    if (b.length > this.longest) this.longest = b.length;
     this.rows++;
     // Batched writes: one write call per ~1 MB instead of one per row.
     if (this.pendingBytes >= 1 << 20) this.flush();
@@ -73,9 +77,10 @@ export class Spool {
     if (!this.stream) return null;
     this.flush();
     const stream = this.stream;
-    const file = { path: this.path, rows: this.rows };
+    const file = { path: this.path, rows: this.rows, longestLine: this.longest };
     this.stream = null;
     this.rows = 0;
+    this.longest = 0;
     await new Promise<void>((resolve, reject) => {
       stream.once('error', reject);
       stream.end(() => resolve());

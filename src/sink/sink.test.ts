@@ -136,6 +136,44 @@ test('response bodies reach the table exactly as the worker saw them: quotes, ba
   }
 });
 
+test('a commit told the longest line (in bytes) reads lines longer than DuckDB\'s 16 MB default object size', async () => {
+  const tmp = await tempDir();
+  const duck = await DuckDBInstance.create(':memory:');
+  const conn = await duck.connect();
+  try {
+    const config = await loadConfig({
+      version: 1,
+      name: 'long_t',
+      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
+      request: { url: 'http://127.0.0.1/{{ id }}' },
+      sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
+    });
+    const serialize = createResultSerializer(config);
+    // 6M characters, 18 MB of UTF-8: sized by characters, the reader would refuse it.
+    const bodies = ['€'.repeat(6_000_000), 'short'];
+    const lines = bodies.map((body, i) => {
+      const r = failedResult(config, 'run-l', `id${i}`, 'http_status', 'x', { id: i });
+      r.response_body = body;
+      return serialize(r);
+    });
+    const file = join(tmp.dir, 'spool.ndjson');
+    await writeFile(file, lines.join('\n') + '\n');
+    const sink = await Sink.open(config, sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]), 'run-l');
+    const longest = Math.max(...lines.map((l) => Buffer.byteLength(l)));
+    assert.ok(longest > 16 << 20);
+    assert.equal((await sink.commit(conn, [file], lines.length, longest)).rows, 2);
+    const rows = await queryTable<{ n: number; same: boolean }>(
+      join(tmp.dir, 'sink'),
+      `SELECT length(response_body)::INT AS n, response_body = repeat('€', 6000000) AS same FROM t WHERE id = 0`,
+    );
+    assert.deepEqual(rows, [{ n: 6_000_000, same: true }]);
+  } finally {
+    conn.closeSync();
+    duck.closeSync();
+    await tmp.cleanup();
+  }
+});
+
 test('append: a sink table with other columns is refused when the sink opens (before any request), naming the differences; overwrite replaces table and schema', async () => {
   const tmp = await tempDir();
   const duck = await DuckDBInstance.create(':memory:');

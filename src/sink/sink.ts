@@ -128,11 +128,15 @@ export class Sink {
 
   /**
    * Commits spooled result files as one Delta transaction. With mode overwrite the
-   * first commit of the run replaces the table; every later one appends.
+   * first commit of the run replaces the table; every later one appends. `longestLine`
+   * (bytes), when the caller knows it, bounds the JSON reader's object size below the
+   * configured worst case: the reader allocates twice that as its buffer (42 MB with the
+   * default max_response_bytes, 32 MB at DuckDB's floor of 16 MB).
    */
-  async commit(conn: DuckDBConnection, files: readonly string[], rows?: number): Promise<CommitResult> {
+  async commit(conn: DuckDBConnection, files: readonly string[], rows?: number, longestLine?: number): Promise<CommitResult> {
     const mode = this.committed === 0 && this.config.sink.mode === 'overwrite' ? 'overwrite' : 'append';
-    const selectSql = spoolSelectSql(this.schema, files, maxResultLineBytes(this.config));
+    const maxLine = maxResultLineBytes(this.config);
+    const selectSql = spoolSelectSql(this.schema, files, longestLine === undefined ? maxLine : Math.min(maxLine, longestLine));
     const rowGroupRows = rows ? rowGroupRowsFor(await totalBytes(files), rows) : undefined;
     let lastError: unknown;
     // Object stores hiccup; a commit is retried a few times before the run gives up. The
