@@ -149,7 +149,7 @@ test('a commit told the longest line (in bytes) reads lines longer than DuckDB\'
       sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
     });
     const serialize = createResultSerializer(config);
-    // 6M characters, 18 MB of UTF-8: sized by characters, the reader would refuse it.
+    // 6M characters, 18 MB of UTF-8: longer than DuckDB's default object size (16 MB).
     const bodies = ['€'.repeat(6_000_000), 'short'];
     const lines = bodies.map((body, i) => {
       const r = failedResult(config, 'run-l', `id${i}`, 'http_status', 'x', { id: i });
