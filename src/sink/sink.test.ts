@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from '../duckdb.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError, RunError } from '../errors.js';
@@ -96,27 +97,24 @@ test('sink commits spooled lines with their types; a retried commit of the same 
   }
 });
 
-test('response bodies reach the table exactly as the worker saw them: quotes, backslashes, control characters, U+2028, emoji, long JSON', async () => {
+/** A fresh sink for a one-column pipeline, results with these response bodies spooled to a file, and DuckDB. */
+async function withBodies(
+  name: string,
+  bodies: ReadonlyArray<string | null>,
+  fn: (s: { sink: Sink; conn: DuckDBConnection; file: string; lines: string[]; path: string }) => Promise<void>,
+): Promise<void> {
   const tmp = await tempDir();
   const duck = await DuckDBInstance.create(':memory:');
   const conn = await duck.connect();
   try {
+    const path = join(tmp.dir, 'sink');
     const config = await loadConfig({
       version: 1,
-      name: 'body_t',
+      name,
       source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
       request: { url: 'http://127.0.0.1/{{ id }}' },
-      sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
+      sink: { path, source_columns: ['id'] },
     });
-    const mixed = 'ünï "quoted" \\ back\nslash\t€ 😀 \u0001\u2028';
-    const bodies: Array<string | null> = [
-      null,
-      '',
-      '{"short":true}',
-      'x'.repeat(511),
-      mixed.repeat(400),
-      JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item-${i}`, tags: ['a', 'b'] })) }),
-    ];
     const serialize = createResultSerializer(config);
     const lines = bodies.map((body, i) => {
       const r = failedResult(config, 'run-b', `id${i}`, 'http_status', 'x', { id: i });
@@ -126,52 +124,40 @@ test('response bodies reach the table exactly as the worker saw them: quotes, ba
     const file = join(tmp.dir, 'spool.ndjson');
     await writeFile(file, lines.join('\n') + '\n');
     const sink = await Sink.open(config, sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]), 'run-b');
-    await sink.commit(conn, [file]);
-    const rows = await queryTable<{ id: number; response_body: string | null }>(join(tmp.dir, 'sink'), 'SELECT id, response_body FROM t ORDER BY id');
-    assert.deepEqual(rows.map((r) => r.response_body), bodies);
+    await fn({ sink, conn, file, lines, path });
   } finally {
     conn.closeSync();
     duck.closeSync();
     await tmp.cleanup();
   }
+}
+
+test('response bodies reach the table exactly as the worker saw them: quotes, backslashes, control characters, U+2028, emoji, long JSON', async () => {
+  const mixed = 'ünï "quoted" \\ back\nslash\t€ 😀 \u0001\u2028';
+  const bodies = [
+    null,
+    '',
+    '{"short":true}',
+    'x'.repeat(511),
+    mixed.repeat(400),
+    JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item-${i}`, tags: ['a', 'b'] })) }),
+  ];
+  await withBodies('body_t', bodies, async ({ sink, conn, file, path }) => {
+    await sink.commit(conn, [file]);
+    const rows = await queryTable<{ response_body: string | null }>(path, 'SELECT response_body FROM t ORDER BY id');
+    assert.deepEqual(rows.map((r) => r.response_body), bodies);
+  });
 });
 
 test('a commit told the longest line (in bytes) reads lines longer than DuckDB\'s 16 MB default object size', async () => {
-  const tmp = await tempDir();
-  const duck = await DuckDBInstance.create(':memory:');
-  const conn = await duck.connect();
-  try {
-    const config = await loadConfig({
-      version: 1,
-      name: 'long_t',
-      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
-      request: { url: 'http://127.0.0.1/{{ id }}' },
-      sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
-    });
-    const serialize = createResultSerializer(config);
-    // 6M characters, 18 MB of UTF-8: longer than DuckDB's default object size (16 MB).
-    const bodies = ['€'.repeat(6_000_000), 'short'];
-    const lines = bodies.map((body, i) => {
-      const r = failedResult(config, 'run-l', `id${i}`, 'http_status', 'x', { id: i });
-      r.response_body = body;
-      return serialize(r);
-    });
-    const file = join(tmp.dir, 'spool.ndjson');
-    await writeFile(file, lines.join('\n') + '\n');
-    const sink = await Sink.open(config, sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]), 'run-l');
+  // 6M characters, 18 MB of UTF-8: longer than DuckDB's default object size (16 MB).
+  await withBodies('long_t', ['€'.repeat(6_000_000), 'short'], async ({ sink, conn, file, lines, path }) => {
     const longest = Math.max(...lines.map((l) => Buffer.byteLength(l)));
     assert.ok(longest > 16 << 20);
     assert.equal((await sink.commit(conn, [file], lines.length, longest)).rows, 2);
-    const rows = await queryTable<{ n: number; same: boolean }>(
-      join(tmp.dir, 'sink'),
-      `SELECT length(response_body)::INT AS n, response_body = repeat('€', 6000000) AS same FROM t WHERE id = 0`,
-    );
+    const rows = await queryTable<{ n: number; same: boolean }>(path, `SELECT length(response_body)::INT AS n, response_body = repeat('€', 6000000) AS same FROM t WHERE id = 0`);
     assert.deepEqual(rows, [{ n: 6_000_000, same: true }]);
-  } finally {
-    conn.closeSync();
-    duck.closeSync();
-    await tmp.cleanup();
-  }
+  });
 });
 
 test('append: a sink table with other columns is refused when the sink opens (before any request), naming the differences; overwrite replaces table and schema', async () => {
