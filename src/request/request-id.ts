@@ -29,7 +29,7 @@ function sqlString(s: string): string {
 /**
  * DuckDB expression for the string request_id is the sha256 of. Two rows share a
  * request_id exactly when they share this string, so the dedupe pass groups a cheap
- * hash of it instead of hashing the sha256 (a third of the CPU at 1M rows).
+ * hash of it instead of hashing the sha256 (two thirds of that pass at 1M rows).
  */
 export function duckdbRequestKeySql(pipeline: string, keys: readonly string[]): string {
   const parts = [sqlString(pipeline), ...keys.map((k) => `coalesce(CAST(${quoteIdent(k)} AS VARCHAR), chr(0))`)];
