@@ -73,8 +73,8 @@ export class Dispatcher {
 
   /**
    * Hands one row to the least loaded worker if one has room now; false when all are
-   * full (then `send`). The driver's loop calls this first: no promise and no await per
-   * row while workers keep up, which is almost always.
+   * full (then await `room()` and try again). No promise and no await per row while
+   * workers keep up, which is almost always.
    */
   trySend(requestId: string, line: string): boolean {
     if (this.failure) throw this.failure;
@@ -85,9 +85,9 @@ export class Dispatcher {
     return true;
   }
 
-  /** Hands one row to the least loaded worker, waiting while all are full. */
-  async send(requestId: string, line: string): Promise<void> {
-    while (!this.trySend(requestId, line)) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  /** Resolves at the next result or worker exit: the moment a full worker may have room again. */
+  room(): Promise<void> {
+    return new Promise<void>((resolve) => this.slotWaiters.push(resolve));
   }
 
   /** Ends input to every worker and waits until every row sent has its result. */

@@ -142,7 +142,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
             if (stopReading) break outer;
             const id = batch.ids[i] as string;
             const line = batch.lines[i] as string;
-            if (!dispatcher.trySend(id, line)) await dispatcher.send(id, line);
+            while (!dispatcher.trySend(id, line)) await dispatcher.room();
             sent++;
             if (budget !== null && sent >= budget) {
               outcome = 'max_requests';

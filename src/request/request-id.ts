@@ -36,9 +36,14 @@ export function duckdbRequestKeySql(pipeline: string, keys: readonly string[]): 
   return `concat_ws(chr(31), ${parts.join(', ')})`;
 }
 
+/** DuckDB expression: the request_id of a key string made by duckdbRequestKeySql. */
+export function duckdbIdOfKeySql(keySql: string): string {
+  return `sha256(${keySql})`;
+}
+
 /** DuckDB expression computing request_id for the given key columns. */
 export function duckdbRequestIdSql(pipeline: string, keys: readonly string[]): string {
-  return `sha256(${duckdbRequestKeySql(pipeline, keys)})`;
+  return duckdbIdOfKeySql(duckdbRequestKeySql(pipeline, keys));
 }
 
 /** Spark SQL expression computing request_id; same bytes as the DuckDB one for strings, integers, booleans. */

@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
 import type { PipelineConfig } from '../config/types.js';
 import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
 import { ConfigError } from '../errors.js';
-import { duckdbRequestIdSql, duckdbRequestKeySql, REQUEST_ID_FIELD } from '../request/request-id.js';
+import { duckdbIdOfKeySql, duckdbRequestIdSql, duckdbRequestKeySql, REQUEST_ID_FIELD } from '../request/request-id.js';
 import type { SourceColumn } from '../sink/schema.js';
 
 export interface SourceBatch {
@@ -87,7 +87,7 @@ export async function openRowStream(
   const resume = succeeded ? ` WHERE NOT EXISTS (SELECT 1 FROM ${succeeded} s WHERE s.request_id = k.__rid)` : '';
   const sql =
     `SELECT CAST(json_object(${payload.join(', ')}) AS VARCHAR) AS line, d.h IS NOT NULL AS dup ` +
-    `FROM (SELECT sha256(__key) AS __rid, * FROM (SELECT ${idKey} AS __key, * FROM ${relation})) k LEFT JOIN restlake_dups d ON d.h = hash(k.__key)${resume}`;
+    `FROM (SELECT ${duckdbIdOfKeySql('__key')} AS __rid, * FROM (SELECT ${idKey} AS __key, * FROM ${relation})) k LEFT JOIN restlake_dups d ON d.h = hash(k.__key)${resume}`;
 
   let duplicates = 0;
   return {

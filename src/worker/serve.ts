@@ -100,4 +100,3 @@ export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
   await drained;
   return stats;
 }
-
