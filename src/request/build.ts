@@ -3,16 +3,16 @@
 // encoded query keys, content type, the host policy) is computed here, up front.
 //
 // Safety of the URL: row values are percent-encoded wherever they land in the URL
-// (see template.ts), the rendered URL is parsed with the WHATWG parser, the scheme
-// must be http or https, and the parsed host must be in allowed_hosts. A value equal
-// to "." or ".." would let a row climb the path on an allowed host, so such path
-// segments are refused too.
+// (see template.ts), and the rendered URL is held to url-check.ts: the scheme must be
+// http or https, the host must be in allowed_hosts, and a value equal to "." or ".."
+// (which would let a row climb the path on an allowed host) is refused.
 import type { PipelineConfig } from '../config/types.js';
 import { parseTemplate } from '../config/template-syntax.js';
-import { HostNotAllowedError, hostPolicyOf, refusalOf, type HostPolicy } from './allowed-hosts.js';
+import { HostNotAllowedError, hostPolicyOf } from './allowed-hosts.js';
 import { compileBody } from './body.js';
 import { compileParts, compileTemplate, isConstant, TemplateError, type Render, type TemplateContext } from './template.js';
 import type { HttpRequest, Row } from './types.js';
+import { createUrlCheck } from './url-check.js';
 
 export { HostNotAllowedError };
 
@@ -26,7 +26,7 @@ export function compileRequest(config: PipelineConfig): BuildRequest {
   const method = req.method;
   const renderUrl = compileUrl(req.url, req.query);
   const urlHasValues = !isConstant(parseTemplate(req.url)) || Object.keys(req.query).length > 0;
-  const policy = hostPolicyOf(req);
+  const checkUrl = createUrlCheck(hostPolicyOf(req), urlHasValues);
 
   // Headers: constants copied from one precomputed object, templated ones rendered.
   const staticHeaders: Record<string, string> = {};
@@ -45,7 +45,7 @@ export function compileRequest(config: PipelineConfig): BuildRequest {
   const renderBody = body?.render ?? null;
 
   return (row, ctx) => {
-    const href = checkedUrl(renderUrl(row, ctx), urlHasValues, policy);
+    const href = checkUrl(renderUrl(row, ctx));
     const headers: Record<string, string> = { ...staticHeaders };
     for (let i = 0; i < dynamicHeaders.length; i++) {
       const h = dynamicHeaders[i];
@@ -73,49 +73,4 @@ function compileUrl(url: string, query: Record<string, string>): Render {
     for (let i = 0; i < pieces.length; i++) out += pieces[i].prefix + pieces[i].value(row, ctx);
     return out;
   };
-}
-
-function checkedUrl(rendered: string, hasValues: boolean, policy: HostPolicy): string {
-  if (hasValues && hasDotSegment(rendered)) {
-    throw new TemplateError('request.url: a row value renders as a "." or ".." path segment');
-  }
-  let url: URL;
-  try {
-    url = new URL(rendered);
-  } catch {
-    throw new TemplateError('request.url: the rendered URL is not a valid absolute URL');
-  }
-  if (url.username !== '' || url.password !== '') {
-    // They would land in the sink's url column and in logs; auth belongs in `auth`.
-    throw new TemplateError('request.url: credentials in the URL (user:password@) are not allowed; use auth: basic');
-  }
-  const refusal = refusalOf(url, policy);
-  if (refusal === 'scheme') {
-    throw new HostNotAllowedError(`request.url: scheme "${url.protocol.slice(0, -1)}" is not allowed (http or https only)`);
-  }
-  if (refusal === 'host') {
-    throw new HostNotAllowedError(`request.url: host "${url.host}" is not in allowed_hosts (${policy.described})`);
-  }
-  return url.href;
-}
-
-// Dot segments in the path part (before "?" / "#"); the WHATWG parser would resolve them.
-function hasDotSegment(url: string): boolean {
-  const start = url.indexOf('//');
-  const pathStart = url.indexOf('/', start + 2);
-  if (pathStart < 0) return false;
-  let end = url.length;
-  const q = url.indexOf('?', pathStart);
-  if (q >= 0) end = q;
-  const h = url.indexOf('#', pathStart);
-  if (h >= 0 && h < end) end = h;
-  let seg = pathStart + 1;
-  for (let i = seg; i <= end; i++) {
-    if (i === end || url.charCodeAt(i) === 47) {
-      const len = i - seg;
-      if ((len === 1 && url.charCodeAt(seg) === 46) || (len === 2 && url.charCodeAt(seg) === 46 && url.charCodeAt(seg + 1) === 46)) return true;
-      seg = i + 1;
-    }
-  }
-  return false;
 }

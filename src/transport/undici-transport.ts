@@ -5,8 +5,8 @@
 // chain, the body is collected as Buffers and cut at max_response_bytes.
 //
 // Timeouts: connect, headers and body (between chunks) are undici's; the total
-// per-attempt deadline (`timeout_ms`, which includes waiting for a free socket) is a
-// timer here. Over-cap bodies: reading stops at the cap, the rest is aborted (that
+// per-attempt deadline (`timeout_ms`, which includes waiting for a free socket) is
+// kept here, in one DeadlineQueue for all attempts. Over-cap bodies: reading stops at the cap, the rest is aborted (that
 // socket is closed), and the response comes back with `truncated: true` carrying the
 // first max_response_bytes; the chain turns that into error_class body_too_large
 // while the sink keeps the truncated body (DESIGN §2 "truncated and flagged" and
@@ -18,6 +18,7 @@ import type { TransportConfig } from '../config/types.js';
 import { RestlakeError, type RowError } from '../errors.js';
 import type { HttpRequest } from '../request/types.js';
 import { classifyTransportError } from './classify.js';
+import { DeadlineQueue, type Timed } from './deadlines.js';
 import { AbortedError, TimeoutError } from './errors.js';
 import { Agent } from './undici-agent.js';
 import { originOf, pathOf } from './origin.js';
@@ -30,6 +31,7 @@ export function createTransport(config: TransportConfig): Transport {
 class UndiciTransport implements Transport {
   private readonly agent: Agent;
   private readonly totalTimeoutMessage: string;
+  readonly deadlines: DeadlineQueue;
   // Attempts in flight per caller signal, as an intrusive doubly linked list through the
   // attempts themselves. Usually every attempt shares the worker's one signal: one
   // 'abort' listener per signal, O(1) to add and remove, where a listener per attempt
@@ -48,6 +50,7 @@ class UndiciTransport implements Transport {
       connect: { timeout: config.connect_timeout_ms, ...tlsOptions(config) },
     });
     this.totalTimeoutMessage = `request did not complete within the timeout of ${config.timeout_ms} ms`;
+    this.deadlines = new DeadlineQueue(config.timeout_ms);
   }
 
   send(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
@@ -105,14 +108,17 @@ class UndiciTransport implements Transport {
 }
 
 /** One attempt's state, and undici's dispatch handler for it. */
-class Attempt implements Dispatcher.DispatchHandler {
+class Attempt implements Dispatcher.DispatchHandler, Timed {
   private controller: Dispatcher.DispatchController | null = null;
   private settled = false;
   /** Neighbours in the transport's list of attempts watching the same signal. */
   prevWatched: Attempt | null = null;
   nextWatched: Attempt | null = null;
   private abortReason: Error | null = null;
-  private readonly timer: NodeJS.Timeout;
+  /** The total deadline: set and linked by the transport's DeadlineQueue. */
+  deadline = 0;
+  prevDue: Timed | null = null;
+  nextDue: Timed | null = null;
   private readonly startedAt = performance.now();
   private ttfbMs = 0;
   private status = 0;
@@ -126,8 +132,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     private readonly reject: (e: RowError) => void,
     private readonly signal: AbortSignal | undefined,
   ) {
-    this.timer = setTimeout(() => this.fail(transport.timeoutError()), transport.config.timeout_ms);
+    transport.deadlines.add(this);
     if (signal && !signal.aborted) transport.watch(signal, this);
+  }
+
+  expire(): void {
+    this.fail(this.transport.timeoutError());
   }
 
   // ── undici handler ──────────────────────────────────────────────────
@@ -173,7 +183,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   // ── settling ────────────────────────────────────────────────────────
   private finish(): void {
     this.settled = true;
-    clearTimeout(this.timer);
+    this.transport.deadlines.remove(this);
     if (this.signal) this.transport.unwatch(this.signal, this);
   }
 
