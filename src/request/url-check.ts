@@ -9,6 +9,7 @@
 // else (another origin, a character the parser would encode or drop, a dot segment,
 // a fragment) takes the full parse, exactly as before.
 import { HostNotAllowedError, refusalOf, type HostPolicy } from './allowed-hosts.js';
+import { originOf } from '../transport/origin.js';
 import { TemplateError } from './template.js';
 
 export type UrlCheck = (rendered: string) => string;
@@ -28,16 +29,10 @@ export function createUrlCheck(policy: HostPolicy, hasValues: boolean): UrlCheck
   // Origins ("http://host:port", as the parser writes them) a rendered URL already
   // reached through the full parse and the host policy.
   const allowed = new Set<string>();
-  let last = '';
 
   const plain = (url: string): boolean => {
-    let origin = last;
-    if (origin === '' || !url.startsWith(origin) || url.charCodeAt(origin.length) !== 47) {
-      origin = originPart(url);
-      if (!allowed.has(origin) || url.charCodeAt(origin.length) !== 47) return false;
-      last = origin;
-    }
-    return plainPath(url, origin.length);
+    const origin = originOf(url);
+    return url.charCodeAt(origin.length) === 47 && allowed.has(origin) && plainPath(url, origin.length);
   };
 
   return (rendered) => {
@@ -45,20 +40,9 @@ export function createUrlCheck(policy: HostPolicy, hasValues: boolean): UrlCheck
     const href = fullCheck(rendered, hasValues, policy);
     // Remembered only when the parse changed nothing: then the origin part of the rendered
     // text is exactly the parser's, and any URL starting with it has the same host.
-    if (href === rendered && allowed.size < MAX_ORIGINS) allowed.add(originPart(href));
+    if (href === rendered && allowed.size < MAX_ORIGINS) allowed.add(originOf(href));
     return href;
   };
-}
-
-/** "scheme://authority": up to the first "/", "?" or "#" after "//". */
-function originPart(url: string): string {
-  const start = url.indexOf('//');
-  if (start < 0) return url;
-  for (let i = start + 2; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 47 || c === 63 || c === 35) return url.slice(0, i);
-  }
-  return url;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The origin ("https://host:port") of an absolute URL, by scanning instead of parsing.
-// Request URLs reaching middleware and transport were already normalised by the
-// WHATWG parser in src/request/build.ts, so the authority ends at the first "/" after
+// Request URLs reaching middleware and transport are already in the WHATWG parser's
+// normal form (src/request/url-check.ts), so the authority ends at the first "/" after
 // "//" (or at "?"/"#" when there is no path). Used on every attempt, hence no `new URL`.
 
 // Rows of a pipeline nearly always share one origin, so the last answer is tried
