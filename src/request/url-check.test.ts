@@ -90,3 +90,14 @@ test('refusals hold after the origin is known', () => {
   assert.equal(check('https://api.example.com/a b\\c'), 'https://api.example.com/a%20b/c');
   assert.equal(check('https://api.example.com/x?q=it\'s#frag'), 'https://api.example.com/x?q=it%27s#frag');
 });
+
+test('a malformed URL in between cannot make another host pass', () => {
+  const check = createUrlCheck(compileHostPolicy(['api.example.com']), true);
+  assert.throws(() => check('http://evil.com/x'), /host "evil.com" is not in allowed_hosts/);
+  for (const bad of ['http:', 'http:/', 'https:']) {
+    assert.throws(() => check(bad), /not a valid absolute URL/);
+    assert.equal(check('http://api.example.com/a'), 'http://api.example.com/a');
+    assert.throws(() => check('http://evil.com/x'), /host "evil.com" is not in allowed_hosts/, `after ${bad}`);
+    assert.throws(() => check('http://127.0.0.1:22/x'), /host "127.0.0.1:22" is not in allowed_hosts/, `after ${bad}`);
+  }
+});

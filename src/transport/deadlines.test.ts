@@ -133,3 +133,22 @@ test('with the real clock an entry expires no sooner than its timeout', async ()
   const after = (a as ReturnType<typeof entry>).expiredAt - t0;
   assert.ok(after >= 40, `expired after ${after} ms`);
 });
+
+test('a timeout longer than Node timers can hold (2^31-1 ms) does not expire at once', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  try {
+    const q = new DeadlineQueue(2 ** 32);
+    const expired: string[] = [];
+    const a = entry('a', expired);
+    q.add(a);
+    await delay(30);
+    assert.deepEqual(expired, []);
+    q.remove(a);
+    assert.equal(q.size, 0);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, [], 'no TimeoutOverflowWarning');
+});

@@ -15,6 +15,8 @@ export interface Timed {
   expire(): void;
 }
 
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 export class DeadlineQueue {
   private head: Timed | null = null;
   private tail: Timed | null = null;
@@ -62,7 +64,9 @@ export class DeadlineQueue {
   private arm(): void {
     const head = this.head!;
     // +1: Node may fire a timer up to a millisecond early against performance.now().
-    this.timer = setTimeout(() => this.fire(), Math.max(0, head.deadline - this.now()) + 1);
+    // Node fires a delay over 2^31-1 ms after 1 ms instead: such a timer is capped, and
+    // on firing finds nothing due and re-arms.
+    this.timer = setTimeout(() => this.fire(), Math.min(MAX_DELAY_MS, Math.max(0, head.deadline - this.now()) + 1));
   }
 
   private fire(): void {

@@ -19,3 +19,12 @@ test('origin and path of normalised URLs, including after the memo of the previo
     assert.equal(pathOf(url, origin), path, url);
   }
 });
+
+test('a string that is not an absolute URL is not remembered as the previous origin', () => {
+  for (const bad of ['http:', 'http:/', 'https:', 'not a url']) {
+    assert.equal(originOf(bad), bad);
+    assert.equal(originOf('http://evil.com/x'), 'http://evil.com', `after ${JSON.stringify(bad)}`);
+    assert.equal(originOf(bad), bad);
+    assert.equal(originOf('https://api.example.com/a'), 'https://api.example.com', `after ${JSON.stringify(bad)}`);
+  }
+});

@@ -13,17 +13,16 @@ export function originOf(url: string): string {
     const c = url.charCodeAt(n);
     if (url.length === n || c === 47 || c === 63 || c === 35) return lastOrigin;
   }
-  return (lastOrigin = scanOrigin(url));
-}
-
-function scanOrigin(url: string): string {
   const start = url.indexOf('//');
-  if (start < 0) return url;
+  if (start < 0) return url; // not an absolute URL; never remembered (see below)
   for (let i = start + 2; i < url.length; i++) {
     const c = url.charCodeAt(i);
-    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) return url.slice(0, i);
+    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) return (lastOrigin = url.slice(0, i));
   }
-  return url;
+  // Only "scheme://authority" is remembered: then a URL that starts with it, followed by
+  // "/", "?", "#" or nothing, has that very authority. A remembered "http:" (from a
+  // malformed URL) would answer "http:" for every http URL, whatever its host.
+  return (lastOrigin = url);
 }
 
 /** The path and query of an absolute URL ("/" when it has none); the fragment is never sent. */
