@@ -152,3 +152,13 @@ test('a timeout longer than Node timers can hold (2^31-1 ms) does not expire at 
   }
   assert.deepEqual(warnings, [], 'no TimeoutOverflowWarning');
 });
+
+test('a caller that already read the clock passes its reading as the start', () => {
+  const c = clock();
+  c.set(100);
+  const q = new DeadlineQueue(30, c.now);
+  const a = entry('a', []);
+  q.add(a, 95);
+  assert.equal(a.deadline, 125);
+  q.remove(a);
+});

@@ -27,9 +27,9 @@ export class DeadlineQueue {
     private readonly now: () => number = performance.now.bind(performance),
   ) {}
 
-  /** Queues `entry` due `timeoutMs` from now. */
-  add(entry: Timed): void {
-    entry.deadline = this.now() + this.timeoutMs;
+  /** Queues `entry` due `timeoutMs` after `start` (a reading of the queue's clock the caller already took, or now). */
+  add(entry: Timed, start: number = this.now()): void {
+    entry.deadline = start + this.timeoutMs;
     entry.nextDue = null;
     entry.prevDue = this.tail;
     if (this.tail) this.tail.nextDue = entry;

@@ -6,11 +6,11 @@
 //
 // Timeouts: connect, headers and body (between chunks) are undici's; the total
 // per-attempt deadline (`timeout_ms`, which includes waiting for a free socket) is
-// kept here, in one DeadlineQueue for all attempts. Over-cap bodies: reading stops at the cap, the rest is aborted (that
-// socket is closed), and the response comes back with `truncated: true` carrying the
-// first max_response_bytes; the chain turns that into error_class body_too_large
-// while the sink keeps the truncated body (DESIGN §2 "truncated and flagged" and
-// issue 2 "a failed row with body_too_large", both).
+// kept here, in one DeadlineQueue for all attempts. Over-cap bodies: reading stops at
+// the cap, the rest is aborted (that socket is closed), and the response comes back
+// with `truncated: true` carrying the first max_response_bytes; the chain turns that
+// into error_class body_too_large while the sink keeps the truncated body (DESIGN §2
+// "truncated and flagged" and issue 2 "a failed row with body_too_large", both).
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
@@ -132,7 +132,8 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
     private readonly reject: (e: RowError) => void,
     private readonly signal: AbortSignal | undefined,
   ) {
-    transport.deadlines.add(this);
+    // The deadline counts from the attempt's own start (the same clock): one clock read.
+    transport.deadlines.add(this, this.startedAt);
     if (signal && !signal.aborted) transport.watch(signal, this);
   }
 
