@@ -1,0 +1,81 @@
+// bin/restlake.mjs turns on Node's compile cache (Node 22.1+) for itself and for the
+// workers of a run. A user middleware reports, from inside the worker, which cache
+// that process uses; on Node 20 (no such cache) it must report none.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import nodeModule from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestServer, tempDir } from '../engine/e2e-support.js';
+
+const BIN = fileURLToPath(new URL('../../bin/restlake.mjs', import.meta.url));
+const hasCompileCache = typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+const MIDDLEWARE = `import m from 'node:module';
+export default () => (ex, next) => {
+  ex.request.headers['x-compile-cache'] = m.getCompileCacheDir?.() ?? 'none';
+  return next();
+};
+`;
+
+async function runCli(cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'run', 'p.yaml', '--quiet'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('the CLI and the workers of its run share one compile cache (none on Node 20, none when disabled)', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const seen: string[] = [];
+  const server = await startTestServer((req) => {
+    seen.push(String(req.headers['x-compile-cache']));
+    return { status: 200, body: '{}' };
+  });
+  try {
+    await writeFile(join(tmp.dir, 'mw.mjs'), MIDDLEWARE);
+    await writeFile(join(tmp.dir, 'ids.csv'), 'id\n1\n2\n3\n');
+    await writeFile(
+      join(tmp.dir, 'p.yaml'),
+      [
+        'version: 1',
+        'name: compile_cache',
+        'source: { path: ./ids.csv }',
+        `request: { url: "${server.url}/items/{{ id }}" }`,
+        'middleware: [{ type: module, path: ./mw.mjs }]',
+        'sink: { path: ./lake/out, mode: overwrite }',
+        'execution: { workers: 2, concurrency: 1 }',
+      ].join('\n'),
+    );
+    // The default cache lives under os.tmpdir(), which follows TMPDIR.
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp.dir };
+    delete env.NODE_COMPILE_CACHE;
+    delete env.NODE_DISABLE_COMPILE_CACHE;
+    const cache = join(tmp.dir, 'node-compile-cache');
+
+    const on = await runCli(tmp.dir, env);
+    assert.equal(on.code, 0, on.stderr);
+    assert.equal(seen.length, 3);
+    if (hasCompileCache) {
+      for (const dir of seen) assert.ok(dir.startsWith(cache + '/'), `a worker used ${dir}, not the CLI's ${cache}`);
+      // One directory per Node version, an entry per module compiled: the CLI's and the workers'.
+      assert.ok(readdirSync(cache, { recursive: true }).length > 100, 'the cache holds almost nothing');
+    } else {
+      assert.deepEqual(seen, ['none', 'none', 'none']);
+      assert.equal(existsSync(cache), false);
+    }
+
+    seen.length = 0;
+    const off = await runCli(tmp.dir, { ...env, NODE_DISABLE_COMPILE_CACHE: '1' });
+    assert.equal(off.code, 0, off.stderr);
+    assert.deepEqual(seen, ['none', 'none', 'none']);
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
