@@ -12,7 +12,7 @@ cd "$ROOT"
 # File-name substrings for scripts/test.mjs: the unit tests of every runtime-facing area and the
 # local engine's main e2e files; not Spark, S3 or the demo, whose Node side these already cover.
 SUBSET=(transport/ worker/ request/ middleware/ auth/ config/ sink/ source/ duckdb.test
-  engine/local.test engine/e2e-core engine/e2e-crash engine/e2e-failures delta/write delta/golden delta/log
+  engine/worker-process engine/spark/plan engine/local.test engine/e2e-core engine/e2e-crash engine/e2e-failures delta/write delta/golden delta/log
   cli/cli cli/compile-cache)
 
 case "$(uname -m)" in

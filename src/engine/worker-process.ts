@@ -3,6 +3,7 @@
 // dies, the dispatcher can hand exactly those to another worker.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BufferLineSplitter, LineSplitter, utf8Lines } from '../worker/lines.js';
+import { WORKER_NODE_FLAGS } from '../worker/node-flags.js';
 import { parseResultHead, type ResultHead } from '../worker/result.js';
 
 // Enough bytes for the bookkeeping keys at the start of every result line.
@@ -35,11 +36,9 @@ export class WorkerProcess {
   constructor(private readonly opts: WorkerProcessOptions) {
     this.id = opts.id;
     // RESTLAKE_WORKER_NODE_ARGS passes node flags to workers (profiling: --cpu-prof),
-    // which NODE_OPTIONS cannot all carry. V8's default young generation is right for
-    // workers: a 4 MB one (tried for memory) cost ~10% CPU and saved nothing once row
-    // objects stopped being promoted (bench/README.md).
+    // which NODE_OPTIONS cannot all carry; coming last, they win over WORKER_NODE_FLAGS.
     const nodeArgs = (process.env.RESTLAKE_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-    this.child = spawn(process.execPath, [...nodeArgs, opts.script, opts.jobPath], {
+    this.child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...nodeArgs, opts.script, opts.jobPath], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env, RESTLAKE_WORKER_MANAGED: '1' },
       // Own process group: a Ctrl-C on the terminal reaches only the driver, which

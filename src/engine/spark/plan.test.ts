@@ -43,7 +43,7 @@ test('plan: paths for Spark (s3 -> s3a), TRANSFORM by file names, and no secret 
   assert.equal(plan.sink.path, 's3a://bucket/lake/scores');
   assert.equal(plan.source.path, '/data/orders.parquet');
   assert.equal(plan.source.limit, 10);
-  assert.equal(plan.transform_command, 'node restlake-worker.mjs restlake-job.json');
+  assert.equal(plan.transform_command, 'node --max-semi-space-size=16 restlake-worker.mjs restlake-job.json');
   assert.equal(plan.partitions, null);
   assert.equal(plan.parent_pid, process.pid);
   assert.deepEqual(plan.user_conf_keys, ['spark.executor.memory', 'spark.sql.session.timeZone']);

@@ -9,6 +9,7 @@ import { ConfigError } from '../../errors.js';
 import type { DeltaType, StructField } from '../../delta/schema/types.js';
 import { REQUEST_ID_FIELD, sparkRequestIdSql } from '../../request/request-id.js';
 import { sinkSchema } from '../../sink/schema.js';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
 import { JOB_FILE, WORKER_FILE } from './job-file.js';
 
 export interface SparkPlan {
@@ -58,7 +59,7 @@ export function buildPlan(
     commit_rows: Math.max(1, config.execution.commit_rows),
     partitions: config.execution.workers === 'auto' ? null : config.execution.workers,
     request_id_column: REQUEST_ID_FIELD,
-    transform_command: `${nodeCommand} ${WORKER_FILE} ${JOB_FILE}`,
+    transform_command: [nodeCommand, ...WORKER_NODE_FLAGS, WORKER_FILE, JOB_FILE].join(' '),
     question_file: files.question,
     answer_file: files.answer,
     user_conf_keys: Object.keys(config.execution.spark?.conf ?? {}),
