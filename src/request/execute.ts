@@ -64,14 +64,8 @@ export async function createRowProcessor(
   return async (row, requestId) => {
     const t0 = performance.now();
     const startedAt = nowMicros();
-    const out = blankResult(requestId, runId, pipeline, config.request.method, startedAt);
-    for (let i = 0; i < sourceColumns.length; i++) {
-      const v = row[sourceColumns[i]];
-      out[sourceColumns[i]] = v === undefined ? null : v;
-    }
-    if (extractor) for (const c of extractor.columns) out[c] = null;
-
     let ex: Exchange | null = null;
+    let unsent: RowError | null = null;
     try {
       const request = build(row, { run_id: runId, request_id: requestId, now: Date.now() });
       ex = { row, requestId, runId, request, response: null, error: null, attempts: 0, state: {}, signal };
@@ -79,8 +73,21 @@ export async function createRowProcessor(
     } catch (err) {
       const e = err instanceof RowError ? err : new RowError('middleware', 'RESTLAKE_MIDDLEWARE', `middleware failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
       if (ex) ex.error = e;
-      else fail(out, e.errorClass, e.message);
+      else unsent = e;
     }
+
+    // Built once the exchange is over, not before it: with hundreds of requests in flight
+    // for 50 ms each, a result object per request made from the start only survived
+    // young-generation collections (a worker alone, 50k rows at 500 in flight: 84-86 →
+    // 59-78 scavenges, 257-324 → 178-250 ms of them, with the one-line pool handler in
+    // serve.ts).
+    const out = blankResult(requestId, runId, pipeline, config.request.method, startedAt);
+    for (let i = 0; i < sourceColumns.length; i++) {
+      const v = row[sourceColumns[i]];
+      out[sourceColumns[i]] = v === undefined ? null : v;
+    }
+    if (extractor) for (const c of extractor.columns) out[c] = null;
+    if (unsent) fail(out, unsent.errorClass, unsent.message);
 
     if (ex) {
       const req = ex.request;

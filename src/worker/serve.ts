@@ -53,9 +53,7 @@ export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
     }
   };
 
-  const pool = new BoundedPool<string>(opts.concurrency, opts.queueLimit ?? opts.concurrency, async (line) => {
-    emit(await handle(line));
-  });
+  const pool = new BoundedPool<string>(opts.concurrency, opts.queueLimit ?? opts.concurrency, (line) => handle(line).then(emit));
 
   let ended = false;
   let paused = false;
