@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 if (nodeModule.enableCompileCache && !process.env.NODE_DISABLE_COMPILE_CACHE) {
-  process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), 'node-compile-cache');
+  process.env.NODE_COMPILE_CACHE ||= join(tmpdir(), 'node-compile-cache');
   nodeModule.enableCompileCache(process.env.NODE_COMPILE_CACHE);
 }
 const { main } = await import('../dist/cli/main.js');
