@@ -3,15 +3,12 @@
 // that process uses; on Node 20 (no such cache) it must report none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import nodeModule from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startTestServer, tempDir } from '../engine/e2e-support.js';
+import { startCli, startTestServer, tempDir } from '../engine/e2e-support.js';
 
-const BIN = fileURLToPath(new URL('../../bin/restlake.mjs', import.meta.url));
 const hasCompileCache = typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 const MIDDLEWARE = `import m from 'node:module';
@@ -20,15 +17,6 @@ export default () => (ex, next) => {
   return next();
 };
 `;
-
-async function runCli(cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'run', 'p.yaml', '--quiet'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stderr }));
-  });
-}
 
 test('the CLI and the workers of its run share one compile cache (none on Node 20, none when disabled)', { timeout: 60_000 }, async () => {
   const tmp = await tempDir();
@@ -58,8 +46,8 @@ test('the CLI and the workers of its run share one compile cache (none on Node 2
     delete env.NODE_DISABLE_COMPILE_CACHE;
     const cache = join(tmp.dir, 'node-compile-cache');
 
-    const on = await runCli(tmp.dir, env);
-    assert.equal(on.code, 0, on.stderr);
+    const on = startCli(['run', 'p.yaml', '--quiet'], { cwd: tmp.dir, env });
+    assert.equal(await on.done, 0, on.err());
     assert.equal(seen.length, 3);
     if (hasCompileCache) {
       for (const dir of seen) assert.ok(dir.startsWith(cache + '/'), `a worker used ${dir}, not the CLI's ${cache}`);
@@ -71,8 +59,8 @@ test('the CLI and the workers of its run share one compile cache (none on Node 2
     }
 
     seen.length = 0;
-    const off = await runCli(tmp.dir, { ...env, NODE_DISABLE_COMPILE_CACHE: '1' });
-    assert.equal(off.code, 0, off.stderr);
+    const off = startCli(['run', 'p.yaml', '--quiet'], { cwd: tmp.dir, env: { ...env, NODE_DISABLE_COMPILE_CACHE: '1' } });
+    assert.equal(await off.done, 0, off.err());
     assert.deepEqual(seen, ['none', 'none', 'none']);
   } finally {
     await server.close();

@@ -2,15 +2,12 @@
 // whole run killed mid-way; after reruns every request_id has exactly one success row.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runPipeline } from '../index.js';
-import { queryTable, scoreReply, startTestServer, tempDir, waitFor, type TestServer } from './e2e-support.js';
-
-const BIN = fileURLToPath(new URL('../../bin/restlake.mjs', import.meta.url));
+import { queryTable, scoreReply, startCli, startTestServer, tempDir, waitFor, type TestServer } from './e2e-support.js';
 
 async function csvSource(dir: string, n: number): Promise<string> {
   const path = join(dir, 'rows.csv');
@@ -38,15 +35,6 @@ async function assertExactlyOneSuccessEach(sink: string, n: number): Promise<voi
             (SELECT count(*) FROM (SELECT request_id FROM t WHERE success GROUP BY request_id HAVING count(*) > 1))::INT AS dup FROM t`,
   );
   assert.deepEqual(r, { ids: n, ok_ids: n, dup: 0 });
-}
-
-function runCli(args: string[]): { child: ReturnType<typeof spawn>; done: Promise<number | null>; err: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  child.stdout!.resume();
-  const done = new Promise<number | null>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  return { child, done, err: () => err };
 }
 
 test('kill -9 of one worker mid-run: its unanswered rows go to another worker and every row succeeds', { timeout: 120_000 }, async () => {
@@ -84,7 +72,7 @@ test('SIGINT mid-run commits what finished and exits 130; a rerun finishes the r
     const sink = join(tmp.dir, 'sink');
     const cfgPath = join(tmp.dir, 'p.json');
     await writeFile(cfgPath, JSON.stringify(config(server, source, sink, { commit_rows: 100000, commit_interval: '5m' })));
-    const first = runCli(['run', cfgPath, '--quiet']);
+    const first = startCli(['run', cfgPath, '--quiet']);
     await waitFor(() => server.count() >= 1000, 60_000, '1000 requests');
     first.child.kill('SIGINT');
     assert.equal(await first.done, 130, first.err());
@@ -94,7 +82,7 @@ test('SIGINT mid-run commits what finished and exits 130; a rerun finishes the r
     // Every request the server answered before the stop was committed (in-flight ones finished).
     assert.equal(partial.n, server.count());
 
-    const second = runCli(['run', cfgPath, '--quiet']);
+    const second = startCli(['run', cfgPath, '--quiet']);
     assert.equal(await second.done, 0, second.err());
     assert.equal(server.count(), n, 'the rerun sends only the rows not yet done');
     await assertExactlyOneSuccessEach(sink, n);
@@ -113,14 +101,14 @@ test('kill -9 of the whole run mid-way, then a rerun: exactly one success row pe
     const sink = join(tmp.dir, 'sink');
     const cfgPath = join(tmp.dir, 'p.json');
     await writeFile(cfgPath, JSON.stringify(config(server, source, sink)));
-    const first = runCli(['run', cfgPath, '--quiet']);
+    const first = startCli(['run', cfgPath, '--quiet']);
     await waitFor(() => existsSync(join(sink, '_delta_log', '00000000000000000001.json')) && server.count() >= 2000, 60_000, 'two commits');
     first.child.kill('SIGKILL');
     await first.done;
     const [partial] = await queryTable<{ n: number }>(sink, 'SELECT count(*)::INT AS n FROM t');
     assert.ok(partial && partial.n > 0 && partial.n < n, `committed ${partial?.n} rows before the kill`);
 
-    const second = runCli(['run', cfgPath, '--quiet']);
+    const second = startCli(['run', cfgPath, '--quiet']);
     assert.equal(await second.done, 0, second.err());
     await assertExactlyOneSuccessEach(sink, n);
     // Repeats are bounded by what was in flight or uncommitted at the kill.

@@ -1,10 +1,12 @@
 // Helpers for the engine's end-to-end tests: a scriptable HTTP server that records
 // every request, temp dirs, and reading a sink table back with DuckDB.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '../duckdb.js';
 import { DeltaTable } from '../delta/index.js';
 
@@ -98,4 +100,24 @@ export async function waitFor(cond: () => boolean, timeoutMs = 30_000, what = 'c
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+const BIN = fileURLToPath(new URL('../../bin/restlake.mjs', import.meta.url));
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** The exit code; -1 when a signal ended it. */
+  done: Promise<number | null>;
+  /** Everything written to stderr so far. */
+  err(): string;
+}
+
+/** The CLI as a user starts it: `node bin/restlake.mjs <args>` in its own process. */
+export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout!.resume();
+  const done = new Promise<number | null>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  return { child, done, err: () => err };
 }
