@@ -1,5 +1,10 @@
 // Spreads rows over N worker processes with backpressure: a worker holds at most
 // `perWorker` unanswered rows, and `send` waits when every worker is full. A worker
+// that filled up takes rows again only once a quarter of its rows are answered, so
+// rows reach it in batches: one pipe write for many rows instead of one write per
+// answered row (measured: those writes, each waking the worker, were ~3 µs a row of
+// the driver's time). It always holds at least 3/4 of `perWorker`, twice its
+// concurrency, so it never waits for rows while the source has more. A worker
 // that dies has its unanswered rows re-sent (first) to a respawned worker; a row that
 // keeps killing workers ends as a failed result instead of looping forever.
 import { RunError } from '../errors.js';
@@ -34,9 +39,12 @@ export class Dispatcher {
   private failure: RunError | null = null;
   restarts = 0;
   private readonly maxRestarts: number;
+  /** Load at which a full worker takes rows again. */
+  private readonly refillAt: number;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.maxRestarts = Math.max(3, opts.workers * 3);
+    this.refillAt = opts.perWorker - Math.max(1, Math.floor(opts.perWorker / 4));
     for (let i = 0; i < opts.workers; i++) this.spawn();
   }
 
@@ -59,7 +67,10 @@ export class Dispatcher {
       onResult: (w, line, head) => {
         if (w.load === 0) w.isolating = false;
         this.opts.onResult(line, head);
-        this.wake();
+        if (w.full && w.load <= this.refillAt) {
+          w.full = false;
+          this.wake();
+        } else if (this.ending || w.load === 0) this.wake();
       },
       onExit: (w, code, signal) => this.exited(w, code, signal),
       onLog: (w, line) => {
@@ -82,10 +93,11 @@ export class Dispatcher {
     const w = this.retry.length === 0 ? this.pick() : null;
     if (!w) return false;
     w.send(requestId, line);
+    if (w.load >= this.opts.perWorker) w.full = true;
     return true;
   }
 
-  /** Resolves at the next result or worker exit: the moment a full worker may have room again. */
+  /** Resolves when a full worker has room again, an idle one could take a re-sent row, or a worker exits. */
   room(): Promise<void> {
     return new Promise<void>((resolve) => this.slotWaiters.push(resolve));
   }
@@ -112,7 +124,7 @@ export class Dispatcher {
   private pick(): WorkerProcess | null {
     let best: WorkerProcess | null = null;
     for (const w of this.live) {
-      if (!w.accepting || w.isolating || w.load >= this.opts.perWorker) continue;
+      if (!w.accepting || w.isolating || w.full) continue;
       if (!best || w.load < best.load) best = w;
     }
     return best;

@@ -30,6 +30,8 @@ export class WorkerProcess {
   private ended = false;
   /** Holding one re-sent row alone (see Dispatcher): takes no other rows until it answers. */
   isolating = false;
+  /** Filled up: takes no rows until enough are answered (see Dispatcher). */
+  full = false;
   /** Last stderr lines, to explain a crash. */
   readonly recentLog: string[] = [];
 

@@ -1,0 +1,69 @@
+// The dispatcher refills a full worker in batches: after the first fill, rows reach a
+// worker only once a quarter of what it may hold has been answered, so many rows go in
+// one pipe write instead of one write (and one wake-up of the worker) per answer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Dispatcher } from './dispatch.js';
+import { tempDir } from './e2e-support.js';
+
+// Answers the oldest row it holds every 3 ms and reports, for every chunk of stdin, how
+// many rows it held when the chunk came and how many the chunk brought.
+const SLOW_WORKER = `let held = [];
+let tail = '';
+let ended = false;
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  const lines = (tail + chunk).split('\\n');
+  tail = lines.pop();
+  process.stderr.write('chunk held=' + held.length + ' rows=' + lines.length + '\\n');
+  for (const l of lines) held.push(JSON.parse(l)._request_id);
+});
+process.stdin.on('end', () => { ended = true; });
+const timer = setInterval(() => {
+  const id = held.shift();
+  if (id !== undefined) process.stdout.write('{"request_id":"' + id + '","success":true,"status_code":200,"error_class":null,"duration_ms":1}\\n');
+  else if (ended) clearInterval(timer);
+}, 3);
+`;
+
+test('a full worker gets rows again only once a quarter of them are answered, then several at once', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  try {
+    const script = join(tmp.dir, 'slow-worker.mjs');
+    await writeFile(script, SLOW_WORKER);
+    const chunks: Array<{ held: number; rows: number }> = [];
+    const answered = new Set<string>();
+    const perWorker = 8;
+    const dispatcher = new Dispatcher({
+      workers: 1,
+      perWorker,
+      script,
+      jobPath: join(tmp.dir, 'unused.json'),
+      onResult: (_line, head) => answered.add(head.requestId),
+      onAbandoned: (id) => assert.fail(`row ${id} abandoned`),
+      log: (_level, message) => {
+        const m = /chunk held=(\d+) rows=(\d+)$/.exec(message);
+        if (m) chunks.push({ held: Number(m[1]), rows: Number(m[2]) });
+        else assert.fail(`unexpected worker log: ${message}`);
+      },
+    });
+    const rows = 60;
+    for (let i = 0; i < rows; i++) {
+      const id = `row-${i}`;
+      while (!dispatcher.trySend(id, JSON.stringify({ i, _request_id: id }))) await dispatcher.room();
+    }
+    await dispatcher.finish();
+
+    assert.equal(answered.size, rows, 'every row answered once');
+    assert.equal(chunks.reduce((n, c) => n + c.rows, 0), rows, 'every row sent once');
+    assert.deepEqual(chunks[0], { held: 0, rows: perWorker }, 'the first write fills the worker');
+    // 8 - 8/4: a refill comes when the worker holds at most 6 rows; one row per answer
+    // (the old way) would come while it still held 7.
+    for (const c of chunks.slice(1)) assert.ok(c.held <= 6 && c.held + c.rows <= perWorker, `refill at ${JSON.stringify(c)}`);
+    assert.ok(chunks.slice(1).some((c) => c.rows >= 2), `refills carry several rows: ${JSON.stringify(chunks)}`);
+  } finally {
+    await tmp.cleanup();
+  }
+});
