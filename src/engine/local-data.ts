@@ -2,9 +2,11 @@
 // rows, and the sink. Its own module because loading it (DuckDB's native library, the
 // Delta code) takes ~150 ms; local.ts imports it only after the workers are spawned,
 // so a worker's own start (~200 ms: Node, undici, the middleware chain) overlaps it.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from '../duckdb.js';
+import { widenThreads } from '../duckdb-settings.js';
 import { RunError } from '../errors.js';
 import { inferSourceColumns, sinkSchema, type SourceColumn } from '../sink/schema.js';
 import { Sink } from '../sink/sink.js';
@@ -23,8 +25,17 @@ export interface RunData {
   alreadyDone: number;
   /** The connection commits run on (the stream keeps its own busy). */
   sinkConn: DuckDBConnection;
+  /**
+   * Gives DuckDB every core (up to 4), and the memory that takes, once the workers are
+   * gone: the last commit is then all that is left of the run. Resolves to its threads.
+   */
+  widenForLastCommit(): Promise<number>;
   close(): void;
 }
+
+const LAST_COMMIT_MAX_THREADS = 4;
+
+const duckDbThreads = (): number => Math.max(1, Number.parseInt(process.env.RESTLAKE_DUCKDB_THREADS ?? '1', 10) || 1);
 
 async function openDuckDb(runDir: string): Promise<DuckDBInstance> {
   // A memory cap with a spill directory keeps the driver's footprint independent of
@@ -39,7 +50,7 @@ async function openDuckDb(runDir: string): Promise<DuckDBInstance> {
   return DuckDBInstance.create(':memory:', {
     memory_limit: process.env.RESTLAKE_DUCKDB_MEMORY ?? '128MB',
     temp_directory: join(runDir, 'duckdb-tmp'),
-    threads: process.env.RESTLAKE_DUCKDB_THREADS ?? '1',
+    threads: String(duckDbThreads()),
     enable_external_file_cache: 'false',
   });
 }
@@ -89,7 +100,9 @@ export async function openRunData(ctx: EngineContext, runDir: string): Promise<R
     const succeeded = await sink.succeededIds(srcConn);
     const alreadyDone = succeeded ? await countRows(srcConn, succeeded) : 0;
     const stream = await makeStream(succeeded);
-    return { sink, stream, sourceRows, alreadyDone, sinkConn, close };
+    const widenForLastCommit = (): Promise<number> =>
+      widenThreads(sinkConn, Math.min(LAST_COMMIT_MAX_THREADS, Math.max(duckDbThreads(), availableParallelism())));
+    return { sink, stream, sourceRows, alreadyDone, sinkConn, widenForLastCommit, close };
   } catch (e) {
     close();
     throw e;

@@ -2,6 +2,7 @@
 // runLocal): a run that cannot open its source sends nothing and stops them quietly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
 import { runPipeline } from '../index.js';
@@ -33,6 +34,35 @@ test('a source that cannot be opened fails the run before any request; the worke
       logged.filter((l) => l.startsWith('warn') || l.startsWith('error')),
       [],
     );
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('the last commit waits for the workers to exit and gets their cores, even when the last result fills commit_rows', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  const logged: string[] = [];
+  try {
+    const rows = Array.from({ length: 300 }, (_, id) => ({ id }));
+    const s = await runPipeline(
+      {
+        version: 1,
+        name: 'last_commit',
+        request: { url: `${server.url}/items/{{ id }}` },
+        sink: { path: join(tmp.dir, 'sink') },
+        // The 300th result makes commit_rows: it used to start the commit while the workers were still up.
+        execution: { workers: 2, concurrency: 8, commit_rows: 300 },
+      },
+      { rows, log: (level, message) => logged.push(`${level}: ${message}`) },
+    );
+    assert.equal(s.rows, 300);
+    assert.equal(s.commits, 1);
+    const threads = Math.min(4, Math.max(1, availableParallelism()));
+    const widened = logged.indexOf(`debug: the last commit runs on ${threads} DuckDB threads`);
+    const committed = logged.findIndex((l) => /^debug: committed 300 rows/.test(l));
+    assert.ok(widened >= 0 && committed > widened, logged.join('\n'));
   } finally {
     await server.close();
     await tmp.cleanup();

@@ -68,10 +68,13 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       return commitChain;
     };
 
+    // Set once every row is sent: the result that leaves nothing in flight is then the
+    // run's last, and its commit waits for the workers to exit (see below).
+    let allSent = false;
     const accept = (line: Buffer | string, success: boolean, errorClass: string | null, durationMs: number): void => {
       stats.record(success, errorClass, durationMs);
       spool.append(line);
-      if (spool.rows >= config.execution.commit_rows) void commit();
+      if (spool.rows >= config.execution.commit_rows && !(allSent && dispatcher?.inFlight === 0)) void commit();
     };
 
     const startWorkers = async (): Promise<Dispatcher> => {
@@ -152,6 +155,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         }
         exhausted = outcome === 'completed' && !stopReading;
       } else if (budget !== null && budget <= 0) outcome = 'max_requests';
+      allSent = true;
       await dispatcher.finish();
     } catch (e) {
       fatal ??= e;
@@ -165,6 +169,10 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       await commitChain;
       throw fatal;
     }
+    // The workers are gone: the last commit is all that is left of the run, so DuckDB
+    // gets their cores (extract bench, a last commit of 50k rows of 10 KB: ~1.4 → ~0.8 s).
+    await commitChain;
+    log('debug', `the last commit runs on ${await data.widenForLastCommit()} DuckDB threads`);
     await commit();
     if (fatal) throw fatal;
     if (sink.commits === 0 && !sink.exists) {

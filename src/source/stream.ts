@@ -8,6 +8,7 @@ import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
 import { ConfigError } from '../errors.js';
 import { duckdbIdOfKeySql, duckdbRequestIdSql, duckdbRequestKeySql, REQUEST_ID_FIELD } from '../request/request-id.js';
 import type { SourceColumn } from '../sink/schema.js';
+import { withMemoryLimit } from '../duckdb-settings.js';
 
 export interface SourceBatch {
   ids: string[];
@@ -24,28 +25,6 @@ export interface RowStream {
 // The dedupe pass spills its aggregate beyond this (measured over 10M ids: same speed
 // as at 256 MiB, and ~180 MB less RSS, which the process keeps long after the pass).
 const DEDUPE_MEMORY_MIB = 64;
-
-/** Bytes of a DuckDB size setting as current_setting() prints it ("122.0 MiB", "1.5 GiB"). */
-function settingBytes(text: string): number {
-  const m = /^([\d.]+)\s*([KMGT]i?B|bytes?)$/i.exec(text.trim());
-  if (!m) return Number.POSITIVE_INFINITY;
-  const unit = m[2].toUpperCase().replace('I', '');
-  const scale = unit.startsWith('K') ? 2 ** 10 : unit.startsWith('M') ? 2 ** 20 : unit.startsWith('G') ? 2 ** 30 : unit.startsWith('T') ? 2 ** 40 : 1;
-  return Number(m[1]) * scale;
-}
-
-/** Runs `fn` with DuckDB's memory limit lowered (never raised) to `mib`, then restores it. */
-async function withMemoryLimit<T>(conn: DuckDBConnection, mib: number, fn: () => Promise<T>): Promise<T> {
-  const r = await conn.runAndReadAll(`SELECT current_setting('memory_limit') AS was`);
-  const was = String((r.getRowObjectsJson()[0] as { was: string }).was);
-  if (settingBytes(was) <= mib * 2 ** 20) return fn();
-  await conn.run(`SET memory_limit = '${mib}MiB'`);
-  try {
-    return await fn();
-  } finally {
-    await conn.run(`SET memory_limit = ${quoteLiteral(was)}`);
-  }
-}
 
 /** The key columns, checked against the source; default: every column. */
 export function keyColumns(config: PipelineConfig, columns: readonly SourceColumn[]): string[] {
