@@ -67,3 +67,48 @@ test('a full worker gets rows again only once a quarter of them are answered, th
     await tmp.cleanup();
   }
 });
+
+// Answers every row at once; once its input ends it lingers, as a worker does while V8
+// finishes compiling, and says so before it exits.
+const LINGERING_WORKER = `let tail = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  const lines = (tail + chunk).split('\\n');
+  tail = lines.pop();
+  for (const l of lines) process.stdout.write('{"request_id":"' + JSON.parse(l)._request_id + '","success":true,"status_code":200,"error_class":null,"duration_ms":1}\\n');
+});
+process.stdin.on('end', () => setTimeout(() => process.stderr.write('exiting\\n'), 500));
+`;
+
+test('finish resolves once every row has its result, without waiting for the workers to exit; exited waits for that', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  try {
+    const script = join(tmp.dir, 'lingering-worker.mjs');
+    await writeFile(script, LINGERING_WORKER);
+    const logs: string[] = [];
+    let answered = 0;
+    const dispatcher = new Dispatcher({
+      workers: 2,
+      perWorker: 4,
+      script,
+      jobPath: join(tmp.dir, 'unused.json'),
+      onResult: () => answered++,
+      onAbandoned: (id) => assert.fail(`row ${id} abandoned`),
+      log: (level, message) => logs.push(`${level}: ${message}`),
+    });
+    for (let i = 0; i < 20; i++) {
+      const id = `row-${i}`;
+      while (!dispatcher.trySend(id, JSON.stringify({ _request_id: id }))) await dispatcher.room();
+    }
+    await dispatcher.finish();
+    assert.equal(answered, 20);
+    assert.equal(dispatcher.inFlight, 0);
+    assert.deepEqual(logs, [], 'no worker has exited yet');
+    assert.equal(dispatcher.workerPids.length, 2);
+    await dispatcher.exited();
+    assert.deepEqual([...logs].sort(), ['info: worker 0: exiting', 'info: worker 1: exiting']);
+    assert.equal(dispatcher.workerPids.length, 0);
+  } finally {
+    await tmp.cleanup();
+  }
+});

@@ -72,7 +72,7 @@ export class Dispatcher {
           this.wake();
         } else if (this.ending || w.load === 0) this.wake();
       },
-      onExit: (w, code, signal) => this.exited(w, code, signal),
+      onExit: (w, code, signal) => this.workerExited(w, code, signal),
       onLog: (w, line) => {
         const { level, text } = formatWorkerLog(line);
         this.opts.log(level, `worker ${w.id}: ${text}`);
@@ -102,17 +102,28 @@ export class Dispatcher {
     return new Promise<void>((resolve) => this.slotWaiters.push(resolve));
   }
 
-  /** Ends input to every worker and waits until every row sent has its result. */
+  /**
+   * Ends input to every worker and waits until every row sent has its result. The
+   * workers may still be exiting then (a worker's exit waits ~0.1 s for V8 to finish
+   * compiling undici's HTTP parser): `exited()` waits for that.
+   */
   async finish(): Promise<void> {
     this.ending = true;
     for (;;) {
       if (this.failure) throw this.failure;
       this.drainRetry();
       // Workers are told "no more rows" only once no orphaned row still needs a home.
-      if (this.retry.length === 0) for (const w of this.live) w.end();
-      if (this.live.size === 0 && this.retry.length === 0) return;
+      if (this.retry.length === 0) {
+        for (const w of this.live) w.end();
+        if (this.inFlight === 0) return;
+      }
       await new Promise<void>((resolve) => this.doneWaiters.push(resolve));
     }
+  }
+
+  /** Resolves once every worker process has exited (after `finish`, or `killAll`). */
+  async exited(): Promise<void> {
+    while (this.live.size > 0) await new Promise<void>((resolve) => this.doneWaiters.push(resolve));
   }
 
   /** Stops everything now (a second Ctrl-C, a fatal error): rows in flight get no result. */
@@ -157,7 +168,7 @@ export class Dispatcher {
     }
   }
 
-  private exited(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private workerExited(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.live.delete(w);
     const orphaned = [...w.holding];
     w.holding.clear();

@@ -40,7 +40,7 @@ test('a source that cannot be opened fails the run before any request; the worke
   }
 });
 
-test('the last commit waits for the workers to exit and gets their cores, even when the last result fills commit_rows', { timeout: 60_000 }, async () => {
+test('the last commit waits for every result and gets the cores, even when the last result fills commit_rows', { timeout: 60_000 }, async () => {
   const tmp = await tempDir();
   const server = await startTestServer();
   const logged: string[] = [];
