@@ -99,7 +99,8 @@ test('a successful row: request as sent, response, typed extracts, source column
     assert.deepEqual([r.score, r.n, r.ok, r.first, r.nested, r.absent], [0.75, 12, true, 'a', '{"k":[1,2]}', null]);
     assert.deepEqual([r.order_id, r.region, r.not_in_row], [17, 'eu/west', null]);
     assert.ok(r.started_at >= before - 1000 && r.finished_at >= r.started_at, `${r.started_at} ${r.finished_at}`);
-    assert.ok(r.duration_ms >= 0);
+    assert.ok(r.duration_ms > 0);
+    assert.equal(r.duration_ms, Math.round(r.duration_ms * 1000) / 1000, 'whole microseconds');
     // What the server got.
     const s = srv.seen[0];
     assert.equal(s.url, '/v1/orders/17/score?region=eu%2Fwest');

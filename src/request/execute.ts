@@ -112,7 +112,9 @@ export async function createRowProcessor(
     }
 
     out.finished_at = nowMicros();
-    out.duration_ms = performance.now() - t0;
+    // Whole microseconds (12.539, not 12.538706000000005): what the clock can tell apart,
+    // and a third of the digits to format, send and parse (~0.1 instead of ~0.25 µs).
+    out.duration_ms = Math.round((performance.now() - t0) * 1000) / 1000;
     return out;
   };
 }
