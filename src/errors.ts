@@ -25,6 +25,9 @@ export class RestlakeError extends Error {
   }
 }
 
+// Marks RowErrors of every copy of restlake in a process (Symbol.for is process-wide).
+const ROW_ERROR = Symbol.for('restlake.RowError');
+
 /** An error that ends one row (the run goes on); its class lands in the sink. */
 export class RowError extends RestlakeError {
   readonly errorClass: ErrorClass;
@@ -35,7 +38,19 @@ export class RowError extends RestlakeError {
     this.errorClass = errorClass;
     this.retryable = options?.retryable ?? false;
   }
+
+  /**
+   * `x instanceof RowError` holds for a RowError of any copy of restlake: user
+   * middleware imports its own (Spark executors get it bundled with the module, a
+   * project may install another version), and the worker must still see the row's
+   * class instead of calling it a `middleware` failure. Subclasses keep the usual test.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== RowError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [ROW_ERROR]?: unknown })[ROW_ERROR] === true;
+  }
 }
+Object.defineProperty(RowError.prototype, ROW_ERROR, { value: true });
 
 /** A bad config: exit 2, nothing sent. */
 export interface ConfigIssue { path: string; message: string; line?: number; file?: string }

@@ -13,10 +13,12 @@ import { parseResultHead } from './result.js';
 import type { WorkerJob } from './types.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+// The one file Spark ships to executors (scripts/build-worker-bundle.mjs).
+const BUNDLE = fileURLToPath(new URL('../restlake-worker.mjs', import.meta.url));
 
-function runWorker(jobPath: string, input: string): Promise<{ code: number | null; out: string[]; err: string }> {
+function runWorker(jobPath: string, input: string, script = MAIN): Promise<{ code: number | null; out: string[]; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, jobPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, jobPath], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -109,4 +111,47 @@ test("a worker loads undici's Agent file, not its whole index, unless the run ha
     child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${err}`))));
   });
   assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1) ?? '{}'), { without: false, with: true });
+});
+
+// A user module imports RowError from its own copy of restlake (a bundle on Spark
+// executors carries its own, a project may install its own): the row still fails with
+// the error's class, under the worker as Spark ships it and as the local engine runs it.
+test('a RowError thrown by module middleware keeps its class in the worker bundle as in dist', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    const publicApi = new URL('../middleware/index.js', import.meta.url).href;
+    const mod = join(tmp.dir, 'deny.mjs');
+    await writeFile(
+      mod,
+      `import { RowError } from ${JSON.stringify(publicApi)};
+export default () => async (ex, next) => {
+  if (ex.row.id === 1) throw new RowError('auth', 'DENIED', 'no entry for 1');
+  if (ex.row.id === 2) { ex.error = new RowError('rate_limited', 'SLOW_DOWN', 'not now'); return; }
+  await next();
+};
+`,
+    );
+    const config = await loadConfig({
+      version: 1,
+      name: 'module_errors',
+      source: { path: join(tmp.dir, 'unused.csv'), format: 'csv', key: ['id'] },
+      request: { url: `${server.url}/items/{{ id }}` },
+      middleware: [{ type: 'module', path: mod }],
+      sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
+    });
+    const jobPath = join(tmp.dir, 'job.json');
+    await writeFile(jobPath, JSON.stringify({ version: 1, run_id: 'run-m', config, driver: null } satisfies WorkerJob));
+    const input = [1, 2, 3].map((id) => JSON.stringify({ id })).join('\n') + '\n';
+    for (const script of [MAIN, BUNDLE]) {
+      const r = await runWorker(jobPath, input, script);
+      assert.equal(r.code, 0, r.err);
+      const byId = new Map(r.out.map((l) => [(JSON.parse(l) as { id: number }).id, JSON.parse(l) as Record<string, unknown>]));
+      const got = [1, 2, 3].map((id) => [byId.get(id)?.error_class, byId.get(id)?.error_message]);
+      assert.deepEqual(got, [['auth', 'no entry for 1'], ['rate_limited', 'not now'], [null, null]], script);
+    }
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
 });
