@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
 import { runPipeline } from '../index.js';
@@ -63,6 +64,31 @@ test('the last commit waits for every result and gets the cores, even when the l
     const widened = logged.indexOf(`debug: the last commit runs on ${threads} DuckDB threads`);
     const committed = logged.findIndex((l) => /^debug: committed 300 rows/.test(l));
     assert.ok(widened >= 0 && committed > widened, logged.join('\n'));
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('a worker exits once its rows are answered, even when user middleware leaves a timer running', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    const mod = join(tmp.dir, 'ticker.mjs');
+    // A cache refresher a user might write, without unref(): it would keep a process alive for good.
+    await writeFile(mod, 'export default () => { setInterval(() => {}, 60_000); return async (ex, next) => { await next(); }; };\n');
+    const s = await runPipeline(
+      {
+        version: 1,
+        name: 'ticker',
+        request: { url: `${server.url}/items/{{ id }}` },
+        middleware: [{ type: 'module', path: mod }],
+        sink: { path: join(tmp.dir, 'sink') },
+        execution: { workers: 2, concurrency: 4 },
+      },
+      { rows: Array.from({ length: 20 }, (_, id) => ({ id })) },
+    );
+    assert.deepEqual([s.outcome, s.rows, s.succeeded, s.worker_restarts], ['completed', 20, 20, 0]);
   } finally {
     await server.close();
     await tmp.cleanup();

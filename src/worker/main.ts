@@ -66,12 +66,13 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// Every result is written and flushed once main() settles (stderr is a pipe or a file,
+// written synchronously), so the worker exits then: a timer or socket that user
+// middleware left open must not keep it, and with it the whole run or Spark task, alive.
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(`restlake worker failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

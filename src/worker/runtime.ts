@@ -114,7 +114,8 @@ export async function createWorkerRuntime(job: WorkerJob, overrides: RuntimeOver
     },
     async close() {
       await transport.close();
-      logger.flush?.();
+      // The worker exits right after this: log lines still buffered must reach stderr.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
   };
 }
