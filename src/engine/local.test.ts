@@ -94,3 +94,29 @@ test('a worker exits once its rows are answered, even when user middleware leave
     await tmp.cleanup();
   }
 });
+
+test("a worker's last log lines reach the driver before the worker exits", { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  const logged: string[] = [];
+  try {
+    const rows = 200;
+    await runPipeline(
+      {
+        version: 1,
+        name: 'last_logs',
+        request: { url: `${server.url}/items/{{ id }}` },
+        // One info line per request, written by pino through an asynchronous stderr stream.
+        middleware: [{ type: 'logging', level: 'info' }],
+        sink: { path: join(tmp.dir, 'sink') },
+        execution: { workers: 2, concurrency: 16 },
+      },
+      { rows: Array.from({ length: rows }, (_, id) => ({ id })), log: (level, message) => logged.push(`${level}: ${message}`) },
+    );
+    const requestLines = logged.filter((l) => /^info: worker \d+: request /.test(l));
+    assert.equal(requestLines.length, rows, logged.slice(0, 5).join('\n'));
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
