@@ -77,7 +77,7 @@ process.stdin.on('data', (chunk) => {
   tail = lines.pop();
   for (const l of lines) process.stdout.write('{"request_id":"' + JSON.parse(l)._request_id + '","success":true,"status_code":200,"error_class":null,"duration_ms":1}\\n');
 });
-process.stdin.on('end', () => setTimeout(() => process.stderr.write('exiting\\n'), 500));
+process.stdin.on('end', () => setTimeout(() => process.stderr.write('exiting\\n'), 1500));
 `;
 
 test('finish resolves once every row has its result, without waiting for the workers to exit; exited waits for that', { timeout: 60_000 }, async () => {
