@@ -31,9 +31,9 @@ export async function withMemoryLimit<T>(conn: DuckDBConnection, mib: number, fn
 
 /**
  * Raises the database's threads to `threads` (never lowers them) and its memory limit
- * in proportion, and resolves to the threads it has then: every thread of a query holds buffers of its own (a commit's JSON
- * reader and Parquet writer), and at the same limit two threads ran out of memory where
- * one did not.
+ * in proportion, and resolves to the threads it has then. The limit grows because every
+ * thread of a query holds buffers of its own (a commit's JSON reader and Parquet
+ * writer): at the same limit two threads ran out of memory where one did not.
  */
 export async function widenThreads(conn: DuckDBConnection, threads: number): Promise<number> {
   const had = Number(await setting(conn, 'threads'));

@@ -26,8 +26,8 @@ export interface RunData {
   /** The connection commits run on (the stream keeps its own busy). */
   sinkConn: DuckDBConnection;
   /**
-   * Gives DuckDB every core (up to 4), and the memory that takes, once the workers are
-   * gone: the last commit is then all that is left of the run. Resolves to its threads.
+   * Gives DuckDB every core (up to 4), and the memory that takes, once every row has its
+   * result: the last commit is then all that is left of the run. Resolves to its threads.
    */
   widenForLastCommit(): Promise<number>;
   close(): void;

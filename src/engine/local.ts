@@ -69,7 +69,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     };
 
     // Set once every row is sent: the result that leaves nothing in flight is then the
-    // run's last, and its commit waits for the workers to exit (see below).
+    // run's last, and its commit is the last commit below, on more DuckDB threads.
     let allSent = false;
     const accept = (line: Buffer | string, success: boolean, errorClass: string | null, durationMs: number): void => {
       stats.record(success, errorClass, durationMs);
