@@ -1,6 +1,7 @@
 // The dispatcher refills a full worker in batches: after the first fill, rows reach a
 // worker only once a quarter of what it may hold has been answered, so many rows go in
-// one pipe write instead of one write (and one wake-up of the worker) per answer.
+// one pipe write instead of one write (and one wake-up of the worker) per answer. And
+// finish() resolves once every row has its result, not once the workers have exited.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -8,25 +9,42 @@ import { join } from 'node:path';
 import { Dispatcher } from './dispatch.js';
 import { tempDir } from './e2e-support.js';
 
-// Answers the oldest row it holds every 3 ms and reports, for every chunk of stdin, how
-// many rows it held when the chunk came and how many the chunk brought.
-const SLOW_WORKER = `let held = [];
-let tail = '';
-let ended = false;
+// What both worker scripts share: each stdin chunk split into rows (`onRows`), and a
+// result line with the head the driver parses (`answer`).
+const WORKER_PRELUDE = `let tail = '';
 process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
+const onRows = (fn) => process.stdin.on('data', (chunk) => {
   const lines = (tail + chunk).split('\\n');
   tail = lines.pop();
-  process.stderr.write('chunk held=' + held.length + ' rows=' + lines.length + '\\n');
-  for (const l of lines) held.push(JSON.parse(l)._request_id);
+  fn(lines.map((l) => JSON.parse(l)._request_id));
+});
+const answer = (id) => process.stdout.write('{"request_id":"' + id + '","success":true,"status_code":200,"error_class":null,"duration_ms":1}\\n');
+`;
+
+// Answers the oldest row it holds every 3 ms and reports, for every chunk of stdin, how
+// many rows it held when the chunk came and how many the chunk brought.
+const SLOW_WORKER = `${WORKER_PRELUDE}
+let held = [];
+let ended = false;
+onRows((ids) => {
+  process.stderr.write('chunk held=' + held.length + ' rows=' + ids.length + '\\n');
+  held.push(...ids);
 });
 process.stdin.on('end', () => { ended = true; });
 const timer = setInterval(() => {
   const id = held.shift();
-  if (id !== undefined) process.stdout.write('{"request_id":"' + id + '","success":true,"status_code":200,"error_class":null,"duration_ms":1}\\n');
+  if (id !== undefined) answer(id);
   else if (ended) clearInterval(timer);
 }, 3);
 `;
+
+/** Sends rows `row-0` … `row-<n-1>` the way the local engine does: wait for room when every worker is full. */
+async function sendRows(dispatcher: Dispatcher, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const id = `row-${i}`;
+    while (!dispatcher.trySend(id, JSON.stringify({ i, _request_id: id }))) await dispatcher.room();
+  }
+}
 
 test('a full worker gets rows again only once a quarter of them are answered, then several at once', { timeout: 60_000 }, async () => {
   const tmp = await tempDir();
@@ -50,10 +68,7 @@ test('a full worker gets rows again only once a quarter of them are answered, th
       },
     });
     const rows = 60;
-    for (let i = 0; i < rows; i++) {
-      const id = `row-${i}`;
-      while (!dispatcher.trySend(id, JSON.stringify({ i, _request_id: id }))) await dispatcher.room();
-    }
+    await sendRows(dispatcher, rows);
     await dispatcher.finish();
 
     assert.equal(answered.size, rows, 'every row answered once');
@@ -70,13 +85,8 @@ test('a full worker gets rows again only once a quarter of them are answered, th
 
 // Answers every row at once; once its input ends it lingers, as a worker does while V8
 // finishes compiling, and says so before it exits.
-const LINGERING_WORKER = `let tail = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  const lines = (tail + chunk).split('\\n');
-  tail = lines.pop();
-  for (const l of lines) process.stdout.write('{"request_id":"' + JSON.parse(l)._request_id + '","success":true,"status_code":200,"error_class":null,"duration_ms":1}\\n');
-});
+const LINGERING_WORKER = `${WORKER_PRELUDE}
+onRows((ids) => ids.forEach(answer));
 process.stdin.on('end', () => setTimeout(() => process.stderr.write('exiting\\n'), 1500));
 `;
 
@@ -96,10 +106,7 @@ test('finish resolves once every row has its result, without waiting for the wor
       onAbandoned: (id) => assert.fail(`row ${id} abandoned`),
       log: (level, message) => logs.push(`${level}: ${message}`),
     });
-    for (let i = 0; i < 20; i++) {
-      const id = `row-${i}`;
-      while (!dispatcher.trySend(id, JSON.stringify({ _request_id: id }))) await dispatcher.room();
-    }
+    await sendRows(dispatcher, 20);
     await dispatcher.finish();
     assert.equal(answered, 20);
     assert.equal(dispatcher.inFlight, 0);
