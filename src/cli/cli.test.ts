@@ -59,6 +59,17 @@ test('validate: exit 2 listing every error with its path, and nothing is sent', 
     const c2 = io(tmp.dir);
     assert.equal(await main(['validate', 'good.yaml', '--set', 'execution.concurrency=0'], c2), 2);
     assert.match(c2.err(), /execution\.concurrency/);
+    // An API key from the environment, in the URL: validate shows the URL without it.
+    process.env.RL_TEST_API_KEY = 'sk_live_abcdef123456';
+    try {
+      const c3 = io(tmp.dir);
+      const url = `${server.url}/items/{{ id }}?api_key=\${env:RL_TEST_API_KEY}`;
+      assert.equal(await main(['validate', 'good.yaml', '--set', `request.url=${url}`], c3), 0, c3.err());
+      assert.match(c3.out(), /\?api_key=\[REDACTED\]\n/);
+      assert.doesNotMatch(c3.out(), /sk_live/);
+    } finally {
+      delete process.env.RL_TEST_API_KEY;
+    }
     assert.equal(server.count(), 0);
   } finally {
     await server.close();

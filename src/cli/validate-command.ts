@@ -2,6 +2,7 @@
 import { parse } from './args.js';
 import type { Command, CommandIO } from './commands.js';
 import { configPath, loadFromArgs, setValues } from './config-args.js';
+import { createRedactor } from '../middleware/redact.js';
 
 const USAGE = 'usage: restlake validate <config> [--set key=value]...';
 
@@ -10,7 +11,9 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   const path = configPath(positionals, io, USAGE);
   const c = await loadFromArgs(path, setValues(values.set));
   const source = c.source ? `${c.source.format} ${c.source.path}` : '(rows given in memory)';
-  io.stdout.write(`ok: ${c.name} — ${c.request.method} ${c.request.url}\n  source ${source}\n  sink   ${c.sink.path} (${c.sink.mode})\n  engine ${c.execution.engine}\n`);
+  // The URL is shown as interpolated (a reference may be the host), with secrets hidden.
+  const url = createRedactor(c.secrets).text(c.request.url);
+  io.stdout.write(`ok: ${c.name} — ${c.request.method} ${url}\n  source ${source}\n  sink   ${c.sink.path} (${c.sink.mode})\n  engine ${c.execution.engine}\n`);
   return 0;
 }
 

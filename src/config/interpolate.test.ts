@@ -94,6 +94,63 @@ test('resolved secrets are recorded; values from env or files never appear in me
   );
 });
 
+test('API keys from env or files are secrets wherever they go; their names tell, short or *_url values do not', async () => {
+  await tmp.write('x-auth.txt', 'FILETOKEN999-abc\n');
+  const c = await loadConfig(
+    await tmp.write(
+      'keys.yaml',
+      MINIMAL_YAML.replace(
+        '  url: "https://api.example.com/x/{{ id }}"',
+        '  url: "https://api.example.com/x/{{ id }}?api_key=${env:API_KEY}"\n' +
+          '  query: { key: "${env:MAPS}", region: "${env:REGION_NAME}" }\n' +
+          '  headers: { Ocp-Apim-Subscription-Key: "${env:APIM}", X-Auth: "${file:x-auth.txt}", X-Team: "${env:TEAM}" }',
+      ) + 'auth:\n  type: oauth2_client_credentials\n  token_url: "${env:AUTH_TOKEN_URL}"\n  client_id: etl\n  client_secret: s3cr3t-value\n',
+    ),
+    {
+      env: {
+        API_KEY: 'sk_live_abcdef123456',
+        MAPS: 'AIzaSyD-maps-secret',
+        REGION_NAME: 'europe-west-1',
+        APIM: 'apim0123456789',
+        TEAM: 'data-platform-team',
+        AUTH_TOKEN_URL: 'https://idp.example.com/token',
+      },
+    },
+  );
+  assert.deepEqual(
+    [...c.secrets].sort(),
+    ['AIzaSyD-maps-secret', 'FILETOKEN999-abc', 'apim0123456789', 's3cr3t-value', 'sk_live_abcdef123456'],
+  );
+});
+
+test('messages: a secret cut short is still hidden, other env values only where they are the value', async () => {
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJldGwtY2xpZW50Iiwic2NvcGUiOiJyZWFkIn0.c2lnbmF0dXJl';
+  const file = await tmp.write(
+    'cut.yaml',
+    MINIMAL_YAML +
+      'auth:\n  type: oauth2_client_credentials\n  token_url: ${env:IDP_CLIENT_SECRET}\n  client_id: etl\n  client_secret: ${env:IDP_CLIENT_SECRET}\n' +
+      'execution: { resume: "${env:RES}", workers: "${env:W}" }\n',
+  );
+  const issues = await issuesOf(file, { env: { IDP_CLIENT_SECRET: jwt, RES: 'maybe', W: '4' } });
+  assert.deepEqual(
+    issues.map((i) => [i.path, i.message]),
+    [
+      ['auth.token_url', '"***... is not an http(s) URL'],
+      ['execution.resume', 'expected true or false, got "***"'],
+    ],
+  );
+  assert.ok(!issues.some((i) => i.message.includes(jwt.slice(0, 8))));
+});
+
+test('a value the schema refuses as text is taken as the number or boolean it reads as', async () => {
+  const file = await tmp.write('typed.yaml', MINIMAL_YAML + 'execution: { workers: "${env:W}", resume: "${env:RES}", concurrency: 8 }\nauth: { type: basic, username: "${env:U}", password: "${env:P}" }\n');
+  const c = await loadConfig(file, { env: { W: '3', RES: 'false', U: '12345', P: '67890' } });
+  assert.equal(c.execution.workers, 3);
+  assert.equal(c.execution.resume, false);
+  // Where text is what the schema wants, digits stay text.
+  assert.deepEqual(c.auth, { type: 'basic', username: '12345', password: '67890' });
+});
+
 test('an unreadable ${file:} says why', async () => {
   await mkdir(join(tmp.dir, 'adir'), { recursive: true });
   const locked = await tmp.write('locked.txt', 'x');

@@ -268,8 +268,17 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
   },
   {
     title: 'tls: cert without key',
-    yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./client.pem\n',
+    yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./exists.pem\n',
     expect: [['transport.tls.key_file', 'is required with cert_file (mTLS needs both)', 10]],
+  },
+  {
+    title: 'files the run reads at its start must be there: TLS material, a middleware module',
+    yaml: HEAD + 'transport:\n  tls:\n    ca_file: ./nosuch-ca.pem\nmiddleware:\n  - { type: module, path: ./nosuch.mjs }\n  - { type: module, path: ./adir }\n',
+    expect: [
+      ['transport.tls.ca_file', 'cannot read <dir>/nosuch-ca.pem: no such file', 11],
+      ['middleware[0].path', 'cannot read <dir>/nosuch.mjs: no such file', 13],
+      ['middleware[1].path', 'cannot read <dir>/adir: is a directory', 14],
+    ],
   },
   {
     title: 'source: format cannot be told',
@@ -335,7 +344,62 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
   {
     title: 'duplicate YAML key',
     yaml: HEAD + 'name: u\n',
-    expect: [['', 'invalid YAML: Map keys must be unique', 9]],
+    expect: [['', 'invalid YAML: key "name" appears twice in one mapping', 9]],
+  },
+  {
+    title: 'a tag from another tool is refused, not dropped',
+    yaml: HEAD.replace('  url:', '  headers: { X-Api: !env API_KEY }\n  url:'),
+    expect: [['', 'Unresolved tag: !env; restlake reads plain YAML: write ${env:NAME} for an environment variable, ${file:path} for a file', 6]],
+  },
+  {
+    title: 'source: every problem of the block at once',
+    yaml: HEAD.replace('  path: ./rows.csv', '  path: ./rows.txt\n  limit: 0\n  key: [id, id]'),
+    expect: [
+      ['source.limit', 'must be at least 1, got 0', 5],
+      ['source.format', '"<dir>/rows.txt" does not exist and its name has no known extension, so its format is unknown; set source.format to parquet, csv, json or delta', 3],
+      ['source.key[1]', '"id" is listed twice', 6],
+    ],
+  },
+  {
+    title: 'sink: the source table itself',
+    yaml: HEAD.replace('  path: ./rows.csv', '  path: ./same\n  format: delta').replace('sink:\n  path: ./lake', 'sink:\n  path: ./same/\n  mode: overwrite'),
+    expect: [['sink.path', 'is the source table (<dir>/same); results need a table of their own, or mode overwrite would replace the rows being read', 9]],
+  },
+  {
+    title: 'sink: inside a source directory',
+    yaml: HEAD.replace('  path: ./rows.csv', '  path: ./in\n  format: parquet').replace('sink:\n  path: ./lake', 'sink:\n  path: ./in/results'),
+    expect: [['sink.path', 'is inside the source (<dir>/in); results need a table of their own, or mode overwrite would replace the rows being read', 9]],
+  },
+  {
+    title: 'sink: around a source file',
+    yaml: HEAD.replace('  path: ./rows.csv', '  path: ./lake/rows.csv'),
+    expect: [['sink.path', 'contains the source (<dir>/lake/rows.csv); results need a table of their own, or mode overwrite would replace the rows being read', 8]],
+  },
+  {
+    title: 'sink: the directory a glob source reads (a sibling directory is fine)',
+    yaml: HEAD.replace('  path: ./rows.csv', '  path: "./lake/*.csv"'),
+    expect: [['sink.path', 'is the directory the source reads (<dir>/lake/*.csv); results need a table of their own, or mode overwrite would replace the rows being read', 8]],
+  },
+  {
+    title: 'two YAML documents',
+    yaml: HEAD + '---\nversion: 1\n',
+    expect: [['', 'invalid YAML: the file holds more than one YAML document (a "---" line); a pipeline config is one document', 9]],
+  },
+  {
+    title: 'aliases that expand to too much',
+    yaml:
+      HEAD +
+      'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n' +
+      Array.from({ length: 7 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]\n`).join(''),
+    expect: [['', 'invalid YAML: Excessive alias count indicates a resource exhaustion attack (aliases expand to too much)']],
+  },
+  {
+    title: 'durations a timer cannot hold',
+    yaml: HEAD + 'execution:\n  commit_interval: 1000h\nmiddleware:\n  - type: retry\n    max_delay: 2147484\n',
+    expect: [
+      ['execution.commit_interval', '"1000h" is too long; a duration can be at most 596h (about 24.8 days)', 10],
+      ['middleware[0].max_delay', '2147484 is too long; a duration can be at most 596h (about 24.8 days)', 13],
+    ],
   },
   {
     title: 'broken YAML',
@@ -352,6 +416,8 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
 let tmp: TempDir;
 before(async () => {
   tmp = await tempDir();
+  await tmp.write('exists.pem', 'pem');
+  await tmp.write('adir/x', '');
 });
 after(async () => {
   await tmp.cleanup();
@@ -426,4 +492,14 @@ test('JSON configs get line numbers too', async () => {
   const [issue] = await issuesOf(broken);
   assert.equal(issue.line, 4);
   assert.match(issue.message, /^invalid JSON: /);
+});
+
+test('a JSON config: a key given twice is refused (JSON.parse would keep the last), a byte-order mark is skipped', async () => {
+  const twice = await tmp.write('twice.json', '{\n  "version": 1,\n  "request": {"url": "https://a.b/{{ id }}",\n    "method": "POST", "method": "DELETE"}\n}\n');
+  assert.deepEqual(await issuesOf(twice, { env: {} }), [
+    { path: '', message: 'invalid JSON: key "method" appears twice in one mapping', line: 4, file: twice },
+  ]);
+  const config = { version: 1, name: 't', source: { path: './r.csv' }, request: { url: 'https://a.b/{{ id }}', methd: 'GET' }, sink: { path: './l' } };
+  const bom = await tmp.write('bom.json', '\uFEFF' + JSON.stringify(config, null, 2));
+  assert.deepEqual(await issuesOf(bom, { env: {} }), [{ path: 'request.methd', message: 'unknown key "methd" (did you mean "method"?)', line: 9, file: bom }]);
 });

@@ -10,6 +10,8 @@ import type { PipelineConfig } from './types.js';
 let tmp: TempDir;
 before(async () => {
   tmp = await tempDir();
+  // Files the configs below name as module middleware or TLS material: the loader checks they exist.
+  for (const f of ['m.js', 'middleware/sign.ts', 'sub/mw/sign.ts', 'sub/certs/ca.pem', 'c.pem', 'k.pem']) await tmp.write(f, '// test\n');
 });
 after(async () => {
   await tmp.cleanup();
@@ -188,17 +190,18 @@ test('relative paths resolve against the config directory; s3:// and absolute pa
   const file = await tmp.write(
     'sub/p.yml',
     MINIMAL_YAML.replace('./rows.csv', './rows.json').replace('./lake', 's3://bucket/lake') +
-      'transport:\n  tls: { ca_file: certs/ca.pem, cert_file: /etc/c.pem, key_file: ../k.pem }\n' +
+      `transport:\n  tls: { ca_file: certs/ca.pem, cert_file: ${join(tmp.dir, 'c.pem')}, key_file: ../k.pem }\n` +
       'middleware:\n  - { type: module, path: ./mw/sign.ts, export: sign, options: { key_id: abc } }\n',
   );
   const c = await loadConfig(file, { env: {} });
   assert.equal(c.base_dir, join(tmp.dir, 'sub'));
   assert.deepEqual(c.source, { path: join(tmp.dir, 'sub/rows.json'), format: 'json', key: null, limit: null });
   assert.equal(c.sink.path, 's3://bucket/lake');
-  assert.deepEqual(c.transport.tls, { verify: true, ca_file: join(tmp.dir, 'sub/certs/ca.pem'), cert_file: '/etc/c.pem', key_file: join(tmp.dir, 'k.pem') });
+  assert.deepEqual(c.transport.tls, { verify: true, ca_file: join(tmp.dir, 'sub/certs/ca.pem'), cert_file: join(tmp.dir, 'c.pem'), key_file: join(tmp.dir, 'k.pem') });
   assert.deepEqual(c.middleware[0], { type: 'module', path: join(tmp.dir, 'sub/mw/sign.ts'), export: 'sign', options: { key_id: 'abc' } });
   // An explicit baseDir wins over the file's directory.
-  const other = await loadConfig(file, { env: {}, baseDir: '/srv' });
+  const plain = await tmp.write('sub/plain.yml', MINIMAL_YAML.replace('./rows.csv', './rows.json'));
+  const other = await loadConfig(plain, { env: {}, baseDir: '/srv' });
   assert.equal(other.source?.path, '/srv/rows.json');
 });
 

@@ -10,7 +10,8 @@ import { applyOverrides } from './overrides.js';
 import { interpolate } from './interpolate.js';
 import { parsePipeline } from './schema.js';
 import { fromZodIssues } from './issues.js';
-import { collectSecrets, redact } from './secrets.js';
+import { collectSecrets, redactMessage } from './secrets.js';
+import type { Reference } from './interpolate.js';
 import { formatPath, pathStartsWith, type PathSegment } from './key-path.js';
 
 export interface LoadOptions {
@@ -69,7 +70,14 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
 
   const overrides = applyOverrides(source.data, opts.set ?? []);
   const interpolated = await interpolate(overrides.value, { env, baseDir });
-  const parsed = parsePipeline(interpolated.value, { baseDir, env, allowNoSource: opts.allowNoSource ?? false });
+  const context = { baseDir, env, allowNoSource: opts.allowNoSource ?? false };
+  let parsed = parsePipeline(interpolated.value, context);
+  if (!parsed.success) {
+    // `workers: ${env:WORKERS}` is text after interpolation; where the schema refused
+    // such a value and it reads as a number or boolean, it is given as one.
+    const typed = typeRejectedReferences(interpolated.value, interpolated.references, parsed.error.issues);
+    if (typed !== null) parsed = parsePipeline(typed, context);
+  }
   const secrets = collectSecrets(interpolated.value, interpolated.references);
 
   const raw: { path: PathSegment[] | PropertyKey[]; message: string; fromSet?: boolean }[] = [
@@ -87,15 +95,19 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
   }
 
   // Messages may echo a bad value; a value is never allowed to leak a secret or anything read from env/files.
-  const hide = [...secrets, ...interpolated.references.map((r) => r.value).filter((v) => v.length >= 4)];
+  const quiet = interpolated.references.map((r) => r.value).filter((v) => v !== '' && !secrets.includes(v));
   const seen = new Set<string>();
   const issues: ConfigIssue[] = [];
   for (const i of raw) {
     // Issues about an overridden value point at the --set, not at the file line it replaced.
-    const underSet = i.path.length > 0 && overrides.paths.some((p) => pathStartsWith(i.path, p));
+    // So are issues about a key only a --set brought in (`--set executon.workers=4` makes
+    // an unknown key "executon" that has no line in the file).
+    const underSet =
+      i.path.length > 0 &&
+      overrides.paths.some((p) => pathStartsWith(i.path, p) || (pathStartsWith(p, i.path) && !hasPath(source.data, i.path)));
     const issue: ConfigIssue = {
       path: formatPath(i.path),
-      message: redact(i.message, hide) + (underSet ? ' (from --set)' : ''),
+      message: redactMessage(i.message, secrets, quiet) + (underSet ? ' (from --set)' : ''),
       line: underSet || i.fromSet ? undefined : source.lineOf(i.path),
     };
     const k = `${issue.path}\u0000${issue.message}`;
@@ -107,6 +119,48 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
   // File order reads best; issues without a line (from --set or an object) keep their order, last.
   issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
   return finish(issues);
+}
+
+/**
+ * A copy of `tree` in which each value the schema refused that is exactly one
+ * reference's text and reads as a number or boolean is that number or boolean; null
+ * when there is none. Only refused values change, so `client_id: ${env:ID}` stays text.
+ */
+function typeRejectedReferences(tree: unknown, references: readonly Reference[], issues: readonly { path: PropertyKey[] }[]): unknown {
+  const refused = new Set(issues.map((i) => formatPath(i.path as PathSegment[])));
+  const changes: { path: PathSegment[]; value: number | boolean }[] = [];
+  for (const r of references) {
+    if (!refused.has(formatPath(r.path)) || valueAt(tree, r.path) !== r.value) continue;
+    const text = r.value.trim();
+    if (/^-?\d+(\.\d+)?$/.test(text)) changes.push({ path: r.path, value: Number(text) });
+    else if (text === 'true' || text === 'false') changes.push({ path: r.path, value: text === 'true' });
+  }
+  if (changes.length === 0) return null;
+  const copy = JSON.parse(JSON.stringify(tree)) as unknown;
+  for (const c of changes) {
+    const parent = valueAt(copy, c.path.slice(0, -1)) as Record<PropertyKey, unknown>;
+    parent[c.path[c.path.length - 1]] = c.value;
+  }
+  return copy;
+}
+
+function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {
+  let v = tree;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return v;
+}
+
+/** Whether the file itself has a value at `path`. */
+function hasPath(tree: unknown, path: readonly PropertyKey[]): boolean {
+  let v = tree;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, seg)) return false;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return true;
 }
 
 /** A deep copy of caller data, so normalising never mutates it (functions and class instances are rejected by the schema). */

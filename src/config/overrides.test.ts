@@ -55,7 +55,17 @@ test('--set overrides any key; values are YAML scalars or flow collections', asy
 test('a bad key path is an error naming it; an unknown key is caught by validation, marked "from --set"', async () => {
   const issues = await issuesOf(file, {
     env: {},
-    set: ['execution.wrokers=4', 'middleware[5].max_attempts=3', 'request.url.host=x', 'a..b=1', 'novalue', 'execution.workers=0', '[0]=1'],
+    set: [
+      'execution.wrokers=4',
+      'middleware[5].max_attempts=3',
+      'request.url.host=x',
+      'a..b=1',
+      'novalue',
+      'auth.password:hunter2',
+      'execution.workers=0',
+      '[0]=1',
+      'executon.concurrency=4',
+    ],
   });
   // They concern the command line, not the file: no file name, no line.
   assert.ok(issues.every((i) => i.file === undefined && i.line === undefined));
@@ -66,9 +76,11 @@ test('a bad key path is an error naming it; an unknown key is caught by validati
       ['', '--set: cannot set "request.url.host": request.url is a string, not a mapping or list', undefined],
       ['', '--set: bad key path "a..b": empty key at 2', undefined],
       ['', '--set "novalue": expected key=value, e.g. execution.workers=4', undefined],
+      ['', '--set "auth.password…": expected key=value, e.g. execution.workers=4', undefined],
       ['', '--set: bad key path "[0]": it must start with a key, not an index', undefined],
       ['execution.workers', 'must be at least 1, got 0 (from --set)', undefined],
       ['execution.wrokers', 'unknown key "wrokers" (did you mean "workers"?) (from --set)', undefined],
+      ['executon', 'unknown key "executon" (did you mean "execution"?) (from --set)', undefined],
     ],
   );
 });
@@ -84,4 +96,14 @@ test('applyOverrides never mutates its input and quotes free-form keys', () => {
     ['request', 'headers', 'x.y'],
     ['middleware', 0, 'extra'],
   ]);
+});
+
+test('a --set under a YAML alias changes that place only, not the others the alias shares', async () => {
+  const aliased = await tmp.write(
+    'alias.yaml',
+    MINIMAL_YAML.replace('  url:', '  method: POST\n  query: &q { region: eu, page: "1" }\n  body: { form: *q }\n  url:'),
+  );
+  const c = await loadConfig(aliased, { env: {}, set: ['request.query.page=2'] });
+  assert.deepEqual(c.request.query, { region: 'eu', page: '2' });
+  assert.deepEqual(c.request.body, { kind: 'form', template: { region: 'eu', page: '1' } });
 });

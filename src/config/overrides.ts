@@ -43,15 +43,32 @@ function parseValue(raw: string): unknown {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * A deep copy in which every place is its own value. A YAML alias (`body: {form: *q}`)
+ * reaches us as one object shared by two places, and structuredClone keeps that
+ * sharing: `--set request.query.page=2` would then change the body too.
+ */
+function copyTree(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyTree);
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = copyTree(x);
+    return out;
+  }
+  return v;
+}
+
 export function applyOverrides(tree: unknown, sets: readonly string[]): OverrideResult {
-  const root: Record<string, unknown> = isPlainObject(tree) ? structuredClone(tree) : {};
+  const root: Record<string, unknown> = isPlainObject(tree) ? (copyTree(tree) as Record<string, unknown>) : {};
   const issues: OverrideIssue[] = [];
   const paths: PathSegment[][] = [];
 
   for (const set of sets) {
     const eq = set.indexOf('=');
     if (eq <= 0) {
-      issues.push({ path: [], message: `--set "${set}": expected key=value, e.g. execution.workers=4` });
+      // Only the key-like start is echoed: `auth.password:hunter2` must not print the password.
+      const shown = /^[\w.[\]"'-]*/.exec(set)![0];
+      issues.push({ path: [], message: `--set "${shown}${shown.length < set.length ? '…' : ''}": expected key=value, e.g. execution.workers=4` });
       continue;
     }
     const keyText = set.slice(0, eq).trim();

@@ -1,7 +1,10 @@
 // Whatever a user puts at any key, loading ends in a config or a ConfigError whose
 // issues read as prose (never zod's generic wording, never internal markers).
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { loadConfig } from './load.js';
 
@@ -34,6 +37,14 @@ const BASE = {
   execution: { engine: 'local', workers: 2, concurrency: 8, commit_rows: 100, commit_interval: '1s', resume: true, max_requests: null },
 };
 
+// The module BASE names must exist (the loader checks files the run will read).
+let baseDir: string;
+before(async () => {
+  baseDir = await mkdtemp(join(tmpdir(), 'restlake-robust-'));
+  await writeFile(join(baseDir, 'm.js'), 'export default () => (ctx, next) => next();\n');
+});
+after(() => rm(baseDir, { recursive: true, force: true }));
+
 function leaves(v: unknown, path: (string | number)[] = []): (string | number)[][] {
   if (Array.isArray(v)) return [path, ...v.flatMap((x, i) => leaves(x, [...path, i]))];
   if (v !== null && typeof v === 'object') return [path, ...Object.entries(v).flatMap(([k, x]) => leaves(x, [...path, k]))];
@@ -49,7 +60,7 @@ function setAt(root: unknown, path: (string | number)[], value: unknown): unknow
 }
 
 test('the base config is valid', async () => {
-  await loadConfig(BASE, { env: {}, baseDir: '/tmp' });
+  await loadConfig(BASE, { env: {}, baseDir });
 });
 
 test('any junk at any key gives a config or readable issues, never a crash', async () => {
@@ -60,7 +71,7 @@ test('any junk at any key gives a config or readable issues, never a crash', asy
     for (const j of junk) {
       const input = setAt(BASE, path, j) as object;
       try {
-        await loadConfig(input, { env: {}, baseDir: '/tmp' });
+        await loadConfig(input, { env: {}, baseDir });
       } catch (e) {
         assert.ok(e instanceof ConfigError, `${path.join('.')} = ${JSON.stringify(j)}: ${String(e)}`);
         rejected++;

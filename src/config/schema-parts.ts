@@ -48,9 +48,18 @@ export function durationValue() {
         ctx.addIssue({ code: 'custom', message: r.message });
         return z.NEVER;
       }
+      // Node's timers hold at most 2^31-1 ms and fire after 1 ms beyond that: a longer
+      // commit_interval would commit after every row, a longer backoff would not wait.
+      if (r.value > MAX_DURATION_MS) {
+        ctx.addIssue({ code: 'custom', message: `${show(v)} is too long; a duration can be at most 596h (about 24.8 days)` });
+        return z.NEVER;
+      }
       return r.value;
     });
 }
+
+/** The longest duration a Node timer can wait (2^31-1 ms). */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /** A duration with a default, written in input form ("30s"). */
 export function duration(def: string) {

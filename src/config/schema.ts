@@ -10,7 +10,7 @@ import { execution } from './sections/execution.js';
 import { middleware } from './sections/middleware.js';
 import { request } from './sections/request.js';
 import { response } from './sections/response.js';
-import { checkColumnNames, sink } from './sections/sink.js';
+import { checkColumnNames, checkSinkApartFromSource, sink } from './sections/sink.js';
 import { source } from './sections/source.js';
 import { transport } from './sections/transport.js';
 import { ALWAYS, withSchemaContext, type SchemaContext } from './sections/context.js';
@@ -49,6 +49,7 @@ function buildPipelineSchema(allowNoSource: boolean) {
     execution: execution.prefault({}),
   })
     .superRefine(checkColumnNames, ALWAYS)
+    .superRefine(checkSinkApartFromSource, ALWAYS)
     .transform(({ $schema: _editorHint, ...config }) => config)
     .describe('A restlake pipeline: rows of a table become HTTP requests; responses land in a Delta table.');
 }

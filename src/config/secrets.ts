@@ -20,10 +20,28 @@ function isSecretPath(path: readonly PathSegment[]): boolean {
   return last !== undefined && typeof last === 'string' && isSecretKey(last);
 }
 
+// A reference's value is a secret on weaker evidence than a literal's: API keys come
+// from the environment into places whose names say nothing (`url: …?api_key=${env:KEY}`,
+// `Ocp-Apim-Subscription-Key`, `X-Auth`), so the variable's or file's name counts too.
+// Only values long enough to be credentials: redacting a short common word would
+// blank it out of every log line.
+const SECRET_HINT = /(pass|pwd|secret|token|key|auth|credential|cookie|session|signature|bearer|jwt)/i;
+const MIN_HINTED_SECRET = 8;
+
+function isHintedSecret(r: Reference): boolean {
+  if (r.value.length < MIN_HINTED_SECRET) return false;
+  const last = [...r.path].reverse().find((s): s is string => typeof s === 'string');
+  // `token_url: ${env:AUTH_SERVER}` names where a secret is, not the secret itself.
+  if (last !== undefined && NOT_SECRET_KEY.test(last)) return false;
+  const name = r.kind === 'env' ? r.name : r.name.split(/[\\/]/).pop()!;
+  return SECRET_HINT.test(name) || (last !== undefined && SECRET_HINT.test(last));
+}
+
 /**
  * Every secret string in the config: values of secret-named keys (whole, unless they
- * are templates), and what `${env:}`/`${file:}` references under those keys or anywhere
- * in `auth` resolved to. Distinct, longest first (so redacting replaces whole values first).
+ * are templates), and what `${env:}`/`${file:}` references resolved to under those keys,
+ * anywhere in `auth`, or with a name that suggests a credential (API_KEY, X-Auth, ...).
+ * Distinct, longest first (so redacting replaces whole values first).
  */
 export function collectSecrets(tree: unknown, references: readonly Reference[]): string[] {
   const found = new Set<string>();
@@ -35,10 +53,44 @@ export function collectSecrets(tree: unknown, references: readonly Reference[]):
   };
   walk(tree, []);
   for (const r of references) {
-    if (isSecretPath(r.path) || (r.path[0] === 'auth' && r.kind === 'file')) found.add(r.value);
+    if (isSecretPath(r.path) || (r.path[0] === 'auth' && r.kind === 'file') || isHintedSecret(r)) found.add(r.value);
   }
   found.delete('');
   return [...found].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * For messages that may echo a value: redacts `secrets` like `redact`, also where a
+ * message shortened one (`"eyJhbGciOiJIUzI1NiJ9.eyJzdWIi...`), and blanks other
+ * `quiet` values (read from env or files, not secret) only where they stand quoted as
+ * the value, so the prose around them stays readable ("expected true or false").
+ */
+export function redactMessage(text: string, secrets: readonly string[], quiet: readonly string[]): string {
+  // A secret of a few characters (a test password "p") would blank letters out of every
+  // word; like the run's redactor, such values are hidden only where they are the value.
+  let out = redact(text, secrets.filter((s) => s.length >= 4));
+  for (const s of secrets) if (s.length >= MIN_HINTED_SECRET) out = redactCutPrefix(out, s);
+  for (const v of [...secrets.filter((s) => s.length < 4), ...quiet]) {
+    const quoted = JSON.stringify(v);
+    if (out.includes(quoted)) out = out.split(quoted).join('"***"');
+    out = redactCutPrefix(out, v);
+  }
+  return out;
+}
+
+/** Replaces a start of `value` (8 characters or more) that a message cut short with "...". */
+function redactCutPrefix(text: string, value: string): string {
+  let out = text;
+  for (let at = out.indexOf('...'); at >= 0; at = out.indexOf('...', at + 3)) {
+    for (let k = Math.min(at, value.length - 1); k >= MIN_HINTED_SECRET; k--) {
+      if (out.startsWith(value.slice(0, k), at - k)) {
+        out = out.slice(0, at - k) + '***' + out.slice(at);
+        at = at - k + 3; // where the "..." now stands
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** Replaces every occurrence of each value in `text` with `***`. */

@@ -4,7 +4,7 @@
 // JSON is additionally parsed with JSON.parse so JSON-only rules stay JSON's.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
 import type { PathSegment } from './key-path.js';
 
 export interface ConfigSource {
@@ -35,7 +35,21 @@ export async function readConfigFile(file: string): Promise<ConfigSource> {
   return parseConfigText(text, ext === '.json' ? 'json' : 'yaml');
 }
 
+/** What the parser says, in words for a pipeline author; its own hints name its API. */
+function yamlMessage(err: YAMLError, text: string): string {
+  if (err.code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (a "---" line); a pipeline config is one document';
+  if (err.code === 'DUPLICATE_KEY') {
+    // The error points at the second key; name it.
+    const m = /^(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^:,{}\s][^:,{}]*?))\s*:/.exec(text.slice(err.pos[0]));
+    const key = m ? (m[1] ?? m[2] ?? m[3]) : undefined;
+    return key === undefined ? 'a key appears twice in one mapping' : `key ${JSON.stringify(key)} appears twice in one mapping`;
+  }
+  return err.message.split('\n')[0];
+}
+
 export function parseConfigText(text: string, kind: 'yaml' | 'json'): ConfigSource {
+  // Editors on Windows save a byte-order mark; JSON.parse rejects it, YAML skips it.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     keepSourceTokens: true,
@@ -52,6 +66,10 @@ export function parseConfigText(text: string, kind: 'yaml' | 'json'): ConfigSour
   if (kind === 'json') {
     try {
       const data = JSON.parse(text) as unknown;
+      // JSON.parse keeps the last of two equal keys without a word; the second one is
+      // almost always a mistake (a pasted block), so it is refused here as in YAML.
+      const duplicates = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY');
+      if (duplicates.length) return { data: undefined, lineOf: () => undefined, issues: parserIssues(duplicates, text, lineAt, 'invalid JSON') };
       return { data, lineOf: doc.errors.length ? () => undefined : lineOf, issues: [] };
     } catch (e) {
       // JSON.parse says "at position N"; turn that into a line.
@@ -65,23 +83,44 @@ export function parseConfigText(text: string, kind: 'yaml' | 'json'): ConfigSour
     }
   }
 
-  if (doc.errors.length) {
+  // A tag the parser does not know (`!env API_KEY`, written for another tool) would
+  // otherwise be dropped, and its text ("API_KEY") sent as the value.
+  const unknownTags = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED');
+  if (doc.errors.length || unknownTags.length) {
     return {
       data: undefined,
       lineOf: () => undefined,
-      // The parser may report one fault twice; once is enough.
       issues: [
-        ...new Map(
-          doc.errors.map((err) => {
-            const issue = { path: [], message: `invalid YAML: ${err.message.split('\n')[0]}`, line: err.linePos?.[0]?.line ?? lineAt(err.pos[0]) };
-            return [`${issue.line}:${issue.message}`, issue] as const;
-          }),
-        ).values(),
+        ...parserIssues(doc.errors, text, lineAt, 'invalid YAML'),
+        ...unknownTags.map((w) => ({
+          path: [],
+          message: `${w.message.split('\n')[0]}; restlake reads plain YAML: write \${env:NAME} for an environment variable, \${file:path} for a file`,
+          line: w.linePos?.[0]?.line ?? lineAt(w.pos[0]),
+        })),
       ],
     };
   }
-  // Aliases are expanded by toJS; the cap stops a "billion laughs" document.
-  return { data: doc.toJS({ maxAliasCount: 1000 }) as unknown, lineOf, issues: [] };
+  try {
+    // Aliases are expanded by toJS; the cap stops a "billion laughs" document.
+    return { data: doc.toJS({ maxAliasCount: 1000 }) as unknown, lineOf, issues: [] };
+  } catch (e) {
+    return { data: undefined, lineOf: () => undefined, issues: [{ path: [], message: `invalid YAML: ${(e as Error).message} (aliases expand to too much)` }] };
+  }
+}
+
+/** Parser errors as issues with their lines; the parser may report one fault twice, once is enough. */
+function parserIssues(
+  errors: readonly YAMLError[],
+  text: string,
+  lineAt: (offset: number) => number,
+  prefix: string,
+): { path: PathSegment[]; message: string; line?: number }[] {
+  const byKey = new Map<string, { path: PathSegment[]; message: string; line?: number }>();
+  for (const err of errors) {
+    const issue = { path: [], message: `${prefix}: ${yamlMessage(err, text)}`, line: err.linePos?.[0]?.line ?? lineAt(err.pos[0]) };
+    byKey.set(`${issue.line}:${issue.message}`, issue);
+  }
+  return [...byKey.values()];
 }
 
 function lineOfPath(doc: Document, path: readonly PropertyKey[], lineAt: (offset: number) => number): number | undefined {

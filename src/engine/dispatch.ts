@@ -12,6 +12,7 @@ import type { ResultHead } from '../worker/result.js';
 import type { LogLevel } from './context.js';
 import { formatWorkerLog } from './worker-log.js';
 import { WorkerProcess } from './worker-process.js';
+import { WORKER_EXIT_START_FAILED, WORKER_START_FAILED_PREFIX as START_FAILED_PREFIX } from '../worker/types.js';
 
 export interface DispatcherOptions {
   workers: number;
@@ -173,7 +174,13 @@ export class Dispatcher {
     const orphaned = [...w.holding];
     w.holding.clear();
     const clean = code === 0 && orphaned.length === 0;
-    if (!clean && !this.stopped) {
+    if (code === WORKER_EXIT_START_FAILED && !this.stopped) {
+      // A broken middleware module or the like: another worker would fail the same way,
+      // and its rows were never handled, so they stay unsent (a rerun sends them).
+      const reason = w.recentLog.findLast((l) => l.includes(START_FAILED_PREFIX));
+      const text = reason ? reason.slice(reason.indexOf(START_FAILED_PREFIX) + START_FAILED_PREFIX.length) : `exit code ${code}`;
+      this.failure ??= new RunError('RESTLAKE_WORKER', `a worker could not start: ${text}`);
+    } else if (!clean && !this.stopped) {
       const why = signal ? `signal ${signal}` : `exit code ${code}`;
       const last = w.recentLog.at(-1);
       const rows = orphaned.length > 0 ? `holding ${orphaned.length} unanswered rows, which go to another worker` : 'holding no rows';

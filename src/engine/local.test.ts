@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
@@ -115,6 +116,39 @@ test("a worker's last log lines reach the driver before the worker exits", { tim
     );
     const requestLines = logged.filter((l) => /^info: worker \d+: request /.test(l));
     assert.equal(requestLines.length, rows, logged.slice(0, 5).join('\n'));
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('a middleware module that cannot start stops the run with its reason: no restarts, no failed rows, no table', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    const mod = join(tmp.dir, 'needs-option.mjs');
+    await writeFile(mod, "export default (opts) => { if (!opts.region) throw new Error('option \"region\" is required'); return (ex, next) => next(); };\n");
+    const sink = join(tmp.dir, 'sink');
+    await assert.rejects(
+      runPipeline(
+        {
+          version: 1,
+          name: 'broken_module',
+          request: { url: `${server.url}/items/{{ id }}` },
+          middleware: [{ type: 'module', path: mod }],
+          sink: { path: sink },
+          execution: { workers: 2, concurrency: 4 },
+        },
+        { rows: Array.from({ length: 50 }, (_, id) => ({ id })) },
+      ),
+      (e: unknown) => {
+        assert.ok(e instanceof RunError, String(e));
+        assert.equal(e.message, `a worker could not start: middleware module ${mod}: factory "default" threw: option "region" is required`);
+        return true;
+      },
+    );
+    assert.equal(server.count(), 0);
+    assert.equal(existsSync(sink), false, 'nothing committed');
   } finally {
     await server.close();
     await tmp.cleanup();

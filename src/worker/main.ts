@@ -7,7 +7,7 @@ import { createWriteStream, fstatSync, readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { serveLines } from './serve.js';
 import { createWorkerRuntime } from './runtime.js';
-import type { WorkerJob } from './types.js';
+import { WORKER_EXIT_START_FAILED, WORKER_START_FAILED_PREFIX, type WorkerJob } from './types.js';
 
 function readJob(): WorkerJob {
   const path = process.argv[2] ?? process.env.RESTLAKE_JOB;
@@ -48,7 +48,15 @@ async function main(): Promise<number> {
   const output = resultOutput();
   // A driver that went away closes our stdout; nothing more can be delivered.
   output.on('error', () => process.exit(0));
-  const runtime = await createWorkerRuntime(job);
+  let runtime: Awaited<ReturnType<typeof createWorkerRuntime>>;
+  try {
+    runtime = await createWorkerRuntime(job);
+  } catch (e) {
+    // One line the driver shows as the reason the run stopped; the stack only on request.
+    const why = e instanceof Error ? (process.env.RESTLAKE_DEBUG === '1' ? (e.stack ?? e.message) : e.message) : String(e);
+    process.stderr.write(`${WORKER_START_FAILED_PREFIX}${why.replace(/\n(?!\s+at )/g, ' ')}\n`);
+    return WORKER_EXIT_START_FAILED;
+  }
   const concurrency = Math.max(1, job.config.execution.concurrency);
   try {
     await serveLines({ input: process.stdin, output, handle: (l) => runtime.handleLine(l), concurrency });

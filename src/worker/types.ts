@@ -36,3 +36,13 @@ export interface WorkerJob {
   config: import('../config/types.js').PipelineConfig;  // with oauth2 secrets removed
   driver: { url: string; secret: string } | null;        // driver services; null = none
 }
+
+/**
+ * The exit code of a worker that could not start (its middleware module failed to load
+ * or to build, ...): every worker would fail the same way, so the driver stops the run
+ * with the worker's one-line reason instead of restarting workers and failing rows.
+ */
+export const WORKER_EXIT_START_FAILED = 3;
+
+/** What such a worker writes to stderr before its one-line reason. */
+export const WORKER_START_FAILED_PREFIX = 'restlake worker: cannot start: ';

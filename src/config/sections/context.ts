@@ -3,6 +3,7 @@
 // ~100x a parse, so schemas are built once per process; the values that depend on where
 // a config lives (its directory, the environment) are read from the parse in progress.
 // Parsing is synchronous, so exactly one parse is in progress while a transform runs.
+import { accessSync, constants, statSync } from 'node:fs';
 import { z } from 'zod';
 import { resolvePath } from '../schema-parts.js';
 
@@ -38,6 +39,28 @@ export const configPath = () =>
     .string()
     .min(1)
     .transform((p) => resolvePath(here().baseDir, p));
+
+/**
+ * A local file the run reads when it starts (TLS material, a middleware module): it
+ * must be there now, or the config would pass validation and every worker would then
+ * fail to start.
+ */
+export const existingFilePath = () =>
+  configPath().superRefine((p, c) => {
+    const why = unreadableFile(p);
+    if (why) c.addIssue({ code: 'custom', message: `cannot read ${p}: ${why}` });
+  });
+
+function unreadableFile(p: string): string | null {
+  try {
+    if (statSync(p).isDirectory()) return 'is a directory';
+    accessSync(p, constants.R_OK);
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? e);
+  }
+}
 
 export type IssueSink = Pick<z.core.$RefinementCtx, 'addIssue'>;
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { MiddlewareConfig } from '../types.js';
 import { duration, headerName, positiveDuration, scalarTemplate, statusSpec, strictObject } from '../schema-parts.js';
 import { byType, enumOf, orTypeName, positiveInt } from './common.js';
-import { configPath } from './context.js';
+import { existingFilePath } from './context.js';
 
 export const MIDDLEWARE_TYPES = [
   'retry',
@@ -70,7 +70,7 @@ const middlewareItem = byType(
     }).describe('Set or remove request headers.'),
     strictObject({
       type: z.literal('module'),
-      path: configPath().describe('A .ts/.js/.mjs file, relative to the config file.'),
+      path: existingFilePath().describe('A .ts/.js/.mjs file, relative to the config file.'),
       export: z.string().min(1).default('default').describe('The exported factory (default: the default export).'),
       options: z.record(z.string(), z.unknown()).default({}).describe('Passed to the factory as its first argument.'),
     }).describe('User middleware from a module, with the same interface as the built-ins.'),

@@ -41,3 +41,32 @@ export function checkColumnNames(value: unknown, c: IssueSink): void {
     else if (seen.has(name)) c.addIssue({ code: 'custom', path: ['response', 'extract', name], message: `"${name}" is also a source column in sink.source_columns; pick another name` });
   }
 }
+
+/**
+ * The sink must be a table of its own: on the source's path (or inside it, or around
+ * it) mode overwrite would replace the very rows being read, and append would mix
+ * results into them.
+ */
+export function checkSinkApartFromSource(value: unknown, c: IssueSink): void {
+  const v = asRecord(value);
+  const sinkPath = asRecord(v?.sink)?.path;
+  const sourcePath = asRecord(v?.source)?.path;
+  if (typeof sinkPath !== 'string' || typeof sourcePath !== 'string' || !sinkPath || !sourcePath) return;
+  const sinkAt = comparable(sinkPath);
+  const wildcard = /[*?[{]/.exec(sourcePath);
+  // A glob reads files in the directory of its first wildcard (deeper only with **).
+  const sourceAt = comparable(wildcard ? sourcePath.slice(0, sourcePath.lastIndexOf('/', wildcard.index) + 1) || '.' : sourcePath);
+  const deep = !wildcard || sourcePath.includes('**');
+  let where: string | null = null;
+  if (sinkAt === sourceAt) where = wildcard ? 'is the directory the source reads' : 'is the source table';
+  else if (sourceAt.startsWith(sinkAt + '/')) where = 'contains the source';
+  else if (deep && sinkAt.startsWith(sourceAt + '/')) where = 'is inside the source';
+  if (where) {
+    c.addIssue({ code: 'custom', path: ['sink', 'path'], message: `${where} (${resolvePath(here().baseDir, sourcePath)}); results need a table of their own, or mode overwrite would replace the rows being read` });
+  }
+}
+
+/** A path made absolute, without a trailing slash, for comparing where two paths point. */
+function comparable(p: string): string {
+  return resolvePath(here().baseDir, p).replace(/\/+$/, '');
+}

@@ -4,12 +4,32 @@ import type { SourceConfig } from '../types.js';
 import { resolvePath, strictObject } from '../schema-parts.js';
 import { detectSourceFormat } from '../source-format.js';
 import { enumOf, positiveInt } from './common.js';
-import { here } from './context.js';
+import { ALWAYS, asRecord, here, type IssueSink } from './context.js';
 
 export const SOURCE_FORMATS = ['parquet', 'csv', 'json', 'delta'] as const;
 
 // A catalog table name: `table`, `schema.table` or `catalog.schema.table` (backticks allowed per part).
 const TABLE_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)){0,2}$/;
+
+/**
+ * The cross-field rules, run even when a field failed (ALWAYS), so one `validate`
+ * lists every problem of the block; the value may therefore be only partly valid.
+ */
+function checkSource(value: unknown, c: IssueSink): void {
+  const v = asRecord(value);
+  if (!v) return;
+  if ((v.path === undefined) === (v.table === undefined)) {
+    c.addIssue({ code: 'custom', path: [], message: v.path === undefined ? 'needs `path` (a file, directory or table path) or `table` (a catalog table)' : 'give `path` or `table`, not both' });
+  } else if (v.table !== undefined && v.format !== undefined) {
+    c.addIssue({ code: 'custom', path: ['format'], message: 'does not apply to a catalog `table` source' });
+  } else if (typeof v.path === 'string' && v.path !== '' && v.format === undefined) {
+    const r = detectSourceFormat(resolvePath(here().baseDir, v.path));
+    if (!r.ok) c.addIssue({ code: 'custom', path: ['format'], message: r.message });
+  }
+  const key = Array.isArray(v.key) ? v.key : [];
+  const twice = key.findIndex((k, i) => typeof k === 'string' && key.indexOf(k) !== i);
+  if (twice >= 0) c.addIssue({ code: 'custom', path: ['key', twice], message: `${JSON.stringify(key[twice])} is listed twice` });
+}
 
 export const source = strictObject({
   path: z.string().min(1).optional().describe('File, glob, directory or Delta table directory; s3://bucket/key too. Relative to the config file. Give this or `table`.'),
@@ -28,35 +48,14 @@ export const source = strictObject({
     .describe('Column(s) that identify a request (they make the request_id). Default: all columns.'),
   limit: positiveInt().nullable().default(null).describe('Read at most this many rows.'),
 })
-  .transform((v, c): SourceConfig => {
-    if ((v.path === undefined) === (v.table === undefined)) {
-      c.addIssue({ code: 'custom', path: [], message: v.path === undefined ? 'needs `path` (a file, directory or table path) or `table` (a catalog table)' : 'give `path` or `table`, not both' });
-      return z.NEVER;
-    }
+  .superRefine(checkSource, ALWAYS)
+  .transform((v): SourceConfig => {
     const key = v.key === null ? null : Array.isArray(v.key) ? v.key : [v.key];
-    if (v.table !== undefined) {
-      // Spark reads the table by name; its format is the catalog's business.
-      if (v.format !== undefined) {
-        c.addIssue({ code: 'custom', path: ['format'], message: 'does not apply to a catalog `table` source' });
-        return z.NEVER;
-      }
-      return { path: '', format: 'delta', key, limit: v.limit, table: v.table };
-    }
+    // Spark reads a catalog table by name; its format is the catalog's business.
+    if (v.table !== undefined) return { path: '', format: 'delta', key, limit: v.limit, table: v.table };
     const abs = resolvePath(here().baseDir, v.path!);
-    let format = v.format;
-    if (!format) {
-      const r = detectSourceFormat(abs);
-      if (!r.ok) {
-        c.addIssue({ code: 'custom', path: ['format'], message: r.message });
-        return z.NEVER;
-      }
-      format = r.format;
-    }
-    const twice = key?.findIndex((k, i) => key.indexOf(k) !== i) ?? -1;
-    if (twice >= 0) {
-      c.addIssue({ code: 'custom', path: ['key', twice], message: `"${key![twice]}" is listed twice` });
-      return z.NEVER;
-    }
-    return { path: abs, format, key, limit: v.limit };
+    // A format that cannot be told was an issue in checkSource, and the parse fails.
+    const detected = v.format ? null : detectSourceFormat(abs);
+    return { path: abs, format: v.format ?? (detected?.ok ? detected.format : 'parquet'), key, limit: v.limit };
   })
   .describe('Where the rows come from: one request per row.');

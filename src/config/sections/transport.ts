@@ -3,13 +3,13 @@ import { z } from 'zod';
 import type { TransportConfig } from '../types.js';
 import { positiveDuration, positiveDurationValue, size, strictObject } from '../schema-parts.js';
 import { positiveInt } from './common.js';
-import { ALWAYS, asRecord, configPath } from './context.js';
+import { ALWAYS, asRecord, existingFilePath } from './context.js';
 
 const tls = strictObject({
   verify: z.boolean().default(true).describe('Verify server certificates (turn off only for testing).'),
-  ca_file: configPath().nullable().default(null).describe('PEM file of extra CA certificates to trust.'),
-  cert_file: configPath().nullable().default(null).describe('PEM client certificate for mTLS (with key_file).'),
-  key_file: configPath().nullable().default(null).describe('PEM client key for mTLS (with cert_file).'),
+  ca_file: existingFilePath().nullable().default(null).describe('PEM file of extra CA certificates to trust.'),
+  cert_file: existingFilePath().nullable().default(null).describe('PEM client certificate for mTLS (with key_file).'),
+  key_file: existingFilePath().nullable().default(null).describe('PEM client key for mTLS (with cert_file).'),
 })
   .superRefine((value, c) => {
     const v = asRecord(value);

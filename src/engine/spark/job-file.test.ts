@@ -1,12 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { buildSparkJob } from './job-file.js';
 
 const SECRET = 'client-secret-never-shipped';
 const PASSWORD = 'user-password-never-shipped';
 
-test('the shipped job holds no OAuth2 secret, keeps the driver address, and ships local files under plain names', async () => {
+test('the shipped job holds no OAuth2 secret, keeps the driver address, and ships local files under plain names', async (t) => {
+  // The files the config names must exist (the loader checks), under any directory.
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-job-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'certs'));
+  await mkdir(join(dir, 'mw'));
+  await writeFile(join(dir, 'certs/ca.pem'), 'pem');
+  await writeFile(join(dir, 'mw/sign.ts'), 'export const sign = () => (ctx, next) => next();\n');
   const config = await loadConfig(
     {
       version: 1,
@@ -19,7 +29,7 @@ test('the shipped job holds no OAuth2 secret, keeps the driver address, and ship
       sink: { path: './out' },
       execution: { engine: 'spark', spark: { master: 'local[2]' } },
     },
-    { baseDir: '/home/me/pipe', env: {} },
+    { baseDir: dir, env: {} },
   );
   const { job, files } = buildSparkJob(config, 'run-9', { url: 'http://10.0.0.5:4711', secret: 'per-run' });
   const text = JSON.stringify(job);
@@ -35,8 +45,8 @@ test('the shipped job holds no OAuth2 secret, keeps the driver address, and ship
   assert.deepEqual(
     files.map((f) => [f.source, f.bundle]),
     [
-      ['/home/me/pipe/mw/sign.ts', true],
-      ['/home/me/pipe/certs/ca.pem', false],
+      [join(dir, 'mw/sign.ts'), true],
+      [join(dir, 'certs/ca.pem'), false],
     ],
   );
   assert.equal(new Set(files.map((f) => f.name)).size, files.length);
