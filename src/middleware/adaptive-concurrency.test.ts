@@ -83,3 +83,33 @@ test('against a server answering 503, in-flight requests per origin shrink to mi
     await srv.close();
   }
 });
+
+test("a server's Retry-After holds the origin at most max_pause_ms (an hour's would stall the run for an hour)", { timeout: 30_000 }, async () => {
+  let served = 0;
+  const srv = await httpServer((_req, res) => {
+    served++;
+    if (served === 1) {
+      res.statusCode = 429;
+      res.setHeader('retry-after', '3600');
+    }
+    res.end();
+  });
+  const cfg = transportConfig({ connections: 2 });
+  const transport = createTransport(cfg);
+  try {
+    const chain = composeHandler([await adaptiveConcurrency({ min: 1, max: 2, max_pause_ms: 800 }, testRuntime())], transportHandler(transport, cfg));
+    const first = exchange({ url: srv.url + '/' });
+    await chain(first);
+    assert.equal(first.response?.status, 429);
+    const t0 = Date.now();
+    const second = exchange({ url: srv.url + '/' });
+    await chain(second);
+    const waited = Date.now() - t0;
+    assert.equal(second.response?.status, 200);
+    // The pause is honoured, but only up to the cap.
+    assert.ok(waited >= 600 && waited < 5_000, `waited ${waited} ms`);
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
+});

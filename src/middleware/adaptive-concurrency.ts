@@ -16,7 +16,10 @@ import { serverBackoffMs } from './retry-after.js';
 import type { Exchange, MiddlewareFactory } from './types.js';
 import { WaitQueue } from './wait-queue.js';
 
-export type AdaptiveOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'adaptive_concurrency' }>, 'type'>>;
+export type AdaptiveOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'adaptive_concurrency' }>, 'type'>> & {
+  /** The longest a server's Retry-After may hold this origin's requests (default 60 s). */
+  max_pause_ms?: number;
+};
 
 type Outcome = 'rate_limited' | 'overload' | 'success' | 'neutral';
 
@@ -75,6 +78,7 @@ export const adaptiveConcurrency: MiddlewareFactory<AdaptiveOptions> = (options)
   if (options.enabled === false) return (_ex, next) => next();
   const min = Math.max(1, options.min ?? 1);
   const max = Math.max(min, options.max ?? 64);
+  const maxPause = options.max_pause_ms ?? 60_000;
   const origins = new Map<string, { limiter: AimdLimiter; pacer: RatePacer }>();
 
   return async (ex, next) => {
@@ -102,6 +106,10 @@ export const adaptiveConcurrency: MiddlewareFactory<AdaptiveOptions> = (options)
       limiter.release(outcome, generation);
     }
     if (outcome === 'success') pacer.success(epoch);
-    else if (outcome === 'rate_limited') pacer.rateLimited(epoch, serverBackoffMs(ex.response!.headers, Date.now()));
+    else if (outcome === 'rate_limited') {
+      // A Retry-After of an hour would otherwise stall every row of the run for that hour.
+      const pause = serverBackoffMs(ex.response!.headers, Date.now());
+      pacer.rateLimited(epoch, pause === null ? null : Math.min(pause, maxPause));
+    }
   };
 };

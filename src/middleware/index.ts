@@ -58,27 +58,29 @@ export async function buildChain(config: PipelineConfig, runtime: MiddlewareRunt
   const chain: Middleware[] = [];
   const listed = new Set(config.middleware.map((m) => m.type));
   const retryCfg = config.middleware.find((m) => m.type === 'retry');
-  const pause = await backoffPause({ max_pause_ms: Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000) }, runtime);
+  // The longest a server's Retry-After may hold an origin, for the run-wide pause and the pacer alike.
+  const maxPauseMs = Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000);
+  const pause = await backoffPause({ max_pause_ms: maxPauseMs }, runtime);
   for (let i = 0; i < config.middleware.length; i++) {
     if (config.middleware[i].type === 'adaptive_concurrency') chain.push(pause);
-    chain.push(await instantiate(config.middleware[i], i, config, runtime));
+    chain.push(await instantiate(config.middleware[i], i, config, runtime, maxPauseMs));
   }
   if (!listed.has('circuit_breaker')) chain.push(await circuitBreaker({ enabled: true, ...DEFAULT_CIRCUIT_BREAKER }, runtime));
   if (!listed.has('adaptive_concurrency')) {
     chain.push(pause);
-    chain.push(await adaptiveConcurrency({ enabled: true, min: 1, max: config.execution.concurrency }, runtime));
+    chain.push(await adaptiveConcurrency({ enabled: true, min: 1, max: config.execution.concurrency, max_pause_ms: maxPauseMs }, runtime));
   }
   const auth = await authMiddleware(config.auth, runtime);
   if (auth) chain.push(auth);
   return composeHandler(chain, transportHandler(transport, config.transport, hostPolicyOf(config.request)));
 }
 
-async function instantiate(m: MiddlewareConfig, index: number, config: PipelineConfig, runtime: MiddlewareRuntime): Promise<Middleware> {
+async function instantiate(m: MiddlewareConfig, index: number, config: PipelineConfig, runtime: MiddlewareRuntime, maxPauseMs: number): Promise<Middleware> {
   const factory = builtinMiddleware[m.type];
   if (!factory) throw new RestlakeError('RESTLAKE_MIDDLEWARE', `middleware[${index}]: unknown type "${m.type}"`);
   let options: object = m;
   if (m.type === 'module') options = { ...m, path: isAbsolute(m.path) ? m.path : resolve(config.base_dir, m.path) };
-  if (m.type === 'adaptive_concurrency') options = { ...m, max: m.max ?? config.execution.concurrency };
+  if (m.type === 'adaptive_concurrency') options = { ...m, max: m.max ?? config.execution.concurrency, max_pause_ms: maxPauseMs };
   try {
     const mw = await factory(options, runtime);
     if (typeof mw !== 'function') throw new Error('factory did not return a middleware function');

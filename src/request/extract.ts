@@ -47,10 +47,13 @@ export function convert(v: unknown, type: ExtractType): unknown {
   switch (type) {
     case 'string':
       return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    case 'long':
-      if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : null;
-      if (typeof v === 'string' && INTEGER.test(v.trim())) return Number(v.trim());
-      return null;
+    case 'long': {
+      // A whole number JavaScript holds exactly (|n| < 2^53). Beyond that JSON.parse has
+      // already rounded it, and 1e19 does not fit the sink's 64-bit column at all (it
+      // failed the whole commit): null, as for any value that does not fit.
+      const n = typeof v === 'number' ? Math.trunc(v) : typeof v === 'string' && INTEGER.test(v.trim()) ? Number(v.trim()) : NaN;
+      return Number.isSafeInteger(n) ? n : null;
+    }
     case 'double':
       if (typeof v === 'number') return v;
       if (typeof v === 'string' && NUMBER.test(v)) return Number(v);

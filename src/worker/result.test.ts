@@ -67,3 +67,17 @@ test('a result line over the sink limit is shortened (response body first) and f
   assert.ok(back.response_body.length > 100_000);
   assert.equal(parseResultHead(line)?.requestId, 'ef'.repeat(32));
 });
+
+test('a source column too large for the sink line is set to null, the row says why, and the rest is kept', () => {
+  const small = { ...config, transport: { max_response_bytes: 1000 } } as unknown as PipelineConfig;
+  const serialize = createResultSerializer(small);
+  const r = failedResult(small, 'run1', 'ab'.repeat(32), 'internal', 'x', { id: 2, region: 'x'.repeat(5_000_000) });
+  Object.assign(r, { success: true, status_code: 200, error_class: null, error_message: null, response_body: '{"ok":true}' });
+  // Before, this never returned: every text column was empty and the loop kept picking one.
+  const line = serialize(r);
+  assert.ok(Buffer.byteLength(line) <= 4 << 20, `line of ${Buffer.byteLength(line)} bytes`);
+  const back = JSON.parse(line);
+  assert.deepEqual([back.success, back.status_code, back.id, back.region], [true, 200, 2, null]);
+  assert.equal(back.error_message, `the result row is over the sink's limit of ${4 << 20} bytes: region (5000002 bytes) set to null`);
+  assert.equal(back.response_body, '{"ok":true}', 'the short body is kept');
+});

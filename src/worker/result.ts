@@ -80,29 +80,57 @@ function compileLine(keys: readonly string[]): (r: ResultRow) => string {
 export function createResultSerializer(config: PipelineConfig): (r: ResultRow) => string {
   const maxBytes = maxResultLineBytes(config);
   const line = compileLine(resultKeys(config));
+  const valueColumns = resultKeys(config).filter((k) => !RESULT_FIXED_KEYS.includes(k));
   return (r) => {
     let text = line(r);
     // UTF-8 is at most 3 bytes per UTF-16 unit, so short lines skip the byte count.
     if (text.length * 3 <= maxBytes) return text;
     const o: ResultRow = { ...r };
+    const dropped: string[] = [];
     for (;;) {
       const excess = Buffer.byteLength(text) - maxBytes;
       if (excess <= 0) return text;
+      // Each pass shortens a field that still has text, so the loop ends.
       let field: string | null = null;
       for (const f of SHRINKABLE) {
         const v = o[f];
-        if (typeof v === 'string' && (field === null || v.length > (o[field] as string).length)) field = f;
+        if (typeof v === 'string' && v.length > 0 && (field === null || v.length > (o[field] as string).length)) field = f;
       }
-      if (field === null) return text;
-      const v = o[field] as string;
-      // Cut in proportion to the field's escaped size (escapes make a character 1–6 bytes).
-      const fieldBytes = Buffer.byteLength(JSON.stringify(v));
-      const keep = fieldBytes > excess ? Math.floor(v.length * ((fieldBytes - excess) / fieldBytes)) - 64 : 0;
-      o[field] = v.slice(0, Math.max(0, keep));
-      if (field === 'response_body') o.response_truncated = true;
+      // A copied source column or an extract value larger than any text column (a 5 MB
+      // blob next to a short body) goes first, whole; text columns are cut otherwise.
+      const column = largestValueColumn(o, valueColumns);
+      const textLength = field === null ? 0 : (o[field] as string).length;
+      if (field !== null && (column === null || any(o[column]).length <= textLength)) {
+        const v = o[field] as string;
+        // Cut in proportion to the field's escaped size (escapes make a character 1–6 bytes).
+        const fieldBytes = Buffer.byteLength(JSON.stringify(v));
+        const keep = fieldBytes > excess ? Math.floor(v.length * ((fieldBytes - excess) / fieldBytes)) - 64 : 0;
+        o[field] = v.slice(0, Math.max(0, keep));
+        if (field === 'response_body') o.response_truncated = true;
+      } else {
+        // The row says what went. Success and status stay as they were: the request was
+        // sent, and sending it again would not make the value fit.
+        if (column === null) return text;
+        dropped.push(`${column} (${Buffer.byteLength(any(o[column]))} bytes)`);
+        o[column] = null;
+        o.error_message = `the result row is over the sink's limit of ${maxBytes} bytes: ${dropped.join(', ')} set to null`;
+      }
       text = line(o);
     }
   };
+}
+
+/** The source or extract column with the longest JSON, or null when all are null. */
+function largestValueColumn(o: ResultRow, columns: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestSize = 0;
+  for (const c of columns) {
+    const v = o[c];
+    if (v === null || v === undefined) continue;
+    const size = any(v).length;
+    if (size > bestSize) [best, bestSize] = [c, size];
+  }
+  return best;
 }
 
 export interface ResultHead {

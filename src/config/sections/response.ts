@@ -15,7 +15,7 @@ const extractItem = z
     jsonPath,
     strictObject({
       path: jsonPath.describe('JSON path into the response body: $.a.b[0]'),
-      type: enumOf(EXTRACT_TYPES, 'extract type').default('string').describe('string | long | double | boolean | json'),
+      type: enumOf(EXTRACT_TYPES, 'extract type').default('string').describe('string | long | double | boolean | json; a value that does not fit is null (long: whole numbers up to 2^53, beyond that JSON numbers are already rounded)'),
     }),
   ])
   .transform((v) => (typeof v === 'string' ? { path: v, type: 'string' as const } : v))
