@@ -119,3 +119,56 @@ test('finish resolves once every row has its result, without waiting for the wor
     await tmp.cleanup();
   }
 });
+
+// Answers every row, and exits (code 1) after its second answer: an OOM kill now and then.
+const SHORT_LIVED_WORKER = `${WORKER_PRELUDE}
+let n = 0;
+onRows((ids) => ids.forEach((id) => { answer(id); if (++n === 2) setTimeout(() => process.exit(1), 10); }));
+`;
+
+/** Sends `n` rows one at a time, each once the one before has its result and `gapMs` passed. */
+async function sendSpaced(dispatcher: Dispatcher, answered: Set<string>, n: number, gapMs: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const id = `row-${i}`;
+    while (!dispatcher.trySend(id, JSON.stringify({ i, _request_id: id }))) await dispatcher.room();
+    while (!answered.has(id)) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+}
+
+test('worker deaths end the run only when they come in a burst: the restart budget counts within a time window', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  try {
+    const script = join(tmp.dir, 'short-lived-worker.mjs');
+    await writeFile(script, SHORT_LIVED_WORKER);
+    const run = async (restartWindowMs: number): Promise<{ answered: number; error: string | null }> => {
+      const answered = new Set<string>();
+      const dispatcher = new Dispatcher({
+        workers: 1,
+        perWorker: 4,
+        script,
+        jobPath: join(tmp.dir, 'unused.json'),
+        onResult: (_line, head) => answered.add(head.requestId),
+        onAbandoned: (id) => assert.fail(`row ${id} abandoned`),
+        log: () => {},
+        restartWindowMs,
+      });
+      try {
+        // 12 rows: 6 deaths, one every ~2 rows, each more than 200 ms after the one before.
+        await sendSpaced(dispatcher, answered, 12, 250);
+        await dispatcher.finish();
+        return { answered: answered.size, error: null };
+      } catch (e) {
+        dispatcher.killAll();
+        return { answered: answered.size, error: (e as Error).message };
+      }
+    };
+    // One worker may be restarted 3 times per window: 6 deaths spread out are survived...
+    assert.deepEqual(await run(200), { answered: 12, error: null });
+    // ...while within one window the fourth death ends the run.
+    const burst = await run(60_000);
+    assert.match(burst.error ?? '', /^worker processes keep dying \(3 restarts in 60 s\)/);
+  } finally {
+    await tmp.cleanup();
+  }
+});

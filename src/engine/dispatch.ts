@@ -25,6 +25,8 @@ export interface DispatcherOptions {
   onAbandoned(requestId: string, line: string, message: string): void;
   log(level: LogLevel, message: string): void;
   maxRowDeaths?: number;
+  /** Deaths that end the run count within this window (default 60 s): a long run survives an occasional OOM kill. */
+  restartWindowMs?: number;
 }
 
 export class Dispatcher {
@@ -35,10 +37,14 @@ export class Dispatcher {
   private slotWaiters: Array<() => void> = [];
   private doneWaiters: Array<() => void> = [];
   private ending = false;
+  /** Set by drain: rows a worker leaves unanswered are dropped, not re-sent. */
+  private draining = false;
   /** Set by killAll: workers exiting from then on are neither replaced nor reported. */
   private stopped = false;
   private failure: RunError | null = null;
   restarts = 0;
+  /** When the restarts of the last window happened. */
+  private recentRestarts: number[] = [];
   private readonly maxRestarts: number;
   /** Load at which a full worker takes rows again. */
   private readonly refillAt: number;
@@ -90,12 +96,27 @@ export class Dispatcher {
    */
   trySend(requestId: string, line: string): boolean {
     if (this.failure) throw this.failure;
+    if (this.draining) return false;
     this.drainRetry();
     const w = this.retry.length === 0 ? this.pick() : null;
     if (!w) return false;
     w.send(requestId, line);
     if (w.load >= this.opts.perWorker) w.full = true;
     return true;
+  }
+
+  /**
+   * The run is stopping (Ctrl-C): no more rows go out, each worker drops the rows it has
+   * not started and finishes (or, after a grace, aborts) those in flight. Rows that get
+   * no result are not re-sent: they are simply not in the sink, so the next run sends
+   * them. `finish()` then resolves once the workers are gone.
+   */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.retry.length = 0;
+    for (const w of this.live) w.kill('SIGUSR2');
+    this.wake();
   }
 
   /** Resolves when a full worker has room again, an idle one could take a re-sent row, or a worker exits. */
@@ -174,7 +195,9 @@ export class Dispatcher {
     const orphaned = [...w.holding];
     w.holding.clear();
     const clean = code === 0 && orphaned.length === 0;
-    if (code === WORKER_EXIT_START_FAILED && !this.stopped) {
+    if (this.draining) {
+      if (orphaned.length > 0) this.opts.log('debug', `worker ${w.id} stopped with ${orphaned.length} rows not started or not finished; the next run sends them`);
+    } else if (code === WORKER_EXIT_START_FAILED && !this.stopped) {
       // A broken middleware module or the like: another worker would fail the same way,
       // and its rows were never handled, so they stay unsent (a rerun sends them).
       const reason = w.recentLog.findLast((l) => l.includes(START_FAILED_PREFIX));
@@ -198,12 +221,16 @@ export class Dispatcher {
       }
       const needed = !this.ending || this.retry.length > 0;
       if (needed) {
-        if (this.restarts >= this.maxRestarts) {
+        const now = Date.now();
+        const windowMs = this.opts.restartWindowMs ?? 60_000;
+        this.recentRestarts = this.recentRestarts.filter((t) => now - t < windowMs);
+        if (this.recentRestarts.length >= this.maxRestarts) {
           this.failure = new RunError(
             'RESTLAKE_WORKER',
-            `worker processes keep dying (${this.restarts} restarts)${last ? `: ${last}` : ''}`,
+            `worker processes keep dying (${this.recentRestarts.length} restarts in ${Math.round(windowMs / 1000)} s)${last ? `: ${last}` : ''}`,
           );
         } else {
+          this.recentRestarts.push(now);
           this.restarts++;
           this.spawn();
           this.drainRetry();

@@ -118,3 +118,40 @@ test('kill -9 of the whole run mid-way, then a rerun: exactly one success row pe
     await tmp.cleanup();
   }
 });
+
+test('Ctrl-C with retries pending stops within the grace: rows not started stay unsent, rows in flight end as failed', { timeout: 120_000 }, async () => {
+  const tmp = await tempDir();
+  // An API that is down: every row retries with long backoffs, which before kept a
+  // stopping run going for minutes and started queued rows after the Ctrl-C.
+  const server = await startTestServer(() => ({ status: 503, body: 'down', delayMs: 20 }));
+  try {
+    const source = await csvSource(tmp.dir, 300);
+    const sink = join(tmp.dir, 'sink');
+    const abort = new AbortController();
+    const run = runPipeline(
+      {
+        ...config(server, source, sink, { workers: 2, concurrency: 4 }),
+        transport: { timeout: '2s' },
+        middleware: [{ type: 'retry', max_attempts: 8, base_delay: '3s', max_delay: '10s' }],
+      },
+      { signal: abort.signal },
+    );
+    await waitFor(() => server.count() >= 8, 60_000, '8 requests');
+    const t0 = Date.now();
+    abort.abort();
+    const s = await run;
+    const took = Date.now() - t0;
+    assert.equal(s.outcome, 'interrupted');
+    // The grace is the transport timeout (2 s); the commit and the workers' exit come on top.
+    assert.ok(took < 8_000, `stopped after ${took} ms`);
+    // Only the 8 rows in flight at the Ctrl-C (2 workers x 4) were ever sent; none started after it.
+    const distinct = new Set(server.seen.map((r) => r.url)).size;
+    assert.ok(distinct <= 8, `${distinct} distinct rows sent`);
+    assert.ok(s.rows <= 8 && s.succeeded === 0, JSON.stringify(s));
+    const [r] = await queryTable<{ n: number }>(sink, 'SELECT count(*)::INT AS n FROM t');
+    assert.equal(r?.n, s.rows, 'the table holds what the summary says');
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
 import { runPipeline } from '../index.js';
-import { startTestServer, tempDir } from './e2e-support.js';
+import { queryTable, startTestServer, tempDir } from './e2e-support.js';
 
 test('a source that cannot be opened fails the run before any request; the workers started meanwhile stop quietly', { timeout: 60_000 }, async () => {
   const tmp = await tempDir();
@@ -149,6 +149,37 @@ test('a middleware module that cannot start stops the run with its reason: no re
     );
     assert.equal(server.count(), 0);
     assert.equal(existsSync(sink), false, 'nothing committed');
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('when workers keep dying, the results already in hand are committed before the run fails', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    const mod = join(tmp.dir, 'dies.mjs');
+    // Each worker answers some rows, then is killed (as by the OOM killer) while it holds more.
+    await writeFile(mod, "let n = 0; export default () => async (ex, next) => { if (++n === 30) setTimeout(() => process.kill(process.pid, 'SIGKILL'), 100); await next(); };\n");
+    const sink = join(tmp.dir, 'sink');
+    await assert.rejects(
+      runPipeline(
+        {
+          version: 1,
+          name: 'dying',
+          request: { url: `${server.url}/items/{{ id }}` },
+          middleware: [{ type: 'module', path: mod }],
+          sink: { path: sink },
+          execution: { workers: 1, concurrency: 2 },
+        },
+        { rows: Array.from({ length: 2000 }, (_, id) => ({ id })) },
+      ),
+      /worker processes keep dying/,
+    );
+    const [r] = await queryTable<{ ok: number }>(sink, 'SELECT count(*) FILTER (WHERE success)::INT AS ok FROM t');
+    // Four workers answered ~29 rows each before they died; before, none of it was kept.
+    assert.ok((r?.ok ?? 0) >= 60, `committed ${r?.ok} successes`);
   } finally {
     await server.close();
     await tmp.cleanup();

@@ -37,6 +37,8 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     let tableVersion: number | null = null;
     let committedRows = 0;
     let fatal: unknown = null;
+    /** Set when a commit failed: the sink takes nothing more from this run. */
+    let sinkFailed = false;
     let stopReading = false;
 
     // Commits run one at a time, in order, on their own connection (the source stream
@@ -49,7 +51,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       commitChain = commitChain.then(async () => {
         commitQueued = false;
         // No sink yet means no row was sent yet: nothing to commit.
-        if (fatal || !data) return;
+        if (sinkFailed || !data) return;
         const file = await spool.rotate();
         if (!file) return;
         try {
@@ -59,7 +61,8 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
           committedRows += file.rows;
           log('debug', `committed ${file.rows} rows (table version ${r.version}) in ${Math.round(performance.now() - t0)} ms`);
         } catch (e) {
-          fatal = e;
+          fatal ??= e;
+          sinkFailed = true;
           stopReading = true;
         } finally {
           await Spool.remove(file);
@@ -132,6 +135,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     const onAbort = (): void => {
       stopReading = true;
       outcome = 'interrupted';
+      dispatcher?.drain();
     };
     if (ctx.signal?.aborted) onAbort();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
@@ -145,7 +149,10 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
             if (stopReading) break outer;
             const id = batch.ids[i] as string;
             const line = batch.lines[i] as string;
-            while (!dispatcher.trySend(id, line)) await dispatcher.room();
+            while (!dispatcher.trySend(id, line)) {
+              if (stopReading) break outer;
+              await dispatcher.room();
+            }
             sent++;
             if (budget !== null && sent >= budget) {
               outcome = 'max_requests';
@@ -167,6 +174,9 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     if (fatal) {
       dispatcher.killAll();
       await commitChain;
+      // Results in hand are kept when the sink is fine (workers that keep dying, a source
+      // that broke mid-read): they are committed before the run fails, not sent again.
+      if (!sinkFailed) await commit();
       throw fatal;
     }
     // Every row has its result and the workers are on their way out: the last commit is
@@ -181,8 +191,10 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     }
     await commit();
     if (fatal) throw fatal;
-    if (sink.commits === 0 && !sink.exists) {
-      // A run with nothing to send still leaves a (empty) table for readers and inspect.
+    const replaceWithNothing = config.sink.mode === 'overwrite' && outcome === 'completed' && !stopReading;
+    if (sink.commits === 0 && (!sink.exists || replaceWithNothing)) {
+      // A run with nothing to send still leaves a (empty) table for readers and inspect;
+      // in mode overwrite a completed run with no rows replaces the old table with it.
       const empty = join(runDir, 'spool', 'empty.ndjson');
       await writeFile(empty, '');
       tableVersion = (await sink.commit(data.sinkConn, [empty])).version;

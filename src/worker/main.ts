@@ -9,6 +9,9 @@ import { serveLines } from './serve.js';
 import { createWorkerRuntime } from './runtime.js';
 import { WORKER_EXIT_START_FAILED, WORKER_START_FAILED_PREFIX, type WorkerJob } from './types.js';
 
+/** The longest a draining worker lets its requests in flight run on. */
+const DRAIN_GRACE_MS = 30_000;
+
 function readJob(): WorkerJob {
   const path = process.argv[2] ?? process.env.RESTLAKE_JOB;
   if (!path) throw new Error('usage: restlake-worker <job.json> (or set RESTLAKE_JOB)');
@@ -40,10 +43,20 @@ async function main(): Promise<number> {
     process.stderr.write(`restlake worker: ${(e as Error).message}\n`);
     return 2;
   }
+  // The driver owns shutdown: it closes stdin and we finish what we hold, or (Ctrl-C)
+  // sends SIGUSR2: rows not started are dropped, and what is in flight gets until the
+  // transport timeout (at most 30 s) before it is aborted, so a stop takes bounded time
+  // even with retries and backoff pending.
+  const drain = new AbortController();
+  let runtimeToAbort: { abort(): void } | null = null;
   if (process.env.RESTLAKE_WORKER_MANAGED === '1') {
-    // The driver owns shutdown: it closes stdin and we finish what we hold.
     process.on('SIGINT', () => {});
     process.on('SIGTERM', () => {});
+    process.on('SIGUSR2', () => {
+      if (drain.signal.aborted) return;
+      drain.abort();
+      setTimeout(() => runtimeToAbort?.abort(), Math.min(job.config.transport.timeout_ms, DRAIN_GRACE_MS)).unref();
+    });
   }
   const output = resultOutput();
   // A driver that went away closes our stdout; nothing more can be delivered.
@@ -57,9 +70,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${WORKER_START_FAILED_PREFIX}${why.replace(/\n(?!\s+at )/g, ' ')}\n`);
     return WORKER_EXIT_START_FAILED;
   }
+  runtimeToAbort = runtime;
   const concurrency = Math.max(1, job.config.execution.concurrency);
   try {
-    await serveLines({ input: process.stdin, output, handle: (l) => runtime.handleLine(l), concurrency });
+    await serveLines({ input: process.stdin, output, handle: (l) => runtime.handleLine(l), concurrency, drain: drain.signal });
     await new Promise<void>((resolve) => output.end(resolve));
   } finally {
     await runtime.close();

@@ -30,6 +30,15 @@ export class BoundedPool<T> {
     else this.queue.push(item);
   }
 
+  /** Forgets every waiting item (none is started); returns how many there were. */
+  dropQueued(): number {
+    const dropped = this.queue.length - this.head;
+    this.queue.length = 0;
+    this.head = 0;
+    if (this.size === 0) this.settleIdle();
+    return dropped;
+  }
+
   /** Resolves when there is room for at least one more item. */
   room(): Promise<void> {
     if (this.hasRoom) return Promise.resolve();
@@ -67,10 +76,13 @@ export class BoundedPool<T> {
       this.roomWaiters = [];
       for (const w of waiters) w();
     }
-    if (this.size === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
+    if (this.size === 0) this.settleIdle();
+  }
+
+  private settleIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 }

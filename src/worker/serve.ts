@@ -13,15 +13,23 @@ export interface ServeOptions {
   concurrency: number;
   /** Rows allowed to wait behind the in-flight ones (default: concurrency). */
   queueLimit?: number;
+  /**
+   * The run is stopping: rows not started yet are dropped without a result and no more
+   * input is read; the rows in flight finish. The driver still holds the dropped rows
+   * as unanswered and leaves them for the next run.
+   */
+  drain?: AbortSignal;
 }
 
 export interface ServeStats {
   rows: number;
+  /** Rows dropped unstarted by a drain. */
+  dropped: number;
 }
 
 export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
   const { input, output, handle } = opts;
-  const stats: ServeStats = { rows: 0 };
+  const stats: ServeStats = { rows: 0, dropped: 0 };
 
   // Results are batched into one write per macrotask: far fewer syscalls than a
   // write per row at thousands of rows per second.
@@ -74,8 +82,7 @@ export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
   };
 
   await new Promise<void>((resolve, reject) => {
-    input.setEncoding('utf8');
-    input.on('data', (chunk: string) => {
+    const onData = (chunk: string): void => {
       for (const line of splitter.push(chunk)) take(line);
       // The chunk already read is always accepted (the queue limit is soft by at
       // most one chunk); reading stops until the pool has room again.
@@ -84,14 +91,30 @@ export async function serveLines(opts: ServeOptions): Promise<ServeStats> {
         input.pause();
         void pool.room().then(maybeResume);
       }
-    });
+    };
+    const onDrain = (): void => {
+      if (!ended) {
+        ended = true;
+        input.off('data', onData);
+        input.pause();
+      }
+      // Also after the input ended: the driver closes it right after asking for the
+      // drain, and the end may be read before the signal arrives.
+      stats.dropped += pool.dropQueued();
+      resolve();
+    };
+    input.setEncoding('utf8');
+    input.on('data', onData);
     input.on('end', () => {
+      if (ended) return;
       ended = true;
       const last = splitter.end();
       if (last !== null) take(last);
       resolve();
     });
     input.on('error', reject);
+    if (opts.drain?.aborted) onDrain();
+    else opts.drain?.addEventListener('abort', onDrain, { once: true });
   });
   await pool.idle();
   flush();
