@@ -89,11 +89,15 @@ test('duplicate keys are sent once (first wins), limit caps the source, max_requ
     assert.equal(s.outcome, 'max_requests');
     assert.equal(s.rows, 30);
     assert.equal(server.count(), 30);
+    // Rows go in source order: the first 30 ids.
+    assert.deepEqual(server.seen.map((r) => Number(/\/items\/(\d+)/.exec(r.url)?.[1])).sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1));
 
     s = await runPipeline(cfg());
     assert.equal(s.outcome, 'completed');
     assert.equal(s.rows, 70, 'the rest, after max_requests');
-    assert.equal(s.duplicates, 20);
+    // The second rows of ids 1-20 are skipped as already succeeded, like the first 30.
+    assert.equal(s.duplicates, 0);
+    assert.equal(s.skipped_succeeded, 50);
     assert.equal(server.count(), 100);
     assert.equal(server.seen.filter((r) => r.url.includes('name=second')).length, 0, 'the first row of a key wins');
 
@@ -103,6 +107,17 @@ test('duplicate keys are sent once (first wins), limit caps the source, max_requ
     assert.equal(server.count() - mark, 10);
     const [after] = await queryTable<{ n: number }>(sink, 'SELECT count(*)::INT AS n FROM t');
     assert.equal(after?.n, 10, 'overwrite replaced the table');
+
+    // An overwrite run whose source has no rows replaces the table with an empty one
+    // (before, the old rows stayed and the run said "rows 0").
+    const empty = join(tmp.dir, 'empty.csv');
+    await writeFile(empty, 'id,name\n');
+    s = await runPipeline(
+      pipeline(server, { path: empty, key: ['id'] }, sink, { request: { url: `${server.url}/items/{{ id }}` }, sink: { path: sink, mode: 'overwrite', source_columns: ['id'] } }),
+    );
+    assert.deepEqual([s.outcome, s.rows, s.commits], ['completed', 0, 1]);
+    const [none] = await queryTable<{ n: number }>(sink, 'SELECT count(*)::INT AS n FROM t');
+    assert.equal(none?.n, 0);
   } finally {
     await server.close();
     await tmp.cleanup();

@@ -44,6 +44,8 @@ const cases: { tpl: string; enc?: TemplateEncoding; want: string }[] = [
   { tpl: 'https://h/{{ uni }}', enc: 'url', want: 'https://h/Z%C3%BCrich%20%E2%9C%93' },
   { tpl: 'https://h/{{ slashy | url }}', enc: 'url', want: 'https://h/a%2Fb%3Fc%23d' },
   { tpl: 'https://h/{{ $run_id }}', enc: 'url', want: 'https://h/run-1' },
+  { tpl: "https://h/x/{{ nul | default('') }}", enc: 'url', want: 'https://h/x/' },
+  { tpl: "{{ nul | default('any') }}", enc: 'query', want: 'any' },
   // query: value and text both encoded
   { tpl: '{{ amp }}', enc: 'query', want: 'x%26y%3Dz' },
   { tpl: 'a b {{ id }}', enc: 'query', want: 'a%20b%2042' },
@@ -69,4 +71,23 @@ test('a missing column without default is a RowError template naming the column 
 test('a syntax error surfaces at compile time, not per row', () => {
   assert.throws(() => compileTemplate('{{ id ', 'request.url'), /never closed/);
   assert.throws(() => compileTemplate('{{ id | shout }}', 'request.url'), /unknown filter/);
+});
+
+test('a null in the URL or a query value fails the row (it would address another resource); elsewhere it is empty', () => {
+  for (const [tpl, enc, where] of [
+    ['https://h/users/{{ nul }}', 'url', 'request.url'],
+    ['https://h/users/{{ nul | url }}', 'url', 'request.url'],
+    ['{{ nul }}', 'query', 'request.query.cursor'],
+  ] as const) {
+    assert.throws(
+      () => compileTemplate(tpl, where, enc)(row, ctx),
+      (e: unknown) =>
+        e instanceof RowError &&
+        e.errorClass === 'template' &&
+        e.message === `${where}: column "nul" is null, and a URL would get nothing in its place (use | default('...') to allow that)`,
+      tpl,
+    );
+  }
+  assert.equal(compileTemplate('[{{ nul }}]', 'request.headers.X-A', 'text')(row, ctx), '[]');
+  assert.equal(compileTemplate('{{ nul }}', 'request.body.form.a', 'form')(row, ctx), '');
 });

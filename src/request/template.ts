@@ -121,12 +121,27 @@ export function compileParts(parts: readonly TemplatePart[], where: string, enco
   const encodeText = encoding === 'query' ? encodeURIComponent : encoding === 'form' ? formEncode : null;
   const pieces: (string | Render)[] = parts.map((p) => {
     if (p.kind === 'text') return encodeText ? encodeText(p.text) : p.text;
-    const value = compileExpr(p, where);
+    let value = compileExpr(p, where);
+    if (encoding === 'url' || encoding === 'query') value = refuseNull(value, p, where);
     const preEncoded = p.filters.length > 0 && p.filters[p.filters.length - 1].name === 'url';
     if (!encodeValue || preEncoded) return (row: Row, ctx: TemplateContext) => valueText(value(row, ctx));
     return (row: Row, ctx: TemplateContext) => encodeValue(valueText(value(row, ctx)));
   });
   return joinRenders(pieces);
+}
+
+/**
+ * In a URL a null would render as nothing: `DELETE /users/{{ id }}` would become
+ * `DELETE /users/`, another resource. The row fails instead, unless the template says
+ * what a null should be (`| default('')`).
+ */
+function refuseNull(value: RenderValue, part: ExprPart, where: string): RenderValue {
+  const message = `${where}: column "${part.name}" is null, and a URL would get nothing in its place (use | default('...') to allow that)`;
+  return (row, ctx) => {
+    const v = value(row, ctx);
+    if (v === null) throw new TemplateError(message);
+    return v;
+  };
 }
 
 /**

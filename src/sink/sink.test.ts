@@ -1,7 +1,7 @@
 // The sink on its own: schema typing, commits of spooled result files, idempotent retries, resume ids.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBInstance } from '../duckdb.js';
@@ -220,6 +220,45 @@ test('append: a sink table with other columns is refused when the sink opens (be
     await over.commit(conn, [file]);
     const [n] = await queryTable<{ n: number }>(join(tmp.dir, 'sink'), 'SELECT count(*)::INT AS n FROM t');
     assert.equal(n?.n, 2);
+  } finally {
+    conn.closeSync();
+    duck.closeSync();
+    await tmp.cleanup();
+  }
+});
+
+test('a sink deleted or rolled back mid-run is not quietly replaced by a new table', async () => {
+  const tmp = await tempDir();
+  const duck = await DuckDBInstance.create(':memory:');
+  const conn = await duck.connect();
+  try {
+    const config = await loadConfig({
+      version: 1,
+      name: 'gone_t',
+      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
+      request: { url: 'http://127.0.0.1/{{ id }}' },
+      sink: { path: join(tmp.dir, 'sink') },
+    });
+    const schema = sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]);
+    const serialize = createResultSerializer(config);
+    const file = join(tmp.dir, 'spool.ndjson');
+    await writeFile(file, serialize(failedResult(config, 'run-g', 'id1', 'http_status', 'x')) + '\n');
+
+    const sink = await Sink.open(config, schema, 'run-g');
+    assert.equal((await sink.commit(conn, [file])).version, 0);
+    await rm(join(tmp.dir, 'sink'), { recursive: true });
+    await assert.rejects(sink.commit(conn, [file]), (e: unknown) => {
+      assert.ok(e instanceof RunError);
+      assert.equal(e.message, `sink ${join(tmp.dir, 'sink')} is gone since this run committed version 0; not writing a new table in its place`);
+      return true;
+    });
+    // A table that existed when the run started (append) is checked from the first commit.
+    const again = await Sink.open(config, schema, 'run-g2');
+    await again.commit(conn, [file]);
+    const later = await Sink.open(config, schema, 'run-g3');
+    assert.equal(later.exists, true);
+    await rm(join(tmp.dir, 'sink'), { recursive: true });
+    await assert.rejects(later.commit(conn, [file]), /is gone since this run started/);
   } finally {
     conn.closeSync();
     duck.closeSync();

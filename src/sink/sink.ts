@@ -81,6 +81,8 @@ export interface CommitResult {
 
 export class Sink {
   private committed = 0;
+  /** The version this run's last commit made. */
+  private lastVersion = 0;
 
   private constructor(
     readonly table: DeltaTable,
@@ -143,10 +145,24 @@ export class Sink {
     // Delta txn action (this run, this commit's sequence number) makes a retry of a commit
     // that did land a no-op, so a retry can never write the same results twice.
     const txn = { appId: `restlake-${this.runId}`, version: this.committed };
+    // The table this run writes to must still be there: deleted mid-run (or replaced by an
+    // older copy), a write would quietly start a new table, and the run's summary would
+    // count rows the table no longer holds.
+    const mustHave = this.committed > 0 ? this.lastVersion : this.existed && mode === 'append' ? 0 : null;
+    if (mustHave !== null) {
+      const latest = await this.table.latestVersion().catch(() => null);
+      if (latest === null || latest < mustHave) {
+        throw new RunError(
+          'RESTLAKE_SINK',
+          `sink ${this.config.sink.path} ${latest === null ? 'is gone' : `went back to version ${latest}`} since this run ${this.committed > 0 ? `committed version ${mustHave}` : 'started'}; not writing a new table in its place`,
+        );
+      }
+    }
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
         const r = await this.table.write(conn, { selectSql, schema: this.schema, mode, overwriteSchema: mode === 'overwrite', txn, rowGroupRows });
         this.committed++;
+        this.lastVersion = r.version;
         return { version: r.version, rows: r.rows };
       } catch (e) {
         lastError = e;

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckDBInstance } from '../duckdb.js';
 import { testConfig } from '../request/test-support.js';
 import { requestIdOf } from '../request/request-id.js';
@@ -61,6 +64,53 @@ test('dedupe follows the request_id exactly: key values that make the same id ar
       assert.equal(requestIdOf(config.name, ['a', 'b\u001fc']), expected[0]!.id);
       assert.equal(stream.duplicates, 2);
     }
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+});
+
+test('the first row of a key wins in source order, whatever order the duplicates come in, and rows keep their order', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-stream-'));
+  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const conn = await db.connect();
+  try {
+    // Interleaved duplicates that differ in a non-key column (it changes the request), and
+    // keys that are null or missing. Through a LEFT JOIN this came out as a, d, b, g.
+    const file = join(dir, 'dup.jsonl');
+    await writeFile(file, ['{"id":1,"name":"a"}', '{"id":2,"name":"b"}', '{"id":1,"name":"c"}', '{"id":null,"name":"d"}', '{"name":"e"}', '{"id":null,"name":"f"}', '{"id":3,"name":"g"}', '{"id":2,"name":"h"}'].join('\n') + '\n');
+    const config = testConfig({ request: { url: 'http://127.0.0.1/{{ id }}/{{ name }}' } });
+    config.source = { path: file, format: 'json', key: ['id'] } as unknown as typeof config.source;
+    const stream = await openRowStream(conn, config, `read_json_auto('${file}')`, [{ name: 'id', duckType: 'BIGINT' }, { name: 'name', duckType: 'VARCHAR' }], null);
+    const names: string[] = [];
+    for await (const b of stream.batches()) for (const l of b.lines) names.push(JSON.parse(l).name as string);
+    assert.deepEqual(names, ['a', 'b', 'd', 'g']);
+    assert.equal(stream.duplicates, 4);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('integers beyond 2^53 reach the worker digit for digit (as JSON strings); smaller ones stay numbers', async () => {
+  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const conn = await db.connect();
+  try {
+    await conn.run(`CREATE TEMP TABLE src AS SELECT * FROM (VALUES (1234567890123456789::BIGINT, 9007199254740993::HUGEINT), (42::BIGINT, -9007199254740991::HUGEINT), (NULL, NULL)) t(id, h)`);
+    const config = testConfig({ request: { url: 'http://127.0.0.1/{{ id }}' } });
+    config.source = { path: 'x', format: 'parquet', key: ['id'] } as unknown as typeof config.source;
+    const stream = await openRowStream(conn, config, 'src', [{ name: 'id', duckType: 'BIGINT' }, { name: 'h', duckType: 'HUGEINT' }], null);
+    const rows: unknown[] = [];
+    for await (const b of stream.batches()) for (const l of b.lines) {
+      const { _request_id: _, ...row } = JSON.parse(l) as Record<string, unknown>;
+      rows.push(row);
+    }
+    assert.deepEqual(rows, [
+      { id: '1234567890123456789', h: '9007199254740993' },
+      { id: 42, h: -9007199254740991 },
+      { id: null, h: null },
+    ]);
   } finally {
     conn.closeSync();
     db.closeSync();
