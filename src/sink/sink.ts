@@ -143,7 +143,10 @@ export class Sink {
     let lastError: unknown;
     // Object stores hiccup; a commit is retried a few times before the run gives up. The
     // Delta txn action (this run, this commit's sequence number) makes a retry of a commit
-    // that did land a no-op, so a retry can never write the same results twice.
+    // that did land a no-op, so a retry can never write the same results twice. A
+    // DELTA_CONCURRENT_CONFLICT (another writer changed the table under our overwrite) is
+    // retried the same way: each write plans against the then-latest table, as a re-run would;
+    // after the last attempt the run fails naming the conflicting commit.
     const txn = { appId: `restlake-${this.runId}`, version: this.committed };
     // The table this run writes to must still be there: deleted mid-run (or replaced by an
     // older copy), a write would quietly start a new table, and the run's summary would

@@ -1,9 +1,10 @@
 // Optimistic commits (PROTOCOL.md "Delta Log Entries"): version v is claimed by creating
 // _delta_log/<v>.json only if absent. A writer that loses reads the winning commit, checks it for a
-// real conflict, and tries v+1. Blind appends never conflict.
+// real conflict, and tries v+1. Blind appends never conflict; a commit that changes metadata or
+// overwrites/removes data does when the winner added files it did not see.
 import { DeltaError } from '../errors.js';
 import type { Storage } from '../storage/types.js';
-import { type Action, type Metadata, type RemoveFile, dvUniqueId } from './actions.js';
+import { type Action, type AddFile, type CommitInfo, type Metadata, type RemoveFile, dvUniqueId } from './actions.js';
 import { parseJsonLines } from './commit-read.js';
 import { commitFile } from './names.js';
 import { fileKey } from './snapshot.js';
@@ -85,15 +86,26 @@ export function resolveConflict(ours: Action[], theirs: Action[], version: numbe
   let result = ours;
 
   if (theirMeta || theyChangedProtocol) {
-    // Two writers creating the same table: if theirs has our schema and partitioning, ours becomes an append.
+    // Two writers creating the same table: if theirs has our schema and partitioning, ours becomes an
+    // append - unless ours is an overwrite, which must not end up as the union of both writes.
     const creating = ours.some((a) => 'protocol' in a) && ourMeta !== undefined && version === 0;
-    if (creating && theirMeta && sameShape(ourMeta, theirMeta)) {
+    if (creating && theirMeta && sameShape(ourMeta, theirMeta) && !readsTable(ours)) {
       result = ours.filter((a) => !('protocol' in a) && !('metaData' in a));
     } else {
-      conflict('it changed the table metadata or protocol');
+      conflict(creating ? 'the table was created concurrently' : 'it changed the table metadata or protocol');
     }
   } else if (ourMeta && ours.some((a) => 'protocol' in a) && version === 0) {
     conflict('the table was created concurrently');
+  }
+
+  // Files they added were not seen by a commit that changes the schema/partitioning (they would stay
+  // live under metadata they were not written for) or that read the table to replace or delete rows
+  // (an overwrite would leave them in place). Spark's ConflictChecker fails such commits under
+  // Serializable/WriteSerializable; SnapshotIsolation (compaction, dataChange=false) checks no adds.
+  const added = theirs.find((a): a is { add: AddFile } => 'add' in a)?.add;
+  if (added && isolationOf(result) !== 'SnapshotIsolation') {
+    if (result.some((a) => 'metaData' in a || 'protocol' in a)) conflict(`it added ${added.path} while this write changes the table metadata`);
+    if (readsTable(result)) conflict(`it added ${added.path}, which this ${isOverwrite(result) ? 'overwrite' : 'write'} did not see`);
   }
 
   const ourRemoves = new Set(ours.filter((a): a is { remove: RemoveFile } => 'remove' in a).map((a) => fileKey(a.remove.path, dvUniqueId(a.remove.deletionVector))));
@@ -112,6 +124,26 @@ export function resolveConflict(ours: Action[], theirs: Action[], version: numbe
     }
   }
   return result;
+}
+
+function commitInfoOf(actions: Action[]): CommitInfo | undefined {
+  return actions.find((a): a is { commitInfo: CommitInfo } => 'commitInfo' in a)?.commitInfo;
+}
+
+function isolationOf(actions: Action[]): unknown {
+  return commitInfoOf(actions)?.isolationLevel;
+}
+
+function isOverwrite(actions: Action[]): boolean {
+  return commitInfoOf(actions)?.operationParameters?.mode === 'Overwrite';
+}
+
+/**
+ * Whether the commit depends on the table's current rows: it removes files with dataChange (delete,
+ * overwrite), says it is not a blind append, or is an overwrite (which removes nothing on a new table).
+ */
+function readsTable(actions: Action[]): boolean {
+  return isOverwrite(actions) || commitInfoOf(actions)?.isBlindAppend === false || actions.some((a) => 'remove' in a && a.remove.dataChange !== false);
 }
 
 function sameShape(a: Metadata, b: Metadata): boolean {
