@@ -183,7 +183,7 @@ describe('types', () => {
     assert.equal(await one(conn, `SELECT epoch_ms(CAST('2024-01-01 10:00:00+00' AS TIMESTAMPTZ))::BIGINT::VARCHAR`), String(Date.UTC(2024, 0, 1, 10)));
   });
 
-  test('action paths: URI-decoded, absolute paths only inside the table root, encoded like Hadoop', () => {
+  test('action paths: URI-decoded, absolute paths only inside the table root, encoded like Hadoop, non-ASCII as UTF-8', () => {
     const s = new LocalStorage('/data/t');
     assert.equal(resolveTablePath(s, 'p=a%20b/part-1.parquet'), 'p=a b/part-1.parquet');
     assert.equal(resolveTablePath(s, 'ts=2024-01-01%2010%253A00%253A00/x.parquet'), 'ts=2024-01-01 10%3A00%3A00/x.parquet');
@@ -191,5 +191,6 @@ describe('types', () => {
     assert.equal(resolveTablePath(s, 'file:///data/t/y.parquet'), 'y.parquet');
     assert.throws(() => resolveTablePath(s, 'file:/elsewhere/y.parquet'), isCode('DELTA_UNSUPPORTED_FEATURE', /outside the table root/));
     assert.equal(encodeActionPath('odd=a%2Fb/special p@#h'), 'odd=a%252Fb/special%20p@%23h');
+    assert.equal(encodeActionPath('c=New\u00A0York/é\u0085'), 'c=New%C2%A0York/%C3%A9%C2%85');
   });
 });

@@ -188,6 +188,27 @@ describe('DeltaTable.write', () => {
     });
   });
 
+  test('non-ASCII partition values: percent-encoded as UTF-8 in the log (java.net.URI parses it), raw on disk, read back', async () => {
+    await withTable(async (t, dir) => {
+      const schema: StructType = { type: 'struct', fields: [
+        { name: 'id', type: 'integer', nullable: true, metadata: {} },
+        { name: 'city', type: 'string', nullable: true, metadata: {} },
+      ] };
+      // no-break space, line separator, ideographic space, a C1 control, plain non-ASCII
+      const cities = ['New\u00A0York', 'a\u2028b', '東京\u3000x', 'c1\u0085', 'Zürich ✓'];
+      const sql = cities.map((c, i) => `SELECT ${i}::INT AS id, '${c}' AS city`).join(' UNION ALL ');
+      await t.write(conn, { selectSql: sql, schema, mode: 'append', partitionColumns: ['city'] });
+      const adds = (await commitLines(dir, 0)).filter((a) => a.add).map((a) => a.add);
+      const ny = adds.find((a) => a.partitionValues.city === 'New\u00A0York')!;
+      assert.match(ny.path, /^city=New%C2%A0York\/part-/);
+      assert.match(adds.find((a) => a.partitionValues.city === 'Zürich ✓')!.path, /^city=Z%C3%BCrich%20%E2%9C%93\/part-/);
+      for (const a of adds) assert.match(a.path, /^[\x21-\x7e]+$/, 'only printable ASCII in the log path');
+      await fs.access(path.join(dir, 'city=New\u00A0York', ny.path.split('/')[1]));
+      await t.registerScan(conn, 'cities');
+      assert.deepEqual((await rows(conn, 'SELECT city FROM cities ORDER BY id')).map((r) => r.city), cities);
+    });
+  });
+
   test('timestamp partitions are written as ISO-8601 UTC and read back exactly', async () => {
     await withTable(async (t) => {
       const schema: StructType = { type: 'struct', fields: [

@@ -99,14 +99,16 @@ export function decodeActionPath(p: string): string {
 }
 
 /**
- * Encodes a relative file path for an add/remove action the way Spark/Hadoop do (java.net.URI's
- * multi-argument constructor): RFC 2396 unreserved, punctuation, '/' and '@' stay, non-ASCII stays,
- * everything else (space, '%', '#', '?', brackets...) is percent-encoded as UTF-8.
+ * Encodes a relative file path for an add/remove action like Spark/Hadoop (java.net.URI): RFC 2396
+ * unreserved, punctuation, '/' and '@' stay; everything else (space, '%', '#', '?', brackets...) is
+ * percent-encoded as UTF-8. Non-ASCII is encoded too: Spark and Kernel parse the path with
+ * java.net.URI, which rejects raw Unicode spaces (U+00A0, U+2028, U+3000) and C1 controls, while
+ * every reader decodes %XX escapes back to the same characters.
  */
 export function encodeActionPath(rel: string): string {
   let out = '';
   for (const ch of rel) {
-    if (/[A-Za-z0-9\-_.!~*'(),;:$&+=/@]/.test(ch) || ch.charCodeAt(0) > 0x7f) out += ch;
+    if (/[A-Za-z0-9\-_.!~*'(),;:$&+=/@]/.test(ch)) out += ch;
     else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
   }
   return out;
