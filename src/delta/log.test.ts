@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DeltaError, DeltaTable, LocalStorage, fromDuckDbType, parseSchemaString, schemaToJson, toDuckDbType, type DeltaType, type StructType } from './index.js';
-import { canonicalPartitionString } from './scan/partition-values.js';
+import { canonicalPartitionString, partitionCastSql } from './scan/partition-values.js';
 import { resolveTablePath } from './log/paths.js';
 import { encodeActionPath } from './log/actions.js';
 import { GOLDEN, one, openConn, tempDir } from './testing/duck.js';
@@ -181,6 +181,19 @@ describe('types', () => {
     assert.equal(canonicalPartitionString('2024-01-01T10:00:00.000000Z', 'timestamp', 'c'), '2024-01-01T10:00:00.000000Z');
     assert.equal(canonicalPartitionString('\u0001\u0002', 'binary', 'c'), '0102');
     assert.equal(await one(conn, `SELECT epoch_ms(CAST('2024-01-01 10:00:00+00' AS TIMESTAMPTZ))::BIGINT::VARCHAR`), String(Date.UTC(2024, 0, 1, 10)));
+  });
+
+  test('float/double partition values: Java spellings (Spark, Kernel, restlake) and the older nan/inf forms', async () => {
+    const cases: [string, string][] = [
+      ['NaN', 'nan'], ['Infinity', 'inf'], ['-Infinity', '-inf'], ['nan', 'nan'], ['inf', 'inf'], ['-inf', '-inf'],
+      ['1.0E20', '1e+20'], ['1e+20', '1e+20'], ['-0.0', '-0.0'], ['1.5E-10', '1.5e-10'],
+    ];
+    for (const type of ['double', 'float'] as const) {
+      for (const [raw, want] of cases) {
+        const s = canonicalPartitionString(raw, type, 'c')!;
+        assert.equal(await one(conn, `SELECT ${partitionCastSql(`'${s}'`, type)}::VARCHAR`), want, `${type} ${raw}`);
+      }
+    }
   });
 
   test('action paths: URI-decoded, absolute paths only inside the table root, encoded like Hadoop, non-ASCII as UTF-8', () => {

@@ -209,6 +209,27 @@ describe('DeltaTable.write', () => {
     });
   });
 
+  test('float/double partition values: NaN, Infinity, -Infinity as Java spells them; finite values read back', async () => {
+    await withTable(async (t, dir) => {
+      const schema: StructType = { type: 'struct', fields: [
+        { name: 'id', type: 'integer', nullable: true, metadata: {} },
+        { name: 'd', type: 'double', nullable: true, metadata: {} },
+        { name: 'f', type: 'float', nullable: true, metadata: {} },
+      ] };
+      // [DuckDB literal, the log string Double.parseDouble / Float.parseFloat accept]
+      const cases: [string, string][] = [['nan', 'NaN'], ['inf', 'Infinity'], ['-inf', '-Infinity'], ['1e20', '1e+20'], ['-1.5', '-1.5']];
+      const sql = cases.map(([v], i) => `SELECT ${i}::INT AS id, '${v}'::DOUBLE AS d, '${v}'::FLOAT AS f`).join(' UNION ALL ');
+      await t.write(conn, { selectSql: sql, schema, mode: 'append', partitionColumns: ['d', 'f'] });
+      const adds = (await commitLines(dir, 0)).filter((a) => a.add).map((a) => a.add);
+      assert.deepEqual(adds.map((a) => a.partitionValues).sort((a, b) => a.d.localeCompare(b.d)),
+        cases.map(([, s]) => ({ d: s, f: s })).sort((a, b) => a.d.localeCompare(b.d)));
+      assert.ok(adds.some((a) => a.path.startsWith('d=NaN/f=NaN/')) && adds.some((a) => a.path.startsWith('d=-Infinity/f=-Infinity/')));
+      await t.registerScan(conn, 'floats');
+      assert.deepEqual(await rows(conn, 'SELECT d::VARCHAR d, f::VARCHAR f FROM floats ORDER BY id'),
+        [['nan', 'nan'], ['inf', 'inf'], ['-inf', '-inf'], ['1e+20', '1e+20'], ['-1.5', '-1.5']].map(([d, f]) => ({ d, f })));
+    });
+  });
+
   test('timestamp partitions are written as ISO-8601 UTC and read back exactly', async () => {
     await withTable(async (t) => {
       const schema: StructType = { type: 'struct', fields: [

@@ -19,7 +19,11 @@ export function partitionValueSql(col: string, type: DeltaType): string {
       return `strftime(${c}, '%Y-%m-%d')`;
     case 'string':
       return `NULLIF(${c}, '')`;
-    case 'long': case 'integer': case 'short': case 'byte': case 'float': case 'double': case 'boolean':
+    case 'float': case 'double':
+      // DuckDB prints nan/inf/-inf; Kernel parses with Double.parseDouble, which takes only Java's
+      // spellings. Finite values (e.g. 1e+20) are fine as DuckDB prints them: Java accepts a signed exponent.
+      return `CASE WHEN isnan(${c}) THEN 'NaN' WHEN isinf(${c}) THEN (CASE WHEN ${c} > 0 THEN 'Infinity' ELSE '-Infinity' END) ELSE CAST(${c} AS VARCHAR) END`;
+    case 'long': case 'integer': case 'short': case 'byte': case 'boolean':
       return `CAST(${c} AS VARCHAR)`;
   }
   if (typeof type === 'string' && parseDecimal(type)) return `CAST(${c} AS VARCHAR)`;
