@@ -307,6 +307,39 @@ describe('DeltaTable.write', () => {
     });
   });
 
+  test('checkpoint stats properties: writeStatsAsJson=false omits add.stats; writeStatsAsStruct=true refuses the checkpoint', async () => {
+    const cases: { configuration: Record<string, string>; partitionColumns?: string[]; refused: RegExp | null }[] = [
+      { configuration: { 'delta.checkpoint.writeStatsAsJson': 'false' }, refused: null },
+      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'true' }, partitionColumns: ['region'], refused: /writeStatsAsStruct=true requires the partitionValues_parsed and stats_parsed/ },
+      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'TRUE', 'delta.checkpoint.writeStatsAsJson': 'false' }, refused: /writeStatsAsStruct=true requires the stats_parsed/ },
+      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'false' }, partitionColumns: ['region'], refused: null },
+    ];
+    for (const c of cases) {
+      await withTable(async (t, dir) => {
+        const configuration = { ...c.configuration, 'delta.checkpointInterval': '2' };
+        for (let i = 0; i < 3; i++) await t.write(conn, { selectSql: rowsSql(i * 3, i * 3 + 3), schema: SCHEMA, mode: 'append', partitionColumns: c.partitionColumns, configuration });
+        const cp = path.join(dir, '_delta_log/00000000000000000002.checkpoint.parquet');
+        const what = JSON.stringify(c.configuration);
+        if (c.refused) {
+          // the write at the checkpoint interval succeeded; only the checkpoint was skipped
+          await assert.rejects(fs.access(cp), /ENOENT/, `${what}: no checkpoint`);
+          await assert.rejects(t.checkpoint(), (e: unknown) => e instanceof DeltaError && e.code === 'DELTA_UNSUPPORTED_FEATURE' && c.refused!.test(e.message));
+          await assert.rejects(fs.access(path.join(dir, '_delta_log/_last_checkpoint')));
+          assert.equal(await scanCount(t), 9);
+          return;
+        }
+        const addType = String((await rows(conn, `SELECT column_type t FROM (DESCRIBE SELECT * FROM read_parquet('${cp}')) WHERE column_name = 'add'`))[0].t);
+        const jsonStats = c.configuration['delta.checkpoint.writeStatsAsJson'] !== 'false';
+        assert.equal(/\bstats VARCHAR/.test(addType), jsonStats, `${what}: add.stats column`);
+        for (let v = 0; v <= 2; v++) await fs.rm(path.join(dir, '_delta_log', `${String(v).padStart(20, '0')}.json`));
+        const snap = await DeltaTable.forPath(dir).snapshot();
+        assert.equal(snap.files.length, c.partitionColumns ? 9 : 3); // a file per region per write when partitioned
+        assert.equal(snap.files.every((f) => (f.stats ?? null) !== null), jsonStats, `${what}: stats from the checkpoint`);
+        assert.equal(await scanCount(DeltaTable.forPath(dir)), 9);
+      });
+    }
+  });
+
   test('txn: a commit already recorded for appId is skipped', async () => {
     await withTable(async (t) => {
       const a = await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 5 } });

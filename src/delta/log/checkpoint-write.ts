@@ -1,11 +1,13 @@
 // Classic single-file V1 checkpoints in the layout delta-spark 3.x writes (the `checkpointSchema` in its
 // _last_checkpoint): struct columns txn, add, remove, metaData, protocol, domainMetadata; maps as Parquet
-// MAPs; stats as a JSON string. One action per row, all other columns null.
+// MAPs; stats as a JSON string (unless delta.checkpoint.writeStatsAsJson=false). One action per row, all
+// other columns null. Tables asking for struct stats (writeStatsAsStruct) get no checkpoint from us.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { withInternalConnection } from '../duck.js';
+import { DeltaError } from '../errors.js';
 import { quoteLiteral } from '../schema/duckdb-types.js';
 import type { Storage } from '../storage/types.js';
 import type { Action } from './actions.js';
@@ -35,9 +37,40 @@ export const CHECKPOINT_STRUCTURE = {
   domainMetadata: { domain: 'VARCHAR', configuration: 'VARCHAR', removed: 'BOOLEAN' },
 };
 
-/** V2-spec checkpoints (tables with the v2Checkpoint feature) add the checkpointMetadata column. */
-function structureFor(v2: boolean): Record<string, unknown> {
-  return v2 ? { ...CHECKPOINT_STRUCTURE, checkpointMetadata: { version: 'BIGINT', tags: MAP } } : CHECKPOINT_STRUCTURE;
+/**
+ * V2-spec checkpoints (tables with the v2Checkpoint feature) add the checkpointMetadata column;
+ * without JSON stats (delta.checkpoint.writeStatsAsJson=false) the add struct has no `stats` field.
+ */
+function structureFor(v2: boolean, jsonStats: boolean): Record<string, unknown> {
+  const { stats: _stats, ...addWithoutStats } = CHECKPOINT_STRUCTURE.add;
+  const base = jsonStats ? CHECKPOINT_STRUCTURE : { ...CHECKPOINT_STRUCTURE, add: addWithoutStats };
+  return v2 ? { ...base, checkpointMetadata: { version: 'BIGINT', tags: MAP } } : base;
+}
+
+/** A boolean table property as Spark reads it (case-insensitive true/false), else the default. */
+function boolProperty(snap: Snapshot, key: string, dflt: boolean): boolean {
+  const v = snap.configuration[key]?.trim().toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : dflt;
+}
+
+/**
+ * Whether the checkpoint carries add.stats as JSON (delta.checkpoint.writeStatsAsJson, default true).
+ * delta.checkpoint.writeStatsAsStruct=true requires typed stats_parsed (when files have stats) and
+ * partitionValues_parsed (when partitioned) columns, which we do not write: such a checkpoint is refused
+ * rather than written non-compliant (commits still succeed; readers replay the JSON log instead).
+ */
+export function checkpointJsonStats(snap: Snapshot, root: string): boolean {
+  const needs = [
+    ...(snap.partitionColumns.length > 0 ? ['partitionValues_parsed'] : []),
+    ...(snap.files.some((f) => f.stats) ? ['stats_parsed'] : []),
+  ];
+  if (boolProperty(snap, 'delta.checkpoint.writeStatsAsStruct', false) && needs.length > 0) {
+    throw new DeltaError(
+      'DELTA_UNSUPPORTED_FEATURE',
+      `cannot write a checkpoint of ${root}: table property delta.checkpoint.writeStatsAsStruct=true requires the ${needs.join(' and ')} checkpoint column(s), which restlake does not write`,
+    );
+  }
+  return boolProperty(snap, 'delta.checkpoint.writeStatsAsJson', true);
 }
 
 export function usesV2Checkpoints(snap: Snapshot): boolean {
@@ -66,6 +99,7 @@ export function checkpointActions(snap: Snapshot, now: number): Action[] {
 }
 
 export async function writeCheckpoint(storage: Storage, snap: Snapshot, now = Date.now()): Promise<void> {
+  const jsonStats = checkpointJsonStats(snap, storage.root);
   const actions = checkpointActions(snap, now);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-ckpt-'));
   try {
@@ -73,7 +107,7 @@ export async function writeCheckpoint(storage: Storage, snap: Snapshot, now = Da
     // Each line wraps one action under its column name; json_transform turns it into typed structs.
     await fs.writeFile(jsonFile, actions.map((a) => JSON.stringify(a)).join('\n') + '\n');
     const out = path.join(dir, `${randomUUID()}.parquet`);
-    const struct = structureFor(usesV2Checkpoints(snap));
+    const struct = structureFor(usesV2Checkpoints(snap), jsonStats);
     const structure = JSON.stringify(struct);
     const cols = Object.keys(struct).map((c) => `t.${c}`).join(', ');
     await withInternalConnection(async (conn) => {
