@@ -18,11 +18,12 @@ after(async () => {
 test('${env:} and ${file:} are replaced in any string, at any depth; $${ is a literal', async () => {
   await tmp.write('secret.txt', 'from-file\n');
   const r = await interpolate(
-    { a: 'x-${env:A}-y', list: [{ deep: '${file:secret.txt}' }], lit: 'cost $${env:A}', n: 5, fb: '${env:UNSET:-dflt}', empty: '${env:EMPTY}' },
+    { a: 'x-${env:A}-y', list: [{ deep: '${file:secret.txt}' }], lit: 'cost $${env:A}', n: 5, fb: '${env:UNSET:-dflt}', empty: '${env:EMPTY}', efb: '${env:EMPTY:-shell}' },
     { env: { A: 'aa', EMPTY: '' }, baseDir: tmp.dir },
   );
   assert.deepEqual(r.issues, []);
-  assert.deepEqual(r.value, { a: 'x-aa-y', list: [{ deep: 'from-file' }], lit: 'cost ${env:A}', n: 5, fb: 'dflt', empty: '' });
+  // A variable set to nothing takes the fallback, as ${X:-y} does in the shell.
+  assert.deepEqual(r.value, { a: 'x-aa-y', list: [{ deep: 'from-file' }], lit: 'cost ${env:A}', n: 5, fb: 'dflt', empty: '', efb: 'shell' });
   assert.deepEqual(
     r.references.map((x) => [x.path.join('.'), x.kind, x.name, x.value]),
     [
@@ -30,6 +31,7 @@ test('${env:} and ${file:} are replaced in any string, at any depth; $${ is a li
       ['list.0.deep', 'file', 'secret.txt', 'from-file'],
       ['fb', 'env', 'UNSET', 'dflt'],
       ['empty', 'env', 'EMPTY', ''],
+      ['efb', 'env', 'EMPTY', 'shell'],
     ],
   );
 });

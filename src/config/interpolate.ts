@@ -79,7 +79,9 @@ export async function interpolate(tree: unknown, ctx: InterpolationContext): Pro
         if (v === undefined && fallback === undefined) {
           issues.push({ path, message: `environment variable ${name} is not set (referenced as \${env:${name}})` });
         } else {
-          const value = v ?? fallback ?? '';
+          // As in the shell's ${X:-y}: the fallback also stands in for a variable set to
+          // nothing (an empty line in a .env file), which is rarely meant as a value.
+          const value = (v === undefined || v === '') && fallback !== undefined ? fallback : (v ?? '');
           references.push({ path, kind: 'env', name, value });
           out += value;
         }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runPipeline } from '../index.js';
 import { queryTable, scoreReply, startCli, startTestServer, tempDir, waitFor, type TestServer } from './e2e-support.js';
@@ -150,6 +150,29 @@ test('Ctrl-C with retries pending stops within the grace: rows not started stay 
     assert.ok(s.rows <= 8 && s.succeeded === 0, JSON.stringify(s));
     const [r] = await queryTable<{ n: number }>(sink, 'SELECT count(*)::INT AS n FROM t');
     assert.equal(r?.n, s.rows, 'the table holds what the summary says');
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('a second Ctrl-C quits at once and leaves no run directory (it holds the job with credentials) behind', { timeout: 120_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 5 }));
+  try {
+    const source = await csvSource(tmp.dir, 8000);
+    const cfgPath = join(tmp.dir, 'p.json');
+    await writeFile(cfgPath, JSON.stringify({ ...config(server, source, join(tmp.dir, 'sink')), auth: { type: 'bearer', token: 'tok-never-left-on-disk' } }));
+    const runTmp = join(tmp.dir, 'tmp');
+    await mkdir(runTmp);
+    const cli = startCli(['run', cfgPath, '--quiet'], { env: { ...process.env, TMPDIR: runTmp } });
+    await waitFor(() => server.count() >= 500, 60_000, '500 requests');
+    assert.ok((await readdir(runTmp)).some((f) => f.startsWith('restlake-run-')), 'the run directory exists while it runs');
+    cli.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 50));
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.done, 130, cli.err());
+    assert.deepEqual((await readdir(runTmp)).filter((f) => f.startsWith('restlake-run-')), []);
   } finally {
     await server.close();
     await tmp.cleanup();

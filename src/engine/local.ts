@@ -2,6 +2,7 @@
 // processes send the requests, results are spooled to disk and committed to the
 // Delta sink in micro-batches. Memory stays flat: DuckDB streams the source, each
 // worker holds a bounded number of rows, and results go to disk, not to the heap.
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,11 @@ export function workerCount(config: EngineContext['config']): number {
 export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
   const { config, runId, log } = ctx;
   const runDir = await mkdtemp(join(tmpdir(), 'restlake-run-'));
+  // The run directory holds the job (with the pipeline's basic/bearer credentials) and
+  // spooled responses: a second Ctrl-C exits at once, past the finally below, so the
+  // process's exit removes it too.
+  const removeRunDir = (): void => rmSync(runDir, { recursive: true, force: true });
+  process.once('exit', removeRunDir);
   await mkdir(join(runDir, 'spool'));
   let services: RunningServices | null = null;
   let dispatcher: Dispatcher | null = null;
@@ -231,5 +237,6 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     if (services) await services.close().catch(() => {});
     data?.close();
     await rm(runDir, { recursive: true, force: true });
+    process.off('exit', removeRunDir);
   }
 }
