@@ -185,3 +185,33 @@ test('when workers keep dying, the results already in hand are committed before 
     await tmp.cleanup();
   }
 });
+
+test('integers beyond 2^53 in the source are sent and recorded digit for digit', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    const csv = join(tmp.dir, 'big.csv');
+    await writeFile(csv, 'id\n1234567890123456789\n9007199254740993\n42\n');
+    const sink = join(tmp.dir, 'sink');
+    const s = await runPipeline({
+      version: 1,
+      name: 'wide_ids',
+      source: { path: csv, key: ['id'] },
+      request: { method: 'POST', url: `${server.url}/items/{{ id }}`, body: { json: { id: '{{ id }}' } } },
+      sink: { path: sink, source_columns: ['id'] },
+      execution: { workers: 1, concurrency: 2 },
+    });
+    assert.equal(s.succeeded, 3);
+    // Before, JSON.parse in the worker sent /items/1234567890123456800 and /items/9007199254740992.
+    assert.deepEqual(server.seen.map((r) => r.url).sort(), ['/items/1234567890123456789', '/items/42', '/items/9007199254740993']);
+    const rows = await queryTable<{ id: string; t: string }>(sink, 'SELECT CAST(id AS VARCHAR) AS id, typeof(id) AS t FROM t ORDER BY id');
+    assert.deepEqual(rows, [
+      { id: '1234567890123456789', t: 'BIGINT' },
+      { id: '42', t: 'BIGINT' },
+      { id: '9007199254740993', t: 'BIGINT' },
+    ]);
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseRowJson } from '../request/row-json.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';
 import type { EngineContext } from './context.js';
 import { Dispatcher } from './dispatch.js';
@@ -98,7 +99,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         onAbandoned: (id, line, message) => {
           let row: Record<string, unknown> | undefined;
           try {
-            row = JSON.parse(line) as Record<string, unknown>;
+            row = parseRowJson(line) as Record<string, unknown>;
           } catch {
             row = undefined;
           }

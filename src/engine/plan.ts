@@ -6,6 +6,7 @@ import type { PipelineConfig } from '../config/types.js';
 import { RunError } from '../errors.js';
 import { createRowProcessor } from '../request/execute.js';
 import type { HttpRequest, Row } from '../request/types.js';
+import { parseRowJson } from '../request/row-json.js';
 import { describe, registerSource } from '../source/relation.js';
 import { previewRows } from '../source/stream.js';
 import type { Transport } from '../transport/types.js';
@@ -98,7 +99,7 @@ export async function planRequests(config: PipelineConfig, limit: number, rows?:
   const redact = redactor(config.secrets);
   const out: PlannedRequest[] = [];
   for (let i = 0; i < ids.length; i++) {
-    const row = JSON.parse(lines[i] as string) as Row;
+    const row = parseRowJson(lines[i] as string) as Row;
     delete row[REQUEST_ID_FIELD];
     recorded.length = 0;
     const r = await processRow(row, ids[i] as string);

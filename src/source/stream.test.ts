@@ -92,27 +92,3 @@ test('the first row of a key wins in source order, whatever order the duplicates
     await rm(dir, { recursive: true, force: true });
   }
 });
-
-test('integers beyond 2^53 reach the worker digit for digit (as JSON strings); smaller ones stay numbers', async () => {
-  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
-  const conn = await db.connect();
-  try {
-    await conn.run(`CREATE TEMP TABLE src AS SELECT * FROM (VALUES (1234567890123456789::BIGINT, 9007199254740993::HUGEINT), (42::BIGINT, -9007199254740991::HUGEINT), (NULL, NULL)) t(id, h)`);
-    const config = testConfig({ request: { url: 'http://127.0.0.1/{{ id }}' } });
-    config.source = { path: 'x', format: 'parquet', key: ['id'] } as unknown as typeof config.source;
-    const stream = await openRowStream(conn, config, 'src', [{ name: 'id', duckType: 'BIGINT' }, { name: 'h', duckType: 'HUGEINT' }], null);
-    const rows: unknown[] = [];
-    for await (const b of stream.batches()) for (const l of b.lines) {
-      const { _request_id: _, ...row } = JSON.parse(l) as Record<string, unknown>;
-      rows.push(row);
-    }
-    assert.deepEqual(rows, [
-      { id: '1234567890123456789', h: '9007199254740993' },
-      { id: 42, h: -9007199254740991 },
-      { id: null, h: null },
-    ]);
-  } finally {
-    conn.closeSync();
-    db.closeSync();
-  }
-});

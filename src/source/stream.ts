@@ -26,17 +26,6 @@ export interface RowStream {
 // as at 256 MiB, and ~180 MB less RSS, which the process keeps long after the pass).
 const DEDUPE_MEMORY_MIB = 64;
 
-// A JSON number beyond 2^53 loses digits when the worker parses the row (an id of
-// 1234567890123456789 would be sent as …800, and recorded as that row's success).
-// Such values travel as JSON strings, digit for digit: templates render them the same.
-const WIDE_INTEGER = /^(BIGINT|INT8|LONG|HUGEINT|INT128|UBIGINT|UHUGEINT)$/i;
-
-/** The SQL for a column's value in a row's JSON (`ref` names the column). */
-function rowValueSql(column: SourceColumn, ref: string): string {
-  if (!WIDE_INTEGER.test(column.duckType)) return ref;
-  return `CASE WHEN ${ref} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${ref}) ELSE to_json(CAST(${ref} AS VARCHAR)) END`;
-}
-
 /** The key columns, checked against the source; default: every column. */
 export function keyColumns(config: PipelineConfig, columns: readonly SourceColumn[]): string[] {
   const names = columns.map((c) => c.name);
@@ -73,7 +62,7 @@ export async function openRowStream(
   );
   // _request_id goes last: the worker deletes it from the parsed row, and V8 keeps an
   // object fast only when the property deleted is the last one added.
-  const payload = [...columns.flatMap((c) => [quoteLiteral(c.name), rowValueSql(c, 'k.' + quoteIdent(c.name))]), quoteLiteral(REQUEST_ID_FIELD), 'k.__rid'];
+  const payload = [...columns.flatMap((c) => [quoteLiteral(c.name), 'k.' + quoteIdent(c.name)]), quoteLiteral(REQUEST_ID_FIELD), 'k.__rid'];
   const resume = succeeded ? ` WHERE NOT EXISTS (SELECT 1 FROM ${succeeded} s WHERE s.request_id = k.__rid)` : '';
   // The flag is a membership test, not a LEFT JOIN: DuckDB may swap a join's sides and
   // emit rows out of source order, and "first wins" must mean first in the source.
@@ -149,7 +138,7 @@ export async function previewRows(
 ): Promise<SourceBatch> {
   const key = keyColumns(config, columns);
   const rid = duckdbRequestIdSql(config.name, key);
-  const payload = [...columns.flatMap((c) => [quoteLiteral(c.name), rowValueSql(c, quoteIdent(c.name))]), quoteLiteral(REQUEST_ID_FIELD), '__rid'];
+  const payload = [...columns.flatMap((c) => [quoteLiteral(c.name), quoteIdent(c.name)]), quoteLiteral(REQUEST_ID_FIELD), '__rid'];
   const r = await conn.runAndReadAll(
     `SELECT __rid, CAST(json_object(${payload.join(', ')}) AS VARCHAR) FROM (SELECT ${rid} AS __rid, * FROM ${relation} LIMIT ${Math.max(0, Math.floor(n))})`,
   );

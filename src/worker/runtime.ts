@@ -8,6 +8,7 @@ import { RowError } from '../errors.js';
 import type { DriverServices, Exchange, MiddlewareRuntime } from '../middleware/types.js';
 import { createRowProcessor } from '../request/execute.js';
 import { REQUEST_ID_FIELD, requestIdOf } from '../request/request-id.js';
+import { parseRowJson } from '../request/row-json.js';
 import { compileTemplate } from '../request/template.js';
 import type { Row } from '../request/types.js';
 import { createTransport } from '../transport/undici-transport.js';
@@ -85,7 +86,7 @@ export async function createWorkerRuntime(job: WorkerJob, overrides: RuntimeOver
     async handleLine(line: string): Promise<string> {
       let row: Row;
       try {
-        const parsed: unknown = JSON.parse(line);
+        const parsed = parseRowJson(line);
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('a row must be a JSON object');
         row = parsed as Row;
       } catch (e) {

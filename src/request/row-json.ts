@@ -1,0 +1,45 @@
+// Rows reach a worker as JSON lines: built by DuckDB locally, by Spark's to_json under
+// Spark. JSON.parse rounds a number beyond 2^53: an id of 1234567890123456789 would be
+// sent as …800, and recorded as that row's success. Such integers are kept as strings,
+// digit for digit (templates render them the same; the sink casts them back).
+
+// Only a line with 16 digits in a row can hold one; the rest (nearly all) parse as they are.
+const DIGIT_RUN = /\d{16}/;
+const INTEGER = /^-?\d+$/;
+
+/** JSON.parse of a row line, with integers JavaScript cannot hold exactly as strings. */
+export function parseRowJson(line: string): unknown {
+  return JSON.parse(DIGIT_RUN.test(line) ? quoteWideIntegers(line) : line);
+}
+
+/** `text` (JSON) with every integer literal beyond ±(2^53-1) in quotes; strings are left alone. */
+export function quoteWideIntegers(text: string): string {
+  let out = '';
+  let copied = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      // Skip the string, escapes included.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i++;
+        else if (d === 34) break;
+      }
+      i++;
+    } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        // digits, '.', 'e', 'E', '+', '-': the rest of a JSON number
+        if (!((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) break;
+      }
+      const token = text.slice(start, i);
+      if (token.length >= 16 && INTEGER.test(token) && !Number.isSafeInteger(Number(token))) {
+        out += text.slice(copied, start) + '"' + token + '"';
+        copied = i;
+      }
+    } else i++;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
