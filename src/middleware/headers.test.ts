@@ -37,3 +37,30 @@ test('a missing column or a line break in a rendered value fails the row as temp
   await assert.rejects(composeHandler([mw], inner)(exchange({ url: 'http://x/' }, {})), (e: unknown) => e instanceof RowError && e.errorClass === 'template' && /"v"/.test(e.message));
   await assert.rejects(composeHandler([mw], inner)(exchange({ url: 'http://x/' }, { v: 'a\nb' })), (e: unknown) => e instanceof RowError && e.errorClass === 'template');
 });
+
+test('a rendered value HTTP headers cannot carry fails the row as template, naming the header; nothing is sent', async () => {
+  let hits = 0;
+  const srv = await httpServer((_req, res) => {
+    hits++;
+    res.end();
+  });
+  const cfg = transportConfig();
+  const transport = createTransport(cfg);
+  try {
+    const mw = await headers({ set: { 'X-H': '{{ v }}' } }, testRuntime());
+    const send = composeHandler([mw], transportHandler(transport, cfg));
+    for (const [v, where] of [['日本語', 'U+65E5 at 0'], ['a\u007f', 'U+007F at 1'], ['a\u001bb', 'U+001B at 1']]) {
+      await assert.rejects(
+        send(exchange({ url: srv.url + '/' }, { v })),
+        (e: unknown) =>
+          e instanceof RowError && e.errorClass === 'template' && e.message === `middleware headers.set.X-H: the rendered value has a character HTTP headers cannot carry (${where})`,
+      );
+    }
+    assert.equal(hits, 0);
+    await send(exchange({ url: srv.url + '/' }, { v: 'café' }));
+    assert.equal(hits, 1, 'Latin-1 (obs-text) is a valid field value');
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
+});

@@ -103,6 +103,28 @@ test('a header value with a line break is a template error (no header injection)
   failsWith(() => build({ url: 'https://h.example/', allowed_hosts: ['h.example'], headers: { 'X-A': '{{ v }}' } })({ v: 'a\r\nX-Evil: 1' }, ctx), 'template', /line break/);
 });
 
+// A rendered value is held to the HTTP field-value rule (HTAB, 0x20-0x7E, 0x80-0xFF):
+// anything else fails the row as template, naming the header, the character and where.
+test('a header value HTTP cannot carry is a template error naming the header and the character', () => {
+  const b = build({ url: 'https://h.example/', allowed_hosts: ['h.example'], headers: { 'X-H': '{{ v }}' } });
+  const refused: [string, string][] = [
+    ['日本語', 'U+65E5 at 0'],
+    ['ok\u007f', 'U+007F at 2'],
+    ['a\u0001b', 'U+0001 at 1'],
+    ['a\x00', 'U+0000, NUL, at 1'],
+    ['a\nb', 'U+000A, a line break, at 1'],
+    ['€', 'U+20AC at 0'],
+    ['x😀', 'U+1F600 at 1'],
+  ];
+  for (const [v, where] of refused) {
+    const expected = `request.headers.X-H: the rendered value has a character HTTP headers cannot carry (${where})`;
+    assert.throws(() => b({ v }, ctx), (e: unknown) => e instanceof RowError && e.errorClass === 'template' && e.message === expected, JSON.stringify(v));
+  }
+  for (const v of ['plain', 'tab\there', 'café ü (latin-1)', ' ~!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}', '\u00ff\u0080']) {
+    assert.equal(b({ v }, ctx).headers['x-h'], v, JSON.stringify(v));
+  }
+});
+
 // A row value can never move the request to another host, whatever it holds.
 const hostile = [
   '@evil.com',

@@ -10,6 +10,7 @@ import type { PipelineConfig } from '../config/types.js';
 import { parseTemplate } from '../config/template-syntax.js';
 import { HostNotAllowedError, hostPolicyOf } from './allowed-hosts.js';
 import { compileBody } from './body.js';
+import { headerValueProblem } from './header-value.js';
 import { compileParts, compileTemplate, isConstant, TemplateError, type Render, type TemplateContext } from './template.js';
 import type { HttpRequest, Row } from './types.js';
 import { createUrlCheck } from './url-check.js';
@@ -17,9 +18,6 @@ import { createUrlCheck } from './url-check.js';
 export { HostNotAllowedError };
 
 export type BuildRequest = (row: Row, ctx: TemplateContext) => HttpRequest;
-
-
-const HEADER_BREAK = /[\r\n\0]/;
 
 export function compileRequest(config: PipelineConfig): BuildRequest {
   const req = config.request;
@@ -30,12 +28,12 @@ export function compileRequest(config: PipelineConfig): BuildRequest {
 
   // Headers: constants copied from one precomputed object, templated ones rendered.
   const staticHeaders: Record<string, string> = {};
-  const dynamicHeaders: { name: string; render: Render }[] = [];
+  const dynamicHeaders: { name: string; where: string; render: Render }[] = [];
   for (const [rawName, source] of Object.entries(req.headers)) {
     const name = rawName.toLowerCase();
     const parts = parseTemplate(source);
     if (isConstant(parts)) staticHeaders[name] = parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
-    else dynamicHeaders.push({ name, render: compileParts(parts, `request.headers.${rawName}`, 'text') });
+    else dynamicHeaders.push({ name, where: `request.headers.${rawName}`, render: compileParts(parts, `request.headers.${rawName}`, 'text') });
   }
   const body = req.body ? compileBody(req.body) : null;
   if (body && !('content-type' in staticHeaders) && !dynamicHeaders.some((h) => h.name === 'content-type')) {
@@ -50,7 +48,8 @@ export function compileRequest(config: PipelineConfig): BuildRequest {
     for (let i = 0; i < dynamicHeaders.length; i++) {
       const h = dynamicHeaders[i];
       const value = h.render(row, ctx);
-      if (HEADER_BREAK.test(value)) throw new TemplateError(`request.headers.${h.name}: the rendered value contains a line break or NUL`);
+      const problem = headerValueProblem(value);
+      if (problem !== null) throw new TemplateError(`${h.where}: ${problem}`);
       headers[h.name] = value;
     }
     if (idempotencyHeader) headers[idempotencyHeader] = ctx.request_id;

@@ -134,6 +134,23 @@ test('a missing template column: failed row (template), nothing sent, the next r
   }
 });
 
+test('a rendered header value HTTP cannot carry (日本語, DEL, a control) fails as template naming the header, not internal', async () => {
+  const srv = await recorder();
+  const p = await processor(cfg(srv, { request: { url: `${srv.url}/x`, headers: { 'X-H': '{{ v }}' } } }));
+  try {
+    for (const [v, where] of [['日本語', 'U+65E5 at 0'], ['a\u007f', 'U+007F at 1'], ['\u0007', 'U+0007 at 0']]) {
+      const r = await p.process({ v }, 'rid');
+      assert.deepEqual([r.success, r.error_class, r.attempts], [false, 'template', 0], JSON.stringify(v));
+      assert.equal(r.error_message, `request.headers.X-H: the rendered value has a character HTTP headers cannot carry (${where})`);
+    }
+    assert.equal(srv.seen.length, 0);
+    assert.equal((await p.process({ v: 'ok' }, 'rid2')).success, true);
+  } finally {
+    await p.close();
+    await srv.close();
+  }
+});
+
 test('row values cannot reach a host outside allowed_hosts; a templated host outside the list fails host_not_allowed', async () => {
   const good = await recorder();
   const evil = await recorder();
