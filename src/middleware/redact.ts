@@ -1,8 +1,8 @@
 // Keeping secrets out of the sink, logs and error messages. Header values are dropped
 // by name (Authorization, Cookie, … and configured names); every other string is
 // scrubbed of the known secret values (config secrets, in plain, URL-encoded, form-
-// encoded and base64 forms), since a secret can also be templated into a URL, a body
-// or a custom header.
+// encoded and base64 forms, and as the URL parser writes them), since a secret can
+// also be templated into a URL, a body or a custom header.
 
 export const REDACTED = '[REDACTED]';
 
@@ -27,10 +27,7 @@ export function createRedactor(secrets: readonly string[], headerNames: readonly
   for (const s of secrets) {
     // Very short "secrets" would shred ordinary text; nobody uses a 3-char password in earnest.
     if (typeof s !== 'string' || s.length < 4) continue;
-    forms.add(s);
-    forms.add(encodeURIComponent(s));
-    forms.add(encodeURIComponent(s).replace(/%20/g, '+'));
-    forms.add(Buffer.from(s, 'utf8').toString('base64'));
+    for (const f of secretForms(s)) forms.add(f);
   }
   // Longest first, so a secret containing another is replaced whole.
   const values = [...forms].sort((a, b) => b.length - a.length);
@@ -67,4 +64,37 @@ export function createRedactor(secrets: readonly string[], headerNames: readonly
       return out;
     },
   };
+}
+
+// The rendered URL lands in the url column as the WHATWG parser writes it (url-check.ts),
+// and the parser re-encodes some characters that encodeURIComponent leaves alone or
+// that a URL template holds raw: ' becomes %27 in a query, { } ` < > " and space in a
+// path, non-ASCII as UTF-8 percent sequences. These are where a secret sits in each of
+// those positions; the trailing "z" keeps the parser from trimming a trailing space.
+const QUERY_AT = 'http://h/?q=';
+const PATH_AT = 'http://h/p/';
+
+/** A secret as the parser writes it after `prefix`, or null when it would not stay there. */
+function parsedForm(prefix: string, s: string): string | null {
+  try {
+    const href = new URL(prefix + s + 'z').href;
+    return href.startsWith(prefix) && href.endsWith('z') ? href.slice(prefix.length, -1) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every form a secret can take in the sink and logs (computed once, at construction). */
+export function secretForms(s: string): string[] {
+  const encoded = encodeURIComponent(s);
+  const out = new Set([s, encoded, encoded.replace(/%20/g, '+'), Buffer.from(s, 'utf8').toString('base64')]);
+  // A row value or a query template is encoded before parsing; a secret written into the URL template is not.
+  for (const v of [encoded, s]) {
+    for (const prefix of [QUERY_AT, PATH_AT]) {
+      const f = parsedForm(prefix, v);
+      // The parser drops tabs and newlines and resolves dot segments: never let that leave a scrap.
+      if (f !== null && f.length >= 4) out.add(f);
+    }
+  }
+  return [...out];
 }
