@@ -11,6 +11,11 @@ import { startMockApi } from '../testkit/mock-api.js';
 import { RestlakeError } from '../errors.js';
 import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from '../middleware/types.js';
 import { testExchange } from '../middleware/testing.js';
+import { memoryDriver, testRuntime } from '../middleware/test-support.js';
+import { createRowProcessor } from '../request/execute.js';
+import { testConfig } from '../request/test-support.js';
+import { httpServer } from '../transport/test-support.js';
+import { createTransport } from '../transport/undici-transport.js';
 
 const SECRET = 'mw-client-secret-5c5c';
 
@@ -103,4 +108,38 @@ test('oauth2Middleware refuses non-OAuth2 auth and a worker without a driver', a
   assert.throws(() => oauth2Middleware({ type: 'bearer', token: 't' }, runtime(null)), (e: unknown) => e instanceof RestlakeError && e.code === 'RESTLAKE_AUTH_TYPE');
   const auth = oauthAuthConfig({ tokenUrl: 'http://127.0.0.1:1/token' }, { grant: 'client_credentials', clientId: 'x', clientSecret: null });
   assert.throws(() => oauth2Middleware(auth, runtime(null)), (e: unknown) => e instanceof RestlakeError && e.code === 'RESTLAKE_AUTH_NO_DRIVER');
+});
+
+// The worker's config never holds an OAuth2 access token: each is learned from the
+// driver at run time, and must be redacted from then on (an API echoing the request
+// would otherwise put it in response_body), the old one and the one after rotation.
+test('every access token the worker sends is redacted from echoed responses, across a rotation', async () => {
+  const tokens = ['access-token-one-1f1f1f', "access-token-two-2e2e'2e"];
+  let valid = tokens[0];
+  const srv = await httpServer((req, res) => {
+    const got = req.headers.authorization ?? '';
+    res.statusCode = got === `Bearer ${valid}` ? 200 : 401;
+    res.setHeader('x-echo', got);
+    res.end(JSON.stringify({ got, b64: Buffer.from(got.slice(7)).toString('base64'), q: encodeURIComponent(got.slice(7)) }));
+  });
+  let issued = tokens[0];
+  const driver = { ...memoryDriver(), token: async () => issued, refreshToken: async (_id: string, stale: string) => (stale === issued ? (issued = tokens[1]) : issued) };
+  const auth = authConfigForWorkers(oauthAuthConfig({ tokenUrl: 'http://127.0.0.1:1/token' }, { grant: 'client_credentials', clientId: 'etl', clientSecret: SECRET }));
+  const config = testConfig({ request: { url: `${srv.url}/echo`, allowed_hosts: [`127.0.0.1:${srv.port}`] }, auth });
+  const transport = createTransport(config.transport);
+  try {
+    const process = await createRowProcessor(config, testRuntime({ driver }), transport);
+    const first = await process({}, 'r1');
+    valid = tokens[1]; // the API stops taking the first token: 401, refresh, retry with the second
+    const second = await process({}, 'r2');
+    assert.deepEqual([first.success, first.attempts, second.success, second.attempts], [true, 1, true, 2]);
+    const text = JSON.stringify([first, second]);
+    for (const t of tokens) {
+      for (const form of [t, Buffer.from(t).toString('base64'), encodeURIComponent(t)]) assert.ok(!text.includes(form), `${form} leaked in ${text}`);
+    }
+    assert.match(second.response_body!, /"got":"Bearer \[REDACTED\]"/);
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
 });

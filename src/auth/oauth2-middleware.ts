@@ -4,8 +4,14 @@
 // have been revoked or expired early: ask the driver for a new one "if the current one
 // is still the one that failed" (a burst of 401s costs one grant) and send the request
 // once more with it. That second send is an attempt like any other.
+//
+// Each token is registered with the worker's live secrets when it is first sent, so an
+// API echoing it cannot put it in the sink or the logs (the worker never had it in its
+// config). Per request that is one string comparison: the driver client hands out the
+// same cached string until the token changes.
 import type { AuthConfig } from '../config/types.js';
 import { RestlakeError, RowError } from '../errors.js';
+import { liveSecretsOf } from '../middleware/live-secrets.js';
 import type { Exchange, MiddlewareFactory } from '../middleware/types.js';
 import { authIdOf, isOAuth2 } from './oauth2-identity.js';
 
@@ -19,6 +25,14 @@ export const oauth2Middleware: MiddlewareFactory<AuthConfig> = (auth, runtime) =
     throw new RestlakeError('RESTLAKE_AUTH_NO_DRIVER', `auth ${auth.type} needs the driver's token service, but this worker has no driver`);
   }
   const authId = authIdOf(auth);
+  const live = liveSecretsOf(runtime);
+  let registered = '';
+  const sending = (token: string): string => {
+    if (token !== registered) live.add(token);
+    // Kept even when equal: a refetched copy of the same token then compares by identity.
+    registered = token;
+    return `Bearer ${token}`;
+  };
 
   /** The token, or null after leaving the failure on the exchange (layers never throw past retry). */
   const tokenOr = async (ex: Exchange, get: () => Promise<string>): Promise<string | null> => {
@@ -39,12 +53,12 @@ export const oauth2Middleware: MiddlewareFactory<AuthConfig> = (auth, runtime) =
   return async (ex, next) => {
     const token = await tokenOr(ex, () => driver.token(authId));
     if (token === null) return;
-    ex.request.headers.authorization = `Bearer ${token}`;
+    ex.request.headers.authorization = sending(token);
     await next();
     if (ex.response?.status !== 401) return;
     const fresh = await tokenOr(ex, () => driver.refreshToken(authId, token));
     if (fresh === null) return;
-    ex.request.headers.authorization = `Bearer ${fresh}`;
+    ex.request.headers.authorization = sending(fresh);
     await next();
   };
 };

@@ -2,9 +2,10 @@
 // default) and a `warn` line for each failed one (a transport error or a status of
 // 400 and up). Placed inside (after) retry it sees every attempt; outside, the last.
 // Nothing secret is logged: Authorization, Cookie, Set-Cookie and configured header
-// names are replaced, and every config secret is scrubbed from URLs, header values
-// and messages. Lines are only built when the level is enabled.
+// names are replaced, and every config secret and credential auth sends is scrubbed
+// from URLs, header values and messages. Lines are only built when the level is enabled.
 import type { MiddlewareConfig } from '../config/types.js';
+import { liveSecretsOf } from './live-secrets.js';
 import { createRedactor } from './redact.js';
 import type { MiddlewareFactory } from './types.js';
 
@@ -13,7 +14,7 @@ export type LoggingOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'log
 export const logging: MiddlewareFactory<LoggingOptions> = (options, runtime) => {
   const log = runtime.logger.child({ middleware: 'logging' });
   const level = options.level ?? 'debug';
-  const redact = createRedactor(runtime.secrets, options.redact ?? []);
+  const redact = createRedactor(runtime.secrets, options.redact ?? [], liveSecretsOf(runtime));
 
   return async (ex, next) => {
     const start = performance.now();

@@ -1,8 +1,10 @@
 // Keeping secrets out of the sink, logs and error messages. Header values are dropped
 // by name (Authorization, Cookie, … and configured names); every other string is
-// scrubbed of the known secret values (config secrets, in plain, URL-encoded, form-
-// encoded and base64 forms, and as the URL parser writes them), since a secret can
-// also be templated into a URL, a body or a custom header.
+// scrubbed of the known secret values (config secrets and the credentials auth sends,
+// see live-secrets.ts; in plain, URL-encoded, form-encoded and base64 forms, and as
+// the URL parser writes them), since a secret can also be templated into a URL, a body
+// or a custom header, or echoed back by the API.
+import type { LiveSecrets } from './live-secrets.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -21,22 +23,39 @@ export interface Redactor {
   isSensitiveHeader(name: string): boolean;
 }
 
-export function createRedactor(secrets: readonly string[], headerNames: readonly string[] = []): Redactor {
+/** Very short "secrets" would shred ordinary text; nobody uses a 3-char password in earnest. */
+export const MIN_SECRET = 4;
+
+/**
+ * `secrets` are known up front; `live` (see live-secrets.ts) are learned while the worker
+ * runs. Without live secrets, or while they stay unchanged, a call costs what it did
+ * before they existed, plus one number compared.
+ */
+export function createRedactor(secrets: readonly string[], headerNames: readonly string[] = [], live?: LiveSecrets): Redactor {
   const names = new Set([...ALWAYS, ...headerNames.map((n) => n.toLowerCase())]);
   const forms = new Set<string>();
   for (const s of secrets) {
-    // Very short "secrets" would shred ordinary text; nobody uses a 3-char password in earnest.
-    if (typeof s !== 'string' || s.length < 4) continue;
+    if (typeof s !== 'string' || s.length < MIN_SECRET) continue;
     for (const f of secretForms(s)) forms.add(f);
   }
   // Longest first, so a secret containing another is replaced whole.
-  const values = [...forms].sort((a, b) => b.length - a.length);
+  const longestFirst = (all: Iterable<string>) => [...new Set(all)].sort((a, b) => b.length - a.length);
+  let values = longestFirst(forms);
+  let seen = 0;
+  const current = (): string[] => {
+    if (live !== undefined && live.version !== seen) {
+      seen = live.version;
+      values = longestFirst([...forms, ...live.forms()]);
+    }
+    return values;
+  };
 
-  const text = values.length === 0
+  const text = live === undefined && values.length === 0
     ? (t: string) => t
     : (t: string) => {
-        for (let i = 0; i < values.length; i++) {
-          if (t.includes(values[i])) t = t.split(values[i]).join(REDACTED);
+        const v = current();
+        for (let i = 0; i < v.length; i++) {
+          if (t.includes(v[i])) t = t.split(v[i]).join(REDACTED);
         }
         return t;
       };
@@ -50,7 +69,7 @@ export function createRedactor(secrets: readonly string[], headerNames: readonly
     text,
     isSensitiveHeader: (name) => names.has(name.toLowerCase()),
     headersJson(h) {
-      if (values.length === 0 && !hasSensitive(h)) return JSON.stringify(h); // the common case
+      if (current().length === 0 && !hasSensitive(h)) return JSON.stringify(h); // the common case
       let out = '{';
       for (const k in h) {
         if (out.length > 1) out += ',';
@@ -93,7 +112,7 @@ export function secretForms(s: string): string[] {
     for (const prefix of [QUERY_AT, PATH_AT]) {
       const f = parsedForm(prefix, v);
       // The parser drops tabs and newlines and resolves dot segments: never let that leave a scrap.
-      if (f !== null && f.length >= 4) out.add(f);
+      if (f !== null && f.length >= MIN_SECRET) out.add(f);
     }
   }
   return [...out];

@@ -12,12 +12,13 @@
 //                                 that is not JSON: the row fails (issue 2: non-JSON
 //                                 bodies are failed rows) and the extract columns are
 //                                 null. An empty body (204) is not a parse failure.
-// Secrets are kept out of every column: header values by name, config secrets scrubbed
-// from url, headers, bodies and messages.
+// Secrets are kept out of every column: header values by name, config secrets and the
+// credentials auth sends (live-secrets.ts) scrubbed from url, headers, bodies and messages.
 import { setMaxListeners } from 'node:events';
 import type { PipelineConfig } from '../config/types.js';
 import { RowError, type ErrorClass } from '../errors.js';
 import { buildChain } from '../middleware/index.js';
+import { liveSecretsOf } from '../middleware/live-secrets.js';
 import { createRedactor } from '../middleware/redact.js';
 import type { Exchange, MiddlewareRuntime } from '../middleware/types.js';
 import type { Transport } from '../transport/types.js';
@@ -49,7 +50,7 @@ export async function createRowProcessor(
   const build = compileRequest(config);
   const chain = await buildChain(config, runtime, transport);
   const extractor = compileExtract(config.response.extract);
-  const redact = createRedactor([...config.secrets, ...runtime.secrets], config.sink.redact_headers);
+  const redact = createRedactor([...config.secrets, ...runtime.secrets], config.sink.redact_headers, liveSecretsOf(runtime));
   const signal = options.signal ?? NEVER;
   // Every request in flight (and every backoff wait) listens on this one signal.
   setMaxListeners(0, signal);
