@@ -13,7 +13,7 @@ export type ErrorClass =
   | 'body_too_large'
   | 'circuit_open'
   | 'middleware'
-  | 'parse'        // success status, `extract` configured, body not JSON
+  | 'parse'        // success status, `extract` configured, body not JSON; or a body that does not decompress
   | 'internal';
 
 export class RestlakeError extends Error {

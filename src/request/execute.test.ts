@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
+import zlib from 'node:zlib';
 import type { MiddlewareConfig, PipelineConfig } from '../config/types.js';
 import { RestlakeError } from '../errors.js';
 import { testRuntime } from '../middleware/test-support.js';
@@ -188,6 +189,36 @@ test('a body over max_response_bytes: failed row body_too_large, truncated prefi
     assert.equal(r.response_truncated, true);
     assert.equal(r.response_body, 'y'.repeat(1000));
     assert.equal(r.attempts, 1);
+  } finally {
+    await p.close();
+    await srv.close();
+  }
+});
+
+test('Accept-Encoding set: compressed JSON is stored and extracted as text; a bomb fails body_too_large like a plain large body', async () => {
+  const json = JSON.stringify({ s: 'décompressé', pad: 'p'.repeat(5000) });
+  const srv = await recorder((_n, req, res) => {
+    const coding = req.url.slice(1);
+    res.setHeader('content-encoding', coding === 'bomb' ? 'gzip' : coding);
+    if (coding === 'bomb') res.end(zlib.gzipSync(Buffer.alloc(1024 * 1024, 'y')));
+    else res.end(coding === 'br' ? zlib.brotliCompressSync(json) : zlib.gzipSync(json));
+  });
+  const config = cfg(srv, {
+    request: { url: `${srv.url}/{{ coding }}`, headers: { 'Accept-Encoding': 'gzip, br' } },
+    response: { success_status: [{ from: 200, to: 299 }], extract: { s: { path: '$.s', type: 'string' } } },
+    middleware: [retry()],
+  });
+  config.transport.max_response_bytes = 10_000;
+  const p = await processor(config);
+  try {
+    for (const coding of ['gzip', 'br']) {
+      const r = await p.process({ coding }, 'rid');
+      assert.deepEqual([r.success, r.error_class, r.s, r.response_body], [true, null, 'décompressé', json], coding);
+    }
+    const bomb = await p.process({ coding: 'bomb' }, 'rid');
+    assert.deepEqual([bomb.success, bomb.error_class, bomb.response_truncated, bomb.attempts], [false, 'body_too_large', true, 1]);
+    assert.equal(bomb.response_body, 'y'.repeat(10_000));
+    assert.equal(srv.seen[0].headers['accept-encoding'], 'gzip, br');
   } finally {
     await p.close();
     await srv.close();

@@ -5,7 +5,8 @@
 // Outcome rules, in order:
 //   template / host_not_allowed   the request could not be rendered; nothing sent
 //   the chain's error             transport (timeout, connection, tls), body_too_large
-//                                 (response kept, truncated), circuit_open, auth, …
+//                                 (response kept, truncated), parse (a compressed body
+//                                 that does not decompress), circuit_open, auth, …
 //   rate_limited / http_status    a response whose status is not in success_status
 //                                 (429 is rate_limited)
 //   parse                         a success status, `extract` configured, and a body

@@ -34,3 +34,10 @@ export class AbortedError extends RowError {
     super('timeout', 'RESTLAKE_ABORTED', 'request aborted before it completed (the run is stopping)', { retryable: false });
   }
 }
+
+/** A compressed body that does not decompress: the server's doing, the same every time. */
+export class BodyDecodeError extends RowError {
+  constructor(coding: string, options?: { cause?: unknown }) {
+    super('parse', 'RESTLAKE_BODY_DECODE', `response body could not be decompressed (content-encoding ${coding})`, { cause: options?.cause, retryable: false });
+  }
+}

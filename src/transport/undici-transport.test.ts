@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
+import zlib from 'node:zlib';
 import { RowError } from '../errors.js';
 import { createTransport } from './undici-transport.js';
 import { freePort, httpServer, listen, makeCerts, readBody, transportConfig } from './test-support.js';
@@ -242,6 +243,133 @@ test('a header value with a line break is refused before sending', async () => {
     const e = await failure(t.send({ method: 'GET', url: srv.url + '/', headers: { 'x-a': 'a\r\nx-injected: 1' }, body: null }));
     assert.equal(e.retryable, false);
     assert.equal(hits, 0);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+// ── compressed bodies ────────────────────────────────────────────────
+// A server answering in the coding the path names; bodies are sent in several writes
+// so the decompressor sees more than one chunk.
+const TEXT = JSON.stringify({ ok: '日本語 ünïcode', items: Array.from({ length: 3000 }, (_, i) => ({ i, v: `value-${i % 97}` })) });
+const COMPRESS: Record<string, (b: Buffer) => Buffer> = {
+  gzip: (b) => zlib.gzipSync(b),
+  'x-gzip': (b) => zlib.gzipSync(b),
+  deflate: (b) => zlib.deflateSync(b),
+  br: (b) => zlib.brotliCompressSync(b),
+};
+
+function sendInPieces(res: import('node:http').ServerResponse, body: Buffer): void {
+  const step = Math.ceil(body.length / 4) || 1;
+  for (let at = 0; at < body.length; at += step) res.write(body.subarray(at, at + step));
+  res.end();
+}
+
+test('gzip, x-gzip, deflate (zlib and raw) and br bodies are decompressed before decoding; unknown codings are kept as sent', async () => {
+  const srv = await httpServer((req, res) => {
+    const [coding, variant] = req.url!.slice(1).split('/');
+    const plain = Buffer.from(TEXT);
+    res.setHeader('content-encoding', coding);
+    if (variant === 'raw') sendInPieces(res, zlib.deflateRawSync(plain));
+    else if (variant === 'empty') res.end();
+    else sendInPieces(res, COMPRESS[coding.toLowerCase()]?.(plain) ?? Buffer.from('kept as sent'));
+  });
+  const t = createTransport(transportConfig());
+  try {
+    const cases: [path: string, body: string][] = [
+      ['/gzip', TEXT],
+      ['/x-gzip', TEXT],
+      ['/GZIP', TEXT],
+      ['/deflate', TEXT],
+      ['/deflate/raw', TEXT],
+      ['/br', TEXT],
+      ['/gzip/empty', ''],
+      ['/identity', 'kept as sent'],
+      ['/compress', 'kept as sent'],
+    ];
+    for (const [path, body] of cases) {
+      const r = await t.send({ method: 'GET', url: srv.url + path, headers: { 'accept-encoding': 'gzip, deflate, br' }, body: null });
+      assert.equal(r.status, 200, path);
+      assert.equal(r.body, body, path);
+      assert.equal(r.truncated, false, path);
+      assert.equal(r.headers['content-encoding'], path.split('/')[1], 'headers stay as the server sent them');
+    }
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('max_response_bytes caps the decompressed size: a bomb is cut at the cap and flagged, exactly at the cap is not', async () => {
+  // 4 MB of zeros, ~4 KB gzipped and a few bytes as brotli, against a cap of 100 000 bytes.
+  const zeros = Buffer.alloc(4 * 1024 * 1024, '0');
+  const bombs: Record<string, Buffer> = { gzip: zlib.gzipSync(zeros), br: zlib.brotliCompressSync(zeros), deflate: zlib.deflateSync(zeros) };
+  const exact = zlib.gzipSync(Buffer.alloc(100_000, 'a'));
+  const srv = await httpServer((req, res) => {
+    const coding = req.url!.slice(1);
+    res.setHeader('content-encoding', coding === 'exact' ? 'gzip' : coding);
+    sendInPieces(res, coding === 'exact' ? exact : bombs[coding]);
+  });
+  const t = createTransport(transportConfig({ max_response_bytes: 100_000 }));
+  try {
+    for (const coding of Object.keys(bombs)) {
+      const r = await t.send({ method: 'GET', url: `${srv.url}/${coding}`, headers: {}, body: null });
+      assert.equal(r.truncated, true, coding);
+      assert.equal(r.body, '0'.repeat(100_000), coding);
+    }
+    const r = await t.send({ method: 'GET', url: `${srv.url}/exact`, headers: {}, body: null });
+    assert.equal(r.truncated, false);
+    assert.equal(r.body.length, 100_000);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('an endless gzip stream is cut at the decompressed cap: the rest is aborted, not read', async () => {
+  let closed = false;
+  const srv = await httpServer((req, res) => {
+    res.setHeader('content-encoding', 'gzip');
+    const gz = zlib.createGzip();
+    gz.pipe(res);
+    const chunk = Buffer.alloc(64 * 1024, 'z');
+    const pump = () => {
+      while (!closed && gz.write(chunk));
+    };
+    gz.on('drain', pump);
+    req.socket.on('close', () => {
+      closed = true;
+      gz.destroy();
+    });
+    pump();
+  });
+  const t = createTransport(transportConfig({ max_response_bytes: 1_000_000 }));
+  try {
+    const r = await t.send({ method: 'GET', url: srv.url + '/', headers: {}, body: null });
+    assert.equal(r.truncated, true);
+    assert.equal(r.body, 'z'.repeat(1_000_000));
+    for (let i = 0; i < 50 && !closed; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(closed, true, 'the server saw the connection closed');
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('a body that does not decompress fails the attempt (parse, not retryable); the transport stays usable', async () => {
+  const srv = await httpServer((req, res) => {
+    if (req.url === '/bad') {
+      res.setHeader('content-encoding', 'gzip');
+      res.end('this is not gzip at all');
+    } else res.end('fine');
+  });
+  const t = createTransport(transportConfig());
+  try {
+    const e = await failure(t.send({ method: 'GET', url: srv.url + '/bad', headers: {}, body: null }));
+    assert.deepEqual([e.code, e.errorClass, e.retryable], ['RESTLAKE_BODY_DECODE', 'parse', false]);
+    assert.equal(e.message, 'response body could not be decompressed (content-encoding gzip)');
+    assert.equal((await t.send({ method: 'GET', url: srv.url + '/ok', headers: {}, body: null })).body, 'fine');
   } finally {
     await t.close();
     await srv.close();

@@ -11,15 +11,19 @@
 // with `truncated: true` carrying the first max_response_bytes; the chain turns that
 // into error_class body_too_large while the sink keeps the truncated body (DESIGN §2
 // "truncated and flagged" and issue 2 "a failed row with body_too_large", both).
+// A gzip, deflate or br body is decompressed as it arrives (decode.ts) and the cap
+// applies to what comes out; a body without content-encoding takes none of that path.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import type { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { TransportConfig } from '../config/types.js';
 import { RestlakeError, type RowError } from '../errors.js';
 import type { HttpRequest } from '../request/types.js';
 import { classifyTransportError } from './classify.js';
 import { DeadlineQueue, type Timed } from './deadlines.js';
-import { AbortedError, TimeoutError } from './errors.js';
+import { codingOf, createDecoder, type Coding } from './decode.js';
+import { AbortedError, BodyDecodeError, TimeoutError } from './errors.js';
 import { Agent } from './undici-agent.js';
 import { originOf, pathOf } from './origin.js';
 import type { HttpResponse, Transport } from './types.js';
@@ -125,6 +129,9 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
   private headers: Record<string, string> = {};
   private chunks: Buffer[] = [];
   private bytes = 0;
+  /** The content-encoding being undone, and its decompressor once the body starts. */
+  private coding: Coding | null = null;
+  private decoder: Transform | null = null;
 
   constructor(
     private readonly transport: UndiciTransport,
@@ -157,10 +164,28 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
       if (typeof v !== 'string') headers[k] = Array.isArray(v) ? v.join(', ') : '';
     }
     this.headers = headers as Record<string, string>;
+    this.coding = codingOf(this.headers['content-encoding']);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
+    if (this.coding !== null) this.decode(controller, chunk);
+    else this.keep(controller, chunk);
+  }
+
+  onResponseEnd(): void {
+    // A compressed body is complete when its decompressor has handed out the rest.
+    if (this.decoder !== null) this.decoder.end();
+    else this.succeed(false);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.fail(classifyTransportError(err, this.transport.config));
+  }
+
+  // ── the body ────────────────────────────────────────────────────────
+  /** Keeps a chunk of the (decompressed) body; at max_response_bytes the rest is cut off. */
+  private keep(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const room = this.transport.config.max_response_bytes - this.bytes;
     if (chunk.length <= room) {
       this.chunks.push(chunk);
@@ -173,17 +198,33 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
     controller.abort(new Error('response body over max_response_bytes'));
   }
 
-  onResponseEnd(): void {
-    this.succeed(false);
-  }
-
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    this.fail(classifyTransportError(err, this.transport.config));
+  /** Feeds a compressed chunk to the decompressor, made on the first one; its output goes to keep(). */
+  private decode(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    let d = this.decoder;
+    if (d === null) {
+      const coding = this.coding!;
+      d = this.decoder = createDecoder(coding, chunk);
+      d.on('data', (out: Buffer) => {
+        if (!this.settled) this.keep(controller, out);
+      });
+      d.on('end', () => this.succeed(false));
+      d.on('error', (err) => this.fail(new BodyDecodeError(coding, { cause: err })));
+    }
+    // Backpressure: while zlib is behind, the socket waits instead of the input piling up
+    // here (undici may still hand over what it has already read: one 'drain' listener).
+    if (!d.write(chunk) && !controller.paused) {
+      controller.pause();
+      d.once('drain', () => {
+        if (!this.settled) controller.resume();
+      });
+    }
   }
 
   // ── settling ────────────────────────────────────────────────────────
   private finish(): void {
     this.settled = true;
+    // Past the cap, timed out or failed: nothing more to decompress (after 'end' a no-op).
+    if (this.decoder !== null) this.decoder.destroy();
     this.transport.deadlines.remove(this);
     if (this.signal) this.transport.unwatch(this.signal, this);
   }
