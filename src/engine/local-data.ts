@@ -10,6 +10,7 @@ import { widenThreads } from '../duckdb-settings.js';
 import { RunError } from '../errors.js';
 import { inferSourceColumns, sinkSchema, type SourceColumn } from '../sink/schema.js';
 import { Sink } from '../sink/sink.js';
+import { checkTemplateColumns } from '../request/template-columns.js';
 import { memoryRowStream, peekRows } from '../source/memory.js';
 import { describe, registerSource } from '../source/relation.js';
 import { countRows, openRowStream, type RowStream } from '../source/stream.js';
@@ -93,6 +94,7 @@ export async function openRunData(ctx: EngineContext, runDir: string): Promise<R
       if (!config.source) throw new RunError('RESTLAKE_SOURCE', 'the config has no source and no rows were given');
       const relation = await registerSource(srcConn, config.source);
       columns = await describe(srcConn, relation);
+      checkTemplateColumns(config, columns.map((c) => c.name));
       sourceRows = await countRows(srcConn, relation);
       makeStream = (succeeded) => openRowStream(srcConn, config, relation, columns, succeeded);
     }

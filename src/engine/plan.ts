@@ -7,6 +7,7 @@ import { RunError } from '../errors.js';
 import { createRowProcessor } from '../request/execute.js';
 import type { HttpRequest, Row } from '../request/types.js';
 import { parseRowJson } from '../request/row-json.js';
+import { checkTemplateColumns } from '../request/template-columns.js';
 import { describe, registerSource } from '../source/relation.js';
 import { previewRows } from '../source/stream.js';
 import type { Transport } from '../transport/types.js';
@@ -80,6 +81,7 @@ async function sourceLines(config: PipelineConfig, limit: number, rows?: Iterabl
   try {
     const relation = await registerSource(conn, config.source);
     const columns = await describe(conn, relation);
+    checkTemplateColumns(config, columns.map((c) => c.name));
     return await previewRows(conn, config, relation, columns, limit);
   } finally {
     conn.closeSync();

@@ -9,6 +9,7 @@ import { ConfigError } from '../../errors.js';
 import type { DeltaType, StructField } from '../../delta/schema/types.js';
 import { REQUEST_ID_FIELD, sparkRequestIdSql } from '../../request/request-id.js';
 import { sinkSchema } from '../../sink/schema.js';
+import { checkTemplateColumns } from '../../request/template-columns.js';
 import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
 import { JOB_FILE, WORKER_FILE } from './job-file.js';
 
@@ -136,6 +137,7 @@ export function answerSchema(config: PipelineConfig, fields: readonly SourceFiel
       missing.map((k) => ({ path: 'source.key', message: `the source has no column "${k}" (it has: ${fields.map((f) => f.name).join(', ') || 'none'})` })),
     );
   }
+  checkTemplateColumns(config, fields.map((f) => f.name));
   // The local engine's schema decides names, order and nullability (same table, either
   // engine); Spark supplies the source columns' types.
   const schema = sinkSchema(config, fields.map((f) => ({ name: f.name, duckType: 'VARCHAR' })));
