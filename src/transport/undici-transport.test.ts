@@ -40,6 +40,26 @@ test('sends method, headers and body; returns status, lower-case headers (repeat
   }
 });
 
+test('header values are read as UTF-8 when their bytes are UTF-8, as latin1 otherwise', async () => {
+  const srv = await httpServer((_req, res) => {
+    // Node writes a header string one byte per character: these put UTF-8 bytes on the wire.
+    res.setHeader('X-Utf8', Buffer.from('café ü 日本', 'utf8').toString('latin1'));
+    res.setHeader('X-Latin1', 'caf\u00e9'); // one byte 0xE9: not UTF-8
+    res.setHeader('X-Ascii', 'plain');
+    res.end();
+  });
+  const t = createTransport(transportConfig());
+  try {
+    const r = await t.send({ method: 'GET', url: `${srv.url}/`, headers: {}, body: null });
+    assert.equal(r.headers['x-utf8'], 'café ü 日本');
+    assert.equal(r.headers['x-latin1'], 'café');
+    assert.equal(r.headers['x-ascii'], 'plain');
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
 test('keeps connections alive and never opens more than `connections` per origin', async () => {
   const srv = await httpServer((_req, res) => setTimeout(() => res.end('x'), 5));
   const t = createTransport(transportConfig({ connections: 2 }));

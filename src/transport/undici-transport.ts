@@ -32,6 +32,17 @@ export function createTransport(config: TransportConfig): Transport {
   return new UndiciTransport(config);
 }
 
+
+// Header bytes reach us as latin1 text (one character per byte), but servers send
+// UTF-8 ("café" arrived as "cafÃ©"). A value with bytes above 0x7F is read as UTF-8
+// when it is valid UTF-8, and kept as latin1 otherwise.
+const HIGH_BYTE = /[\x80-\xff]/;
+
+function utf8HeaderText(latin1: string): string {
+  const text = Buffer.from(latin1, 'latin1').toString('utf8');
+  return text.includes('\ufffd') ? latin1 : text;
+}
+
 class UndiciTransport implements Transport {
   private readonly agent: Agent;
   private readonly totalTimeoutMessage: string;
@@ -161,7 +172,8 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
     // parseHeaders gave us a fresh object with lower-case keys; join repeats in place.
     for (const k in headers) {
       const v = headers[k];
-      if (typeof v !== 'string') headers[k] = Array.isArray(v) ? v.join(', ') : '';
+      const text = typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : '';
+      headers[k] = HIGH_BYTE.test(text) ? utf8HeaderText(text) : text;
     }
     this.headers = headers as Record<string, string>;
     this.coding = codingOf(this.headers['content-encoding']);
