@@ -381,6 +381,11 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     expect: [['sink.path', 'is the directory the source reads (<dir>/lake/*.csv); results need a table of their own, or mode overwrite would replace the rows being read', 8]],
   },
   {
+    title: 'a headers middleware that sets the idempotency header',
+    yaml: HEAD.replace('  url:', '  idempotency_header: X-Idem\n  url:') + 'middleware:\n  - type: headers\n    set: { x-idem: fixed }\n',
+    expect: [['middleware[0].set.x-idem', "is also request.idempotency_header, which sends each row's own key; keep one", 12]],
+  },
+  {
     title: 'two YAML documents',
     yaml: HEAD + '---\nversion: 1\n',
     expect: [['', 'invalid YAML: the file holds more than one YAML document (a "---" line); a pipeline config is one document', 9]],

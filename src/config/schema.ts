@@ -8,7 +8,7 @@ import { show, strictObject } from './schema-parts.js';
 import { auth } from './sections/auth.js';
 import { execution } from './sections/execution.js';
 import { middleware } from './sections/middleware.js';
-import { request } from './sections/request.js';
+import { checkIdempotencyHeaderNotSet, request } from './sections/request.js';
 import { response } from './sections/response.js';
 import { checkColumnNames, checkSinkApartFromSource, sink } from './sections/sink.js';
 import { source } from './sections/source.js';
@@ -50,6 +50,7 @@ function buildPipelineSchema(allowNoSource: boolean) {
   })
     .superRefine(checkColumnNames, ALWAYS)
     .superRefine(checkSinkApartFromSource, ALWAYS)
+    .superRefine(checkIdempotencyHeaderNotSet, ALWAYS)
     .transform(({ $schema: _editorHint, ...config }) => config)
     .describe('A restlake pipeline: rows of a table become HTTP requests; responses land in a Delta table.');
 }

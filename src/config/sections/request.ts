@@ -105,3 +105,19 @@ function duplicateIgnoringCase(names: string[]): string | null {
   }
   return null;
 }
+
+/**
+ * A headers middleware that sets the idempotency header would replace the per-row key
+ * with its own value, the same for many rows: the API would then drop them as repeats.
+ */
+export function checkIdempotencyHeaderNotSet(value: unknown, c: IssueSink): void {
+  const v = asRecord(value);
+  const idem = asRecord(v?.request)?.idempotency_header;
+  if (typeof idem !== 'string' || !Array.isArray(v?.middleware)) return;
+  v.middleware.forEach((m: unknown, i: number) => {
+    const mw = asRecord(m);
+    const set = mw?.type === 'headers' ? asRecord(mw.set) : null;
+    const clash = set && Object.keys(set).find((h) => h.toLowerCase() === idem.toLowerCase());
+    if (clash) c.addIssue({ code: 'custom', path: ['middleware', i, 'set', clash], message: `is also request.idempotency_header, which sends each row's own key; keep one` });
+  });
+}
