@@ -69,3 +69,17 @@ export class ConfigError extends RestlakeError {
 
 /** The run cannot proceed (source, sink, auth): exit 3. */
 export class RunError extends RestlakeError {}
+
+/**
+ * An error's first line, for a one-line message. DuckDB's CSV errors say only where on
+ * their first line ("CSV Error on Line: 3") and why further down ("Invalid unicode
+ * ... This file is not utf-8 encoded."): that reason is added.
+ */
+export function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const lines = msg.split('\n');
+  const first = lines[0] ?? msg;
+  if (!/CSV Error on Line/.test(first)) return first;
+  const reason = lines.slice(1).find((l) => l.trim() !== '' && !/^(Original Line|Possible Solution|LINE \d)|^\s/.test(l));
+  return reason ? `${first}: ${reason}` : first;
+}

@@ -4,17 +4,13 @@ import { stat } from 'node:fs/promises';
 import type { PipelineConfig } from '../config/types.js';
 import { DEFAULT_ROW_GROUP_ROWS, DeltaTable, SchemaMismatchError, type StructType } from '../delta/index.js';
 import { quoteIdent } from '../delta/schema/duckdb-types.js';
-import { RunError } from '../errors.js';
+import { firstLine, RunError } from '../errors.js';
 import { maxResultLineBytes } from '../worker/result.js';
 import { sinkSchema } from './schema.js';
 import { spoolSelectSql } from './spool-sql.js';
 
 export const SUCCEEDED_TABLE = 'restlake_succeeded';
 
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0] ?? msg;
-}
 
 // Parquet row groups of about this much result text: DuckDB's writer holds a row group
 // in memory, and at its default row count a commit of result rows with response bodies

@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SourceConfig } from '../config/types.js';
 import { DeltaTable, openStorage } from '../delta/index.js';
 import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
-import { RunError } from '../errors.js';
+import { firstLine, RunError } from '../errors.js';
 
 export const SOURCE_VIEW = 'restlake_source';
 
@@ -125,10 +125,6 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
   return SOURCE_VIEW;
 }
 
-export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0] ?? msg;
-}
 
 /** Column names and DuckDB types of a relation. */
 export async function describe(conn: DuckDBConnection, relation: string): Promise<{ name: string; duckType: string }[]> {
