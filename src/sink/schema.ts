@@ -35,8 +35,8 @@ export function sinkSchema(config: PipelineConfig, sourceColumns: readonly Sourc
   const copied: StructField[] = [];
   config.sink.source_columns.forEach((name, i) => {
     const col = byName.get(name);
-    if (fixed.has(name)) issues.push({ path: `sink.source_columns.${i}`, message: `"${name}" is a sink column name; rename it in the source` });
-    else if (!col) issues.push({ path: `sink.source_columns.${i}`, message: `the source has no column "${name}" (it has: ${[...byName.keys()].join(', ') || 'none'})` });
+    if (fixed.has(name)) issues.push({ path: `sink.source_columns[${i}]`, message: `"${name}" is a sink column name; rename it in the source` });
+    else if (!col) issues.push({ path: `sink.source_columns[${i}]`, message: `the source has no column "${name}" (it has: ${[...byName.keys()].join(', ') || 'none'})` });
     else copied.push(field(name, deltaTypeOfDuckDb(col.duckType)));
   });
   const extract: StructField[] = [];
