@@ -172,3 +172,49 @@ test('worker deaths end the run only when they come in a burst: the restart budg
     await tmp.cleanup();
   }
 });
+
+// The first worker started takes 8 rows and dies without answering (an OOM kill); the
+// ones after it answer everything. Each reports how many rows every stdin chunk brings.
+const DIES_ONCE_WORKER = `import { existsSync, writeFileSync } from 'node:fs';
+${WORKER_PRELUDE}
+const first = !existsSync(process.env.MARKER);
+if (first) writeFileSync(process.env.MARKER, '');
+let got = 0;
+onRows((ids) => {
+  process.stderr.write((first ? 'first' : 'next') + ' chunk rows=' + ids.length + '\\n');
+  if (!first) return ids.forEach(answer);
+  got += ids.length;
+  if (got >= 8) process.exit(1);
+});
+`;
+
+test("a dead worker's rows go to the next worker in bulk after a first death, not one at a time", { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  try {
+    const script = join(tmp.dir, 'dies-once.mjs');
+    await writeFile(script, DIES_ONCE_WORKER);
+    const answered = new Set<string>();
+    const chunks: string[] = [];
+    const dispatcher = new Dispatcher({
+      workers: 1,
+      perWorker: 8,
+      script,
+      jobPath: join(tmp.dir, 'unused.json'),
+      env: { MARKER: join(tmp.dir, 'marker') },
+      onResult: (_line, head) => answered.add(head.requestId),
+      onAbandoned: (id) => assert.fail(`row ${id} abandoned`),
+      log: (_level, message) => {
+        const m = /^worker \d+: (first|next) chunk rows=(\d+)$/.exec(message);
+        if (m) chunks.push(`${m[1]}:${m[2]}`);
+      },
+    });
+    await sendRows(dispatcher, 8);
+    await dispatcher.finish();
+    assert.equal(answered.size, 8);
+    assert.equal(dispatcher.restarts, 1);
+    // The 8 orphans reach the new worker in one write; isolated, they took 8 writes of 1.
+    assert.deepEqual(chunks, ['first:8', 'next:8']);
+  } finally {
+    await tmp.cleanup();
+  }
+});
