@@ -47,6 +47,19 @@ async function localPatterns(path: string, format: string): Promise<string[]> {
   return files;
 }
 
+/**
+ * A CSV or JSON-lines source of zero bytes has no columns: DuckDB would make one up
+ * ("json", "column0"), and the run would stop on a missing key or template column. An
+ * empty file is usually an export that failed upstream, so it is named as such.
+ */
+async function refuseEmptyFiles(files: readonly string[], path: string, format: string): Promise<void> {
+  if (format !== 'csv' && format !== 'json') return;
+  const sizes = await Promise.all(files.filter((f) => !hasGlob(f)).map((f) => stat(f).then((s) => s.size, () => -1)));
+  if (sizes.length === files.length && sizes.every((n) => n === 0)) {
+    throw new RunError('RESTLAKE_SOURCE', `source ${path} is empty (0 bytes): no ${format === 'csv' ? 'header line' : 'JSON line'}, so no columns and no rows`);
+  }
+}
+
 /** s3:// plain files: fetched through the delta Storage (which caches them locally for DuckDB). */
 async function s3Files(uri: string, format: string): Promise<string[]> {
   const exts = EXTENSIONS[format] ?? [format];
@@ -112,6 +125,7 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
       relation = quoteIdent(inner);
     } else {
       const files = /^s3[an]?:\/\//i.test(source.path) ? await s3Files(source.path, source.format) : await localPatterns(source.path, source.format);
+      await refuseEmptyFiles(files, source.path, source.format);
       relation = reader(source.format, files);
     }
     const limit = source.limit !== null ? ` LIMIT ${Math.max(0, Math.floor(source.limit))}` : '';
