@@ -11,6 +11,7 @@ import { parseJsonLines } from './commit-read.js';
 import { assertReadable } from './features.js';
 import { assertTypeChangesSupported } from '../schema/type-widening.js';
 import { LOG_DIR, LAST_CHECKPOINT, classifyLogFile, commitFile, type LogFile } from './names.js';
+import { versionAtTimestamp } from './time-travel.js';
 
 export interface Snapshot {
   version: number;
@@ -99,7 +100,7 @@ export async function loadSnapshot(storage: Storage, opts: SnapshotOptions = {},
   if (opts.timestamp !== undefined && opts.version !== undefined) {
     throw new DeltaError('DELTA_INVALID_ARGUMENT', 'give a version or a timestamp to time travel, not both');
   }
-  const target = opts.timestamp !== undefined ? await versionAtTimestamp(storage, list, opts.timestamp) : (opts.version ?? list.latest);
+  const target = opts.timestamp !== undefined ? await versionAtTimestamp(storage, list, opts.timestamp, () => loadSnapshot(storage, { version: list.latest! })) : (opts.version ?? list.latest);
   if (!Number.isInteger(target) || target < 0) throw new DeltaError('DELTA_INVALID_ARGUMENT', `invalid table version ${target}`);
   if (target > list.latest) {
     throw new DeltaError('DELTA_VERSION_NOT_FOUND', `version ${target} of ${storage.root} does not exist (latest is ${list.latest})`);
@@ -135,39 +136,6 @@ export async function loadSnapshot(storage: Storage, opts: SnapshotOptions = {},
     return replay(storage, list, actions, startVersion, target);
   }
   throw lastError ?? new DeltaError('DELTA_NOT_A_TABLE', `${storage.root}: no usable checkpoint or commits`);
-}
-
-/**
- * The latest version committed at or before `ts`. Commit times are the commit files' modification times,
- * made strictly increasing as Delta requires (a time not after its predecessor's counts as predecessor + 1 ms),
- * or commitInfo.inCommitTimestamp from the version where in-commit timestamps were enabled.
- */
-async function versionAtTimestamp(storage: Storage, list: LogListing, at: number | Date): Promise<number> {
-  const ts = at instanceof Date ? at.getTime() : at;
-  if (!Number.isFinite(ts)) throw new DeltaError('DELTA_INVALID_ARGUMENT', `invalid time travel timestamp ${String(at)}`);
-  const latest = await loadSnapshot(storage, { version: list.latest! });
-  const ict = latest.configuration['delta.enableInCommitTimestamps'] === 'true';
-  const ictFrom = ict ? Number(latest.configuration['delta.inCommitTimestampEnablementVersion'] ?? 0) : Infinity;
-  const versions = [...list.commits.keys()].sort((a, b) => a - b);
-  let prev = -Infinity;
-  let found: number | null = null;
-  for (const v of versions) {
-    let t = list.commits.get(v)!.modificationTime;
-    if (v >= ictFrom) {
-      const buf = await storage.read(commitFile(v));
-      const ci = buf ? parseJsonLines(buf, commitFile(v)).find((a): a is { commitInfo: { inCommitTimestamp?: number } } => 'commitInfo' in a) : undefined;
-      if (typeof ci?.commitInfo.inCommitTimestamp === 'number') t = ci.commitInfo.inCommitTimestamp;
-    } else if (t <= prev) {
-      t = prev + 1;
-    }
-    prev = t;
-    if (t <= ts) found = v;
-    else break;
-  }
-  if (found === null) {
-    throw new DeltaError('DELTA_VERSION_NOT_FOUND', `${storage.root} has no version at or before ${new Date(ts).toISOString()} (the earliest available commit is later)`);
-  }
-  return found;
 }
 
 /** A snapshot's state as the actions that rebuild it (like a checkpoint, tombstones included). */
