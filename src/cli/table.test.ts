@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '../duckdb.js';
 import { DeltaTable, type StructType } from '../delta/index.js';
@@ -97,6 +98,23 @@ test('table: usage errors exit 2, a missing table exits 3', async () => {
       assert.equal(await runTable(args, t), code, `${args.join(' ')}: ${t.err()}`);
       assert.match(t.err(), message, args.join(' '));
     }
+  } finally {
+    await cleanup();
+  }
+});
+
+test('table checkpoint refuses a table with writer features restlake does not support, naming them', async () => {
+  const { dir, cleanup } = await tempDir('table-cli-features');
+  try {
+    const log = join(dir, 'lake', '_delta_log');
+    await mkdir(log, { recursive: true });
+    const protocol = { minReaderVersion: 1, minWriterVersion: 7, writerFeatures: ['domainMetadata', 'rowTracking', 'clustering'] };
+    const metaData = { id: 'f', format: { provider: 'parquet', options: {} }, schemaString: JSON.stringify(SCHEMA), partitionColumns: [], configuration: {} };
+    await writeFile(join(log, '00000000000000000000.json'), `${JSON.stringify({ protocol })}\n${JSON.stringify({ metaData })}\n`);
+    const t = io(dir);
+    assert.equal(await runTable(['checkpoint', 'lake'], t), 3);
+    assert.match(t.err(), /cannot write a checkpoint of .*'rowTracking', 'clustering' are not supported/);
+    assert.ok(!existsSync(join(log, '00000000000000000000.checkpoint.parquet')), 'no checkpoint written');
   } finally {
     await cleanup();
   }

@@ -1,7 +1,8 @@
 // Classic single-file V1 checkpoints in the layout delta-spark 3.x writes (the `checkpointSchema` in its
 // _last_checkpoint): struct columns txn, add, remove, metaData, protocol, domainMetadata; maps as Parquet
 // MAPs; stats as a JSON string (unless delta.checkpoint.writeStatsAsJson=false). One action per row, all
-// other columns null. Tables asking for struct stats (writeStatsAsStruct) get no checkpoint from us.
+// other columns null. Tables asking for struct stats (writeStatsAsStruct), or with writer features we do not
+// support, get no checkpoint from us.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { DeltaError } from '../errors.js';
 import { quoteLiteral } from '../schema/duckdb-types.js';
 import type { Storage } from '../storage/types.js';
 import type { Action } from './actions.js';
+import { assertWriterProtocol } from './features.js';
 import { LAST_CHECKPOINT, classicCheckpointFile } from './names.js';
 import type { Snapshot } from './snapshot.js';
 import { parseIntervalMs } from './interval.js';
@@ -99,6 +101,9 @@ export function checkpointActions(snap: Snapshot, now: number): Action[] {
 }
 
 export async function writeCheckpoint(storage: Storage, snap: Snapshot, now = Date.now()): Promise<void> {
+  // Only the protocol half of the writer check: a checkpoint copies the state as it is and writes no data,
+  // so content rules (column mapping, constraints, append-only, ...) do not apply to it.
+  assertWriterProtocol(snap.protocol, storage.root, 'write a checkpoint of');
   const jsonStats = checkpointJsonStats(snap, storage.root);
   const actions = checkpointActions(snap, now);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-ckpt-'));

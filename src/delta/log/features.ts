@@ -45,16 +45,33 @@ export function columnMappingMode(p: Protocol, m: Metadata): 'none' | 'name' | '
   throw new DeltaError('DELTA_UNSUPPORTED_FEATURE', `unknown delta.columnMapping.mode '${mode}'`);
 }
 
+/**
+ * The protocol half of the writer check (PROTOCOL.md "Table Features": to write, a writer must implement
+ * every writer feature, and every reader feature). Anything that writes to _delta_log - commits and
+ * checkpoints alike - passes it: a checkpoint of a table with, say, rowTracking or clustering must carry
+ * feature-specific state we do not maintain. `action` completes "cannot <action> <table>"; every
+ * unsupported feature is named, so one error tells the user all that stands in the way.
+ */
+export function assertWriterProtocol(p: Protocol, table: string, action = 'write to'): void {
+  assertReadable(p, table);
+  const refuse = (what: string): never => {
+    throw new DeltaError('DELTA_UNSUPPORTED_FEATURE', `cannot ${action} ${table}: ${what}`);
+  };
+  if (p.minWriterVersion > 7) refuse(`Delta writer version ${p.minWriterVersion} is not supported`);
+  if (p.minWriterVersion === 7) {
+    const unsupported = (p.writerFeatures ?? []).filter((f) => !SUPPORTED_WRITER_FEATURES.has(f));
+    if (unsupported.length === 1) refuse(`the Delta writer feature '${unsupported[0]}' is not supported`);
+    if (unsupported.length > 1) refuse(`the Delta writer features ${unsupported.map((f) => `'${f}'`).join(', ')} are not supported`);
+  }
+}
+
 /** Refuses writes to tables whose writer requirements restlake cannot meet; `removes` = the commit removes data. */
 export function assertWritable(p: Protocol, m: Metadata, schema: StructType, table: string, opts: { removesData: boolean }): void {
   const refuse = (what: string): never => {
     throw new DeltaError('DELTA_UNSUPPORTED_FEATURE', `cannot write to ${table}: ${what}`);
   };
-  assertReadable(p, table);
-  if (p.minWriterVersion > 7) refuse(`Delta writer version ${p.minWriterVersion} is not supported`);
-  if (p.minWriterVersion === 7) {
-    for (const f of p.writerFeatures ?? []) if (!SUPPORTED_WRITER_FEATURES.has(f)) refuse(`the Delta writer feature '${f}' is not supported`);
-  }
+  assertWriterProtocol(p, table);
+  // The rest depends on the table's content: rules we do not implement, refused where they are in force.
   const cfg = m.configuration ?? {};
   if (opts.removesData && cfg['delta.appendOnly'] === 'true') refuse('the table is append-only (delta.appendOnly=true)');
   if (p.minWriterVersion >= 3 && Object.keys(cfg).some((k) => k.startsWith('delta.constraints.'))) refuse('the table has CHECK constraints (checkConstraints)');
