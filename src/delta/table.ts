@@ -4,6 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { DeltaError } from './errors.js';
 import type { Action } from './log/actions.js';
 import { commitActions } from './log/commit.js';
+import { assertWritable, assertWriterProtocol, inCommitTimestampsEnabled } from './log/features.js';
 import { writeCheckpoint } from './log/checkpoint-write.js';
 import { type Snapshot, type SnapshotOptions, listLog, loadSnapshot } from './log/snapshot.js';
 import { compactTable, type CompactOptions, type CompactResult } from './maintenance/compact.js';
@@ -82,12 +83,25 @@ export class DeltaTable {
   /**
    * Commits raw actions at the first free version after `readVersion` (default: the latest version now).
    * The caller supplies commitInfo if it wants one. Conflicts follow the rules of `resolveConflict`.
+   * Like `write`, the table at `readVersion` must pass the writer check (removing data counts against
+   * appendOnly), and a protocol action in `actions` must list only writer features we support. With
+   * in-commit timestamps on at `readVersion`, the actions must start with commitInfo, whose
+   * inCommitTimestamp is set here (strictly after the previous commit's); a commit that itself enables
+   * them is the caller's to stamp, with the enablement properties.
    */
   async commit(actions: Action[], opts: { readVersion?: number } = {}): Promise<number> {
     const readVersion = opts.readVersion ?? (await this.latestVersion()) ?? -1;
-    const version = await commitActions(this.storage, actions, { readVersion });
-    const snapCfg = actions.find((a): a is Extract<Action, { metaData: unknown }> => 'metaData' in a)?.metaData.configuration;
-    await this.maybeCheckpoint(version, snapCfg ?? null);
+    const snap = readVersion >= 0 ? await this.snapshot({ version: readVersion }) : null;
+    if (snap) {
+      const removesData = actions.some((a) => 'remove' in a && a.remove.dataChange !== false);
+      assertWritable(snap.protocol, snap.metadata, snap.schema, this.root, { removesData });
+    }
+    const protocol = actions.find((a): a is Extract<Action, { protocol: unknown }> => 'protocol' in a)?.protocol;
+    if (protocol) assertWriterProtocol(protocol, this.root);
+    const inCommitTimestamps = snap !== null && inCommitTimestampsEnabled(snap.metadata);
+    const version = await commitActions(this.storage, actions, { readVersion, inCommitTimestamps });
+    const metadata = actions.find((a): a is Extract<Action, { metaData: unknown }> => 'metaData' in a)?.metaData ?? snap?.metadata;
+    await this.maybeCheckpoint(version, metadata?.configuration ?? null);
     return version;
   }
 
