@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '../duckdb.js';
 import { RunError } from '../errors.js';
 import type { SourceConfig } from '../config/types.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { startS3Server } from '../testkit/s3-server.js';
 import { describe, registerSource } from './relation.js';
 
 test('an empty CSV or JSON-lines file is named as empty (DuckDB would invent a column for it); a header-only CSV is a source of no rows', async () => {
@@ -30,6 +32,38 @@ test('an empty CSV or JSON-lines file is named as empty (DuckDB would invent a c
   } finally {
     conn.closeSync();
     db.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an s3:// source skips hidden and _-prefixed files as a local directory does, and reads a directory named like a file', { timeout: 120_000 }, async () => {
+  const s3 = await startS3Server();
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-relation-s3-'));
+  const saved = { ...process.env };
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    Object.assign(process.env, s3.env, { RESTLAKE_S3_CACHE_DIR: join(dir, 'cache') });
+    const put = (key: string, body: string) => s3.client().send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+    await put('in/c.csv', 'id\n1\n2\n3\n');
+    await put('in/_temporary/0/task_1/stale.csv', 'id\n99999\n');
+    await put('in/.hidden.csv', 'id\n99999\n');
+    // What Spark's df.write.csv("orders.csv") leaves: a directory with a file's name.
+    await put('exp/orders.csv/part-00000-abc.csv', 'id\n7\n8\n');
+    await put('exp/orders.csv/_SUCCESS', '');
+    const ids = async (path: string): Promise<number[]> => {
+      const relation = await registerSource(conn, { path, format: 'csv', key: ['id'], limit: null });
+      const r = await conn.runAndReadAll(`SELECT id::INT AS id FROM ${relation} ORDER BY id`);
+      return r.getRows().map((x) => Number(x[0]));
+    };
+    assert.deepEqual(await ids(`s3://${s3.bucket}/in`), [1, 2, 3]);
+    assert.deepEqual(await ids(`s3://${s3.bucket}/exp/orders.csv`), [7, 8]);
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+    conn.closeSync();
+    db.closeSync();
+    await s3.stop();
     await rm(dir, { recursive: true, force: true });
   }
 });

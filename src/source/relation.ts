@@ -31,15 +31,14 @@ async function isDirectory(p: string): Promise<boolean> {
 
 /**
  * Local paths DuckDB should read: a file, a glob, or every file with the format's
- * extension under a directory (hidden and `_`-prefixed entries, like Spark's
- * `_SUCCESS` or a `_delta_log`, are skipped).
+ * extension under a directory (hidden and `_`-prefixed entries are skipped).
  */
 async function localPatterns(path: string, format: string): Promise<string[]> {
   if (hasGlob(path) || !(await isDirectory(path))) return [path];
   const exts = EXTENSIONS[format] ?? [format];
   const entries = (await readdir(path, { recursive: true })) as string[];
   const files = entries
-    .filter((rel) => !rel.split(sep).some((part) => part.startsWith('.') || part.startsWith('_')))
+    .filter((rel) => !isHidden(rel, sep))
     .filter((rel) => exts.some((e) => rel.toLowerCase().endsWith('.' + e)))
     .sort()
     .map((rel) => join(path, rel));
@@ -60,21 +59,32 @@ async function refuseEmptyFiles(files: readonly string[], path: string, format: 
   }
 }
 
+/** Whether a path below a source directory is hidden or `_`-prefixed (`_SUCCESS`, `_temporary/`, `.crc`), as Spark skips them. */
+function isHidden(rel: string, separator: string): boolean {
+  return rel.split(separator).some((part) => part.startsWith('.') || part.startsWith('_'));
+}
+
 /** s3:// plain files: fetched through the delta Storage (which caches them locally for DuckDB). */
 async function s3Files(uri: string, format: string): Promise<string[]> {
   const exts = EXTENSIONS[format] ?? [format];
   const glob = hasGlob(uri);
   const lastSlash = uri.lastIndexOf('/');
   if (!glob && exts.some((e) => uri.toLowerCase().endsWith('.' + e))) {
-    return [await openStorage(uri.slice(0, lastSlash)).localPath(uri.slice(lastSlash + 1))];
+    try {
+      return [await openStorage(uri.slice(0, lastSlash)).localPath(uri.slice(lastSlash + 1))];
+    } catch (e) {
+      // No such object: maybe a directory named like a file, as Spark's
+      // df.write.csv("orders.csv") makes; it is listed as a prefix below.
+      if (!/does not exist/.test((e as Error).message)) throw e;
+    }
   }
   // A prefix (every file with the format's extension under it) or a glob (list the
   // directory before the first wildcard and match the rest).
   const dir = glob ? uri.slice(0, uri.lastIndexOf('/', uri.search(/[*?[]/))) : uri.replace(/\/+$/, '');
   const storage = openStorage(dir);
   const re = glob ? globToRegExp(uri.slice(dir.length + 1)) : null;
-  const files = (await storage.list('', { recursive: true })).filter((f) =>
-    re ? re.test(f.path) : exts.some((e) => f.path.endsWith('.' + e)),
+  const files = (await storage.list('', { recursive: true })).filter(
+    (f) => !isHidden(f.path, '/') && (re ? re.test(f.path) : exts.some((e) => f.path.endsWith('.' + e))),
   );
   if (files.length === 0) throw new RunError('RESTLAKE_SOURCE', `no ${format} files at ${uri}`);
   return Promise.all(files.map((f) => storage.localPath(f.path)));
