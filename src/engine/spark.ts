@@ -86,13 +86,29 @@ export function sparkConf(config: PipelineConfig): Record<string, string> {
   return conf;
 }
 
-/** spark-submit's arguments. Only paths and settings: the secrets live inside the shipped job file. */
+// Conf that carries a credential (spark.hadoop.fs.s3a.secret.key, a password, a token)
+// must not go on spark-submit's command line: every local user can read that in
+// /proc/*/cmdline while the job runs. The driver script sets it on its SparkSession
+// from a file only this user can read (secretConf).
+const SECRET_CONF_KEY = /(secret|password|passwd|token|credential|access\.key|session\.key|private)/i;
+
+/** The conf split into what may go on the command line and what must not. */
+export function splitSparkConf(config: PipelineConfig): { public: Record<string, string>; secret: Record<string, string> } {
+  const out = { public: {} as Record<string, string>, secret: {} as Record<string, string> };
+  for (const [k, v] of Object.entries(sparkConf(config))) {
+    const secret = SECRET_CONF_KEY.test(k) || config.secrets.some((s) => s.length >= 4 && v.includes(s));
+    (secret ? out.secret : out.public)[k] = v;
+  }
+  return out;
+}
+
+/** spark-submit's arguments. Only paths and settings: the secrets live inside the shipped job file and the secret conf file. */
 export function spawnArgs(opts: { config: PipelineConfig; files: string[]; jars: string[]; script: string; plan: string }): string[] {
   const spark = opts.config.execution.spark;
   const args = ['--master', spark?.master ?? 'local[*]', '--deploy-mode', 'client', '--name', `restlake-${opts.config.name}`];
   args.push('--files', opts.files.join(','));
   if (opts.jars.length) args.push('--jars', opts.jars.join(','));
-  for (const [k, v] of Object.entries(sparkConf(opts.config))) args.push('--conf', `${k}=${v}`);
+  for (const [k, v] of Object.entries(splitSparkConf(opts.config).public)) args.push('--conf', `${k}=${v}`);
   args.push(opts.script, opts.plan);
   return args;
 }
@@ -141,7 +157,13 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
     }
 
     const answer = join(dir, 'answer.json');
-    const plan = buildPlan(config, ctx.runId, { question: join(dir, 'question.json'), answer });
+    const { secret } = splitSparkConf(config);
+    let secretConf: string | null = null;
+    if (Object.keys(secret).length > 0) {
+      secretConf = join(dir, 'secret-conf.json');
+      writeFileSync(secretConf, JSON.stringify(secret), { mode: 0o600 });
+    }
+    const plan = buildPlan(config, ctx.runId, { question: join(dir, 'question.json'), answer, secretConf });
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
     writeFileSync(join(dir, 'restlake_driver.py'), DRIVER_SCRIPT);
 

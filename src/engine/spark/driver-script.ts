@@ -129,7 +129,14 @@ def main(plan_path):
         plan = json.load(f)
     if plan.get("parent_pid"):
         exit_with_restlake(int(plan["parent_pid"]))
-    spark = SparkSession.builder.appName(plan["app_name"]).getOrCreate()
+    builder = SparkSession.builder.appName(plan["app_name"])
+    # Credentials in the Spark conf come from a file, not spark-submit's command line
+    # (which any local user can read while the job runs).
+    if plan.get("secret_conf_file"):
+        with open(plan["secret_conf_file"]) as f:
+            for key, value in json.load(f).items():
+                builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     sc = spark.sparkContext
     sc.setLogLevel("WARN")
     # Spark's and Delta's defaults (200 shuffle partitions, 50 for Delta's log replay) are

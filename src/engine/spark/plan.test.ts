@@ -10,7 +10,7 @@ import { sparkRequestIdSql } from '../../request/request-id.js';
 import { sinkSchema } from '../../sink/schema.js';
 import { answerSchema, buildPlan, sinkTypeOfSpark, sparkPath } from './plan.js';
 import { DRIVER_SCRIPT } from './driver-script.js';
-import { sparkConf, spawnArgs } from '../spark.js';
+import { sparkConf, spawnArgs, splitSparkConf } from '../spark.js';
 
 const SECRET = 'super-secret-client-secret-value';
 
@@ -102,6 +102,40 @@ test('spark-submit args: client mode, Delta on, user conf wins, no secret', asyn
   assert.equal(args[args.indexOf('--jars') + 1], '/j/a.jar,/j/b.jar');
   assert.deepEqual(args.slice(-2), ['/t/d.py', '/t/plan.json']);
   assert.ok(!args.join(' ').includes(SECRET));
+});
+
+test('credentials in the Spark conf stay off the command line (any local user can read it) and go in the secret conf', async () => {
+  const c = await loadConfig(
+    {
+      version: 1,
+      name: 'orders_scoring',
+      source: { path: '/data/orders.parquet', key: ['order_id'] },
+      request: { url: 'https://api.example.com/v1/{{ order_id }}' },
+      sink: { path: 's3://bucket/lake/scores' },
+      execution: {
+        engine: 'spark',
+        spark: {
+          master: 'local[2]',
+          conf: {
+            'spark.hadoop.fs.s3a.access.key': 'AKIAEXAMPLE123',
+            'spark.hadoop.fs.s3a.secret.key': '${env:AWS_SECRET}',
+            'spark.hadoop.fs.s3a.endpoint': 'http://127.0.0.1:9000',
+            'spark.some.custom.setting': 'x-${env:AWS_SECRET}',
+          },
+        },
+      },
+    },
+    { baseDir: '/work', env: { AWS_SECRET: 'aws-secret-value-1234' } },
+  );
+  const { public: open, secret } = splitSparkConf(c);
+  assert.deepEqual(Object.keys(secret).sort(), ['spark.hadoop.fs.s3a.access.key', 'spark.hadoop.fs.s3a.secret.key', 'spark.some.custom.setting']);
+  assert.equal(open['spark.hadoop.fs.s3a.endpoint'], 'http://127.0.0.1:9000');
+  const args = spawnArgs({ config: c, files: ['/t/w.mjs'], jars: [], script: '/t/d.py', plan: '/t/plan.json' }).join(' ');
+  assert.ok(!args.includes('aws-secret-value-1234') && !args.includes('AKIAEXAMPLE123'), args);
+  assert.match(args, /spark\.hadoop\.fs\.s3a\.endpoint=http:\/\/127\.0\.0\.1:9000/);
+  // The driver script reads them from the file the plan names.
+  assert.match(DRIVER_SCRIPT, /plan\.get\("secret_conf_file"\)/);
+  assert.equal(buildPlan(c, 'r', { question: '/q', answer: '/a', secretConf: '/t/secret-conf.json' }).secret_conf_file, '/t/secret-conf.json');
 });
 
 test('the PySpark driver script is valid Python', async (t) => {

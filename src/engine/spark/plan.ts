@@ -32,6 +32,8 @@ export interface SparkPlan {
   user_conf_keys: string[];
   /** This process: the script ends its Spark application if restlake dies first. */
   parent_pid: number;
+  /** A file (only this user can read) of conf the script sets on its session: credentials kept off the command line. */
+  secret_conf_file: string | null;
 }
 
 /** Spark reads S3 through the s3a connector; users write s3://. */
@@ -42,7 +44,7 @@ export function sparkPath(path: string): string {
 export function buildPlan(
   config: PipelineConfig,
   runId: string,
-  files: { question: string; answer: string },
+  files: { question: string; answer: string; secretConf?: string | null },
   nodeCommand = 'node',
 ): SparkPlan {
   const src = config.source;
@@ -65,6 +67,7 @@ export function buildPlan(
     answer_file: files.answer,
     user_conf_keys: Object.keys(config.execution.spark?.conf ?? {}),
     parent_pid: process.pid,
+    secret_conf_file: files.secretConf ?? null,
   };
 }
 
