@@ -16,7 +16,7 @@ const BEGIN = '<!-- BEGIN GENERATED KEY REFERENCE: node scripts/gen-config-docs.
 const END = '<!-- END GENERATED KEY REFERENCE -->';
 
 const { configJsonSchema } = await import(pathToFileURL(join(ROOT, 'dist', 'config', 'json-schema.js')).href);
-const schema = configJsonSchema();
+const schema = configJsonSchema({ references: false }); // the values themselves, not the ${env:} alternatives
 
 const deref = (n) => (n && n.$ref ? { ...schema.$defs[n.$ref.split('/').pop()], ...n, $ref: undefined } : n);
 const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { configJsonSchema } from './json-schema.js';
 import { DESIGN_EXAMPLE } from './testing.js';
@@ -62,6 +62,21 @@ test('the JSON Schema accepts the reference example and shorthand forms', async 
   const short = parseYaml(DESIGN_EXAMPLE.replace('  - type: timing', '  - timing').replace('key: [order_id]', 'key: order_id')) as Record<string, unknown>;
   short.auth = 'none';
   assert.deepEqual(check(schema, schema, short), []);
+});
+
+test('the JSON Schema accepts every shipped example, and ${env:}/${file:} references where the loader resolves them', async () => {
+  const schema = configJsonSchema();
+  const dir = new URL('../../examples/', import.meta.url);
+  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.yaml'))) {
+    assert.deepEqual(check(schema, schema, parseYaml(await readFile(new URL(f, dir), 'utf8'))), [], f);
+  }
+  const withRefs = parseYaml(DESIGN_EXAMPLE) as Record<string, Record<string, unknown>>;
+  withRefs.auth!.token_url = '${env:IDP_URL}';
+  withRefs.execution = { ...withRefs.execution, workers: '${env:W}', concurrency: '${env:C:-8}', resume: '${env:RESUME}' };
+  assert.deepEqual(check(schema, schema, withRefs), []);
+  // Only a reference stands in for a number: other text still fails.
+  withRefs.execution.workers = 'four';
+  assert.notDeepEqual(check(schema, schema, withRefs), []);
 });
 
 test('the JSON Schema rejects unknown keys, bad enums and missing required keys where the loader does', () => {

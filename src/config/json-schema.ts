@@ -4,10 +4,16 @@
 import { z } from 'zod';
 import { pipelineSchema, TYPE_NAME_SHORTHAND } from './schema.js';
 
-let cached: Record<string, unknown> | null = null;
+const cached = new Map<boolean, Record<string, unknown>>();
 
-export function configJsonSchema(): Record<string, unknown> {
-  if (cached) return structuredClone(cached);
+/**
+ * `references: false` leaves out the `${env:}`/`${file:}` alternatives (for the key
+ * reference in the docs, which describes the values themselves).
+ */
+export function configJsonSchema(opts: { references?: boolean } = {}): Record<string, unknown> {
+  const references = opts.references ?? true;
+  const hit = cached.get(references);
+  if (hit) return structuredClone(hit);
   const json = z.toJSONSchema(pipelineSchema(), {
     io: 'input',
     target: 'draft-2020-12',
@@ -24,10 +30,31 @@ export function configJsonSchema(): Record<string, unknown> {
       });
     },
   }) as Record<string, unknown>;
-  cached = {
+  if (references) allowReferences(json);
+  const schema = {
     $schema: json.$schema,
     title: 'restlake pipeline config (version 1)',
     ...json,
   };
-  return structuredClone(cached);
+  cached.set(references, schema);
+  return structuredClone(schema);
+}
+
+// `${env:…}`/`${file:…}` is resolved before validation, so the loader accepts one
+// where the schema wants a number (`workers: ${env:W}`) or a string of some pattern
+// (`token_url: ${env:IDP_URL}`). The editor must accept them too.
+const WHOLE_REFERENCE = { type: 'string', pattern: '^\\$\\{(env|file):[^}]+\\}$', description: 'A ${env:NAME} or ${file:path} reference.' };
+const HAS_REFERENCE = { type: 'string', pattern: '\\$\\{(env|file):', description: 'A string with a ${env:NAME} or ${file:path} reference.' };
+
+function allowReferences(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(allowReferences);
+  if (node === null || typeof node !== 'object') return;
+  const n = node as Record<string, unknown>;
+  for (const v of Object.values(n)) allowReferences(v);
+  if ('const' in n || 'enum' in n) return;
+  const alt = n.type === 'integer' || n.type === 'number' || n.type === 'boolean' ? WHOLE_REFERENCE : n.type === 'string' && typeof n.pattern === 'string' ? HAS_REFERENCE : null;
+  if (!alt) return;
+  const { description, default: dflt, ...own } = n;
+  for (const k of Object.keys(n)) delete n[k];
+  Object.assign(n, description === undefined ? {} : { description }, dflt === undefined ? {} : { default: dflt }, { anyOf: [own, alt] });
 }

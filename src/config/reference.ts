@@ -16,7 +16,7 @@ export interface ConfigKey {
 type Schema = Record<string, unknown>;
 
 export function configKeys(): ConfigKey[] {
-  const root = configJsonSchema();
+  const root = configJsonSchema({ references: false });
   const deref = (s: Schema): Schema => {
     if (typeof s.$ref !== 'string') return s;
     const target = s.$ref.replace(/^#\/?/, '').split('/').filter(Boolean).reduce<unknown>((x, k) => (x as Schema)[k], root) as Schema;

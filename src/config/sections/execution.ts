@@ -36,7 +36,7 @@ export const execution = strictObject({
     .default('auto')
     .describe('Worker processes for the local engine; auto = one per core.'),
   concurrency: positiveInt().default(64).describe('Requests in flight per worker.'),
-  commit_rows: positiveInt().default(50000).describe('Commit the sink at least every this many rows...'),
+  commit_rows: positiveInt().default(50000).describe('Commit the sink once this many results are spooled (results arriving during a commit join the next one)...'),
   commit_interval: positiveDuration('30s').describe('...and at least this often.'),
   resume: z.boolean().default(true).describe('Skip request_ids that already succeeded in the sink.'),
   max_requests: positiveInt().nullable().default(null).describe('Stop cleanly (resumable) after this many requests.'),
