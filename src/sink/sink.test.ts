@@ -265,3 +265,25 @@ test('a sink deleted or rolled back mid-run is not quietly replaced by a new tab
     await tmp.cleanup();
   }
 });
+
+test('a sink path that is a file is refused when the sink opens, before any request', async () => {
+  const tmp = await tempDir();
+  try {
+    const config = await loadConfig({
+      version: 1,
+      name: 'file_t',
+      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
+      request: { url: 'http://127.0.0.1/{{ id }}' },
+      sink: { path: join(tmp.dir, 'not-a-dir') },
+    });
+    await writeFile(join(tmp.dir, 'not-a-dir'), 'x');
+    const schema = sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]);
+    await assert.rejects(Sink.open(config, schema, 'run-f'), (e: unknown) => {
+      assert.ok(e instanceof RunError);
+      assert.equal(e.message, `cannot open sink ${join(tmp.dir, 'not-a-dir')}: it is a file, not a Delta table directory`);
+      return true;
+    });
+  } finally {
+    await tmp.cleanup();
+  }
+});

@@ -89,6 +89,10 @@ export class Sink {
   ) {}
 
   static async open(config: PipelineConfig, schema: StructType, runId: string): Promise<Sink> {
+    // A file where the table directory should be: every request would be sent, and then
+    // the first commit would fail with all of them (EEXIST).
+    const kind = await stat(config.sink.path).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'none');
+    if (kind === 'file') throw new RunError('RESTLAKE_SINK', `cannot open sink ${config.sink.path}: it is a file, not a Delta table directory`);
     try {
       const table = await DeltaTable.forPath(config.sink.path);
       // Every commit must fit the table: in append mode a table of another schema (an
