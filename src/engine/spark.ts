@@ -20,11 +20,12 @@
 // with the sink. A MERGE on request_id would also guard against two concurrent runs, but
 // it joins the whole sink per batch and Delta may evaluate a MERGE source twice, which
 // here would mean sending every request twice.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { PipelineConfig } from '../config/types.js';
 import { ConfigError, RestlakeError, RunError } from '../errors.js';
+import { s3SettingsFromEnv } from '../delta/storage/s3-settings.js';
 import { checkAppendBeforeSpark } from '../sink/sink.js';
 import type { EngineContext } from './context.js';
 import { needsDriverServices } from './job.js';
@@ -69,10 +70,44 @@ export function workerBundlePath(env: NodeJS.ProcessEnv = process.env): string {
   return env.RESTLAKE_WORKER_BUNDLE ? resolve(env.RESTLAKE_WORKER_BUNDLE) : join(packageRoot(), 'dist', WORKER_FILE);
 }
 
+const S3_PATH = /^s3[an]?:\/\//i;
+
+/** Whether the pipeline reads or writes s3:// (Spark then needs s3a). */
+export function usesS3(config: PipelineConfig): boolean {
+  return S3_PATH.test(config.source?.path ?? '') || S3_PATH.test(config.sink.path);
+}
+
+/**
+ * s3a settings from the same environment the local engine reads S3 with (AWS_ENDPOINT_URL,
+ * AWS_REGION, RESTLAKE_S3_PATH_STYLE, the access keys), so a pipeline that works locally
+ * reaches the same bucket on Spark; executors on other hosts do not share this
+ * environment, so the credentials go in the conf too (off the command line: splitSparkConf).
+ */
+export function s3aConfFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const s3 = s3SettingsFromEnv(env);
+  const conf: Record<string, string> = {};
+  if (s3.endpoint) {
+    conf['spark.hadoop.fs.s3a.endpoint'] = s3.endpoint;
+    conf['spark.hadoop.fs.s3a.connection.ssl.enabled'] = String(s3.endpoint.toLowerCase().startsWith('https:'));
+  }
+  if (s3.forcePathStyle) conf['spark.hadoop.fs.s3a.path.style.access'] = 'true';
+  if (s3.region) conf['spark.hadoop.fs.s3a.endpoint.region'] = s3.region;
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    conf['spark.hadoop.fs.s3a.access.key'] = env.AWS_ACCESS_KEY_ID;
+    conf['spark.hadoop.fs.s3a.secret.key'] = env.AWS_SECRET_ACCESS_KEY;
+    if (env.AWS_SESSION_TOKEN) {
+      conf['spark.hadoop.fs.s3a.session.token'] = env.AWS_SESSION_TOKEN;
+      conf['spark.hadoop.fs.s3a.aws.credentials.provider'] = 'org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider';
+    }
+  }
+  return conf;
+}
+
 /** Spark settings restlake needs; the user's `execution.spark.conf` wins where it sets the same key. */
-export function sparkConf(config: PipelineConfig): Record<string, string> {
+export function sparkConf(config: PipelineConfig, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const spark = config.execution.spark;
   const conf: Record<string, string> = {
+    ...(usesS3(config) ? s3aConfFromEnv(env) : {}),
     'spark.sql.extensions': 'io.delta.sql.DeltaSparkSessionExtension',
     'spark.sql.catalog.spark_catalog': 'org.apache.spark.sql.delta.catalog.DeltaCatalog',
     // Rows are rendered to JSON for the worker: timestamps the same on every host and engine.
@@ -93,9 +128,9 @@ export function sparkConf(config: PipelineConfig): Record<string, string> {
 const SECRET_CONF_KEY = /(secret|password|passwd|token|credential|access\.key|session\.key|private)/i;
 
 /** The conf split into what may go on the command line and what must not. */
-export function splitSparkConf(config: PipelineConfig): { public: Record<string, string>; secret: Record<string, string> } {
+export function splitSparkConf(config: PipelineConfig, env: NodeJS.ProcessEnv = process.env): { public: Record<string, string>; secret: Record<string, string> } {
   const out = { public: {} as Record<string, string>, secret: {} as Record<string, string> };
-  for (const [k, v] of Object.entries(sparkConf(config))) {
+  for (const [k, v] of Object.entries(sparkConf(config, env))) {
     const secret = SECRET_CONF_KEY.test(k) || config.secrets.some((s) => s.length >= 4 && v.includes(s));
     (secret ? out.secret : out.public)[k] = v;
   }
@@ -111,6 +146,22 @@ export function spawnArgs(opts: { config: PipelineConfig; files: string[]; jars:
   for (const [k, v] of Object.entries(splitSparkConf(opts.config).public)) args.push('--conf', `${k}=${v}`);
   args.push(opts.script, opts.plan);
   return args;
+}
+
+/**
+ * Spark reads s3:// through Hadoop's s3a connector, which is not in a plain Spark: without
+ * it the job fails after its start with ClassNotFoundException: S3AFileSystem. Checked
+ * here, before Spark starts, naming what to add.
+ */
+export function assertS3aJars(install: Pick<SparkInstall, "home">, jars: readonly string[]): void {
+  const name = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+  const sparkJars = existsSync(join(install.home, 'jars')) ? readdirSync(join(install.home, 'jars')) : [];
+  if ([...jars.map(name), ...sparkJars].some((j) => /^hadoop-aws-.*\.jar$/.test(j))) return;
+  const hadoop = sparkJars.map((j) => /^hadoop-client-api-(.+)\.jar$/.exec(j)?.[1]).find(Boolean);
+  throw new RunError(
+    'RESTLAKE_SPARK_NO_S3A',
+    `s3:// paths on Spark need Hadoop's s3a connector: add org.apache.hadoop:hadoop-aws${hadoop ? `:${hadoop}` : ''} and the AWS SDK bundle it depends on to execution.spark.jars (with the Delta jars) or to ${join(install.home, 'jars')}`,
+  );
 }
 
 function redact(text: string, secrets: readonly string[]): string {
@@ -143,6 +194,7 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
   const sparkCfg = config.execution.spark;
   const install: SparkInstall = locateSpark(sparkCfg?.spark_home ?? null);
   const jars = sparkCfg?.jars.length ? sparkCfg.jars.map((j) => resolve(config.base_dir, j)) : defaultDeltaJars(install);
+  if (usesS3(config)) assertS3aJars(install, jars);
 
   const dir = mkdtempSync(join(tmpdir(), 'restlake-spark-'));
   try {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import { sparkRequestIdSql } from '../../request/request-id.js';
 import { sinkSchema } from '../../sink/schema.js';
 import { answerSchema, buildPlan, sinkTypeOfSpark, sparkPath } from './plan.js';
 import { DRIVER_SCRIPT } from './driver-script.js';
-import { sparkConf, spawnArgs, splitSparkConf } from '../spark.js';
+import { assertS3aJars, s3aConfFromEnv, sparkConf, spawnArgs, splitSparkConf, usesS3 } from '../spark.js';
 
 const SECRET = 'super-secret-client-secret-value';
 
@@ -136,6 +136,40 @@ test('credentials in the Spark conf stay off the command line (any local user ca
   // The driver script reads them from the file the plan names.
   assert.match(DRIVER_SCRIPT, /plan\.get\("secret_conf_file"\)/);
   assert.equal(buildPlan(c, 'r', { question: '/q', answer: '/a', secretConf: '/t/secret-conf.json' }).secret_conf_file, '/t/secret-conf.json');
+});
+
+test('s3:// on Spark: s3a settings come from the AWS environment the local engine uses (credentials off the command line), user conf wins; no s3a jar is refused up front', async (t) => {
+  const env = {
+    AWS_ENDPOINT_URL: 'http://127.0.0.1:9000',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIAENV',
+    AWS_SECRET_ACCESS_KEY: 'env-secret-value',
+  };
+  assert.deepEqual(s3aConfFromEnv(env), {
+    'spark.hadoop.fs.s3a.endpoint': 'http://127.0.0.1:9000',
+    'spark.hadoop.fs.s3a.connection.ssl.enabled': 'false',
+    'spark.hadoop.fs.s3a.path.style.access': 'true',
+    'spark.hadoop.fs.s3a.endpoint.region': 'eu-west-1',
+    'spark.hadoop.fs.s3a.access.key': 'AKIAENV',
+    'spark.hadoop.fs.s3a.secret.key': 'env-secret-value',
+  });
+  const c = await config({ execution: { engine: 'spark', spark: { master: 'local[2]', conf: { 'spark.hadoop.fs.s3a.endpoint.region': 'us-east-2' } } } });
+  assert.equal(usesS3(c), true);
+  const { public: open, secret } = splitSparkConf(c, env);
+  assert.equal(open['spark.hadoop.fs.s3a.endpoint'], 'http://127.0.0.1:9000');
+  assert.equal(open['spark.hadoop.fs.s3a.endpoint.region'], 'us-east-2', 'the user conf wins');
+  assert.deepEqual(Object.keys(secret).sort(), ['spark.hadoop.fs.s3a.access.key', 'spark.hadoop.fs.s3a.secret.key']);
+  // Local paths get no s3a settings at all.
+  assert.equal(usesS3({ ...c, sink: { ...c.sink, path: '/lake' }, source: { ...c.source!, path: '/in.parquet' } }), false);
+
+  const home = await mkdtemp(join(tmpdir(), 'restlake-spark-home-'));
+  t.after(() => rm(home, { recursive: true, force: true }));
+  await mkdir(join(home, 'jars'));
+  await writeFile(join(home, 'jars', 'hadoop-client-api-3.3.4.jar'), '');
+  assert.throws(() => assertS3aJars({ home }, ['/j/delta-spark_2.12-3.3.2.jar']), /need Hadoop's s3a connector: add org\.apache\.hadoop:hadoop-aws:3\.3\.4 and the AWS SDK bundle/);
+  assert.doesNotThrow(() => assertS3aJars({ home }, ['/j/delta-spark_2.12-3.3.2.jar', '/j/hadoop-aws-3.3.4.jar']));
+  await writeFile(join(home, 'jars', 'hadoop-aws-3.3.4.jar'), '');
+  assert.doesNotThrow(() => assertS3aJars({ home }, []));
 });
 
 test('the PySpark driver script is valid Python', async (t) => {
