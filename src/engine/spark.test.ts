@@ -216,7 +216,8 @@ sparkTest('OAuth2: executors get tokens only from the driver token service, one 
     await idp.close();
   });
   const csv = join(tmp.dir, 'accounts.csv');
-  await writeFile(csv, ['account,tier', ...Array.from({ length: 16 }, (_, i) => `acc-${i},${i % 3}`)].join('\n') + '\n');
+  // zip is text with leading zeros: Spark's own CSV inference would read 00123 as 123.
+  await writeFile(csv, ['account,tier,zip', ...Array.from({ length: 16 }, (_, i) => `acc-${i},${i % 3},${String(i).padStart(5, '0')}`)].join('\n') + '\n');
   // mode: overwrite replaces a table another pipeline (and the local engine) wrote.
   const sink = join(tmp.dir, 'lake', 'oauth_scores');
   const seeded = await runConfig(await loadConfig(pipeline('local', sink), { baseDir: tmp.dir }));
@@ -228,7 +229,7 @@ sparkTest('OAuth2: executors get tokens only from the driver token service, one 
       source: { path: csv, key: ['account'] },
       request: { url: `${api.url}/v1/oauth2/score/{{ account }}` },
       auth: { type: 'oauth2_client_credentials', token_url: idp.tokenUrl, client_id: 'spark-etl', client_secret: secret },
-      sink: { path: sink, mode: 'overwrite', source_columns: ['account', 'tier'] },
+      sink: { path: sink, mode: 'overwrite', source_columns: ['account', 'tier', 'zip'] },
       execution: { engine: 'spark', workers: 4, concurrency: 2, spark: sparkSection() },
     },
     { baseDir: tmp.dir },
@@ -239,6 +240,8 @@ sparkTest('OAuth2: executors get tokens only from the driver token service, one 
   assert.equal(idp.stats().grants.client_credentials, 1);
   assert.deepEqual(api.stats().byAuth.oauth2, { accepted: 16, rejected: 0 });
   assert.deepEqual(await queryTable(sink, 'SELECT pipeline, count(*)::INT AS n FROM t GROUP BY pipeline'), [{ pipeline: 'spark_oauth', n: 16 }]);
+  // Read with DuckDB's types, as the local engine reads it: text stays text.
+  assert.deepEqual(await queryTable(sink, "SELECT zip, typeof(zip) AS t FROM t WHERE account = 'acc-7'"), [{ zip: '00007', t: 'VARCHAR' }]);
   const leaks = await queryTable(sink, `SELECT request_id FROM t WHERE request_headers LIKE '%${idp.issuedTokens()[0]}%' OR request_headers LIKE '%${secret}%'`);
   assert.deepEqual(leaks, []);
 });

@@ -35,6 +35,7 @@ import { buildSparkJob, JOB_FILE, WORKER_FILE, type ShippedFile } from './spark/
 import { locateSpark, type SparkInstall } from './spark/locate.js';
 import { defaultDeltaJars, packageRoot } from './spark/delta-jars.js';
 import { DRIVER_SCRIPT } from './spark/driver-script.js';
+import { sniffSourceDdl } from './spark/source-schema.js';
 import { answerSchema, buildPlan, type SourceField } from './spark/plan.js';
 import { runSparkSubmit, type DriverEvent } from './spark/submit.js';
 
@@ -215,7 +216,8 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
       secretConf = join(dir, 'secret-conf.json');
       writeFileSync(secretConf, JSON.stringify(secret), { mode: 0o600 });
     }
-    const plan = buildPlan(config, ctx.runId, { question: join(dir, 'question.json'), answer, secretConf });
+    const sourceSchema = await sniffSourceDdl(config);
+    const plan = buildPlan(config, ctx.runId, { question: join(dir, 'question.json'), answer, secretConf, sourceSchema });
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
     writeFileSync(join(dir, 'restlake_driver.py'), DRIVER_SCRIPT);
 

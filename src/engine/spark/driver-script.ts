@@ -45,10 +45,13 @@ def read_source(spark, src):
         return spark.read.format("delta").load(path)
     if fmt == "parquet":
         return spark.read.parquet(path)
+    # CSV and JSON are read with the types DuckDB finds (src["schema"]), so values,
+    # column order and request_ids match the local engine; Spark infers only without one.
     if fmt == "csv":
-        return spark.read.options(header="true", inferSchema="true").csv(path)
+        reader = spark.read.options(header="true")
+        return reader.schema(src["schema"]).csv(path) if src.get("schema") else reader.options(inferSchema="true").csv(path)
     if fmt == "json":
-        return spark.read.json(path)
+        return spark.read.schema(src["schema"]).json(path) if src.get("schema") else spark.read.json(path)
     raise ValueError("unknown source format " + fmt)
 
 

@@ -16,7 +16,8 @@ import { JOB_FILE, WORKER_FILE } from './job-file.js';
 export interface SparkPlan {
   app_name: string;
   run_id: string;
-  source: { path: string | null; table: string | null; format: string; limit: number | null };
+  /** `schema`: the DDL Spark reads a CSV or JSON source with (DuckDB's sniffed types), or null. */
+  source: { path: string | null; table: string | null; format: string; limit: number | null; schema: string | null };
   sink: { path: string; mode: 'append' | 'overwrite' };
   resume: boolean;
   max_requests: number | null;
@@ -44,7 +45,7 @@ export function sparkPath(path: string): string {
 export function buildPlan(
   config: PipelineConfig,
   runId: string,
-  files: { question: string; answer: string; secretConf?: string | null },
+  files: { question: string; answer: string; secretConf?: string | null; sourceSchema?: string | null },
   nodeCommand = 'node',
 ): SparkPlan {
   const src = config.source;
@@ -55,7 +56,7 @@ export function buildPlan(
   return {
     app_name: `restlake ${config.name} ${runId}`,
     run_id: runId,
-    source: { path: table ? null : sparkPath(src.path), table, format: src.format, limit: src.limit },
+    source: { path: table ? null : sparkPath(src.path), table, format: src.format, limit: src.limit, schema: files.sourceSchema ?? null },
     sink: { path: sparkPath(config.sink.path), mode: config.sink.mode },
     resume: config.execution.resume,
     max_requests: config.execution.max_requests,

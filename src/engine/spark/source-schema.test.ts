@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { sniffSourceDdl, sparkDdlOf } from './source-schema.js';
+
+test('Spark reads CSV and JSON with the types DuckDB finds: 00123 stays text, JSON keeps the file order', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-sniff-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'c.csv'), 'zip,name,amount,day\n00123,a,1.50,2024-01-05\n00456,b,2,2024-02-01\n');
+  await writeFile(join(dir, 'j.jsonl'), '{"zip":"00123","n":7,"name":"a"}\n');
+  const config = async (path: string) =>
+    loadConfig({ version: 1, name: 'p', source: { path }, request: { url: 'http://127.0.0.1/{{ zip }}' }, sink: { path: join(dir, 'lake') } }, { env: {} });
+  assert.equal(await sniffSourceDdl(await config(join(dir, 'c.csv'))), '`zip` STRING, `name` STRING, `amount` DOUBLE, `day` DATE');
+  assert.equal(await sniffSourceDdl(await config(join(dir, 'j.jsonl'))), '`zip` STRING, `n` BIGINT, `name` STRING');
+  // Typed formats need nothing; a type Spark DDL is not given for (nested) leaves it to Spark.
+  assert.equal(sparkDdlOf([{ name: 'a`b', duckType: 'DECIMAL(18,3)' }]), '`a``b` DECIMAL(18,3)');
+  assert.equal(sparkDdlOf([{ name: 'x', duckType: 'STRUCT(a INTEGER)' }]), null);
+});
