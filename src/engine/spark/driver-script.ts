@@ -74,10 +74,10 @@ def ask(plan, question):
 
 
 def is_delta_table(spark, path):
-    try:
-        return bool(spark._jvm.io.delta.tables.DeltaTable.isDeltaTable(spark._jsparkSession, path))
-    except Exception:
-        return False
+    # isDeltaTable answers false for a path without a table; an exception is a real
+    # failure (S3 credentials, a missing s3a jar). Taken for "no table", it would skip
+    # resume and send every row again, so it stops the run with its own message.
+    return bool(spark._jvm.io.delta.tables.DeltaTable.isDeltaTable(spark._jsparkSession, path))
 
 
 class TaskProgress(threading.Thread):
