@@ -386,6 +386,11 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     expect: [['middleware[0].set.x-idem', "is also request.idempotency_header, which sends each row's own key; keep one", 12]],
   },
   {
+    title: 'spark.speculation on would send requests twice',
+    yaml: HEAD + 'execution:\n  engine: spark\n  spark:\n    master: "local[2]"\n    conf: { spark.speculation: true }\n',
+    expect: [['execution.spark.conf["spark.speculation"]', 'must be false: a speculative copy of a task would send its requests a second time', 13]],
+  },
+  {
     title: 'two YAML documents',
     yaml: HEAD + '---\nversion: 1\n',
     expect: [['', 'invalid YAML: the file holds more than one YAML document (a "---" line); a pipeline config is one document', 9]],

@@ -48,6 +48,12 @@ export const execution = strictObject({
     if (v?.engine === 'spark' && v.spark == null) {
       c.addIssue({ code: 'custom', path: ['spark'], message: 'is required when engine is spark (at least spark.master)' });
     }
+    // A speculative copy of a slow task runs its Node worker again: every request of
+    // that partition would be sent twice.
+    const speculation = asRecord(asRecord(asRecord(v?.spark)?.conf))?.['spark.speculation'];
+    if (speculation !== undefined && String(speculation).trim().toLowerCase() !== 'false') {
+      c.addIssue({ code: 'custom', path: ['spark', 'conf', 'spark.speculation'], message: 'must be false: a speculative copy of a task would send its requests a second time' });
+    }
   }, ALWAYS)
   .transform((v): ExecutionConfig => {
     return {
