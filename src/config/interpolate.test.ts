@@ -106,7 +106,7 @@ test('API keys from env or files are secrets wherever they go; their names tell,
         '  url: "https://api.example.com/x/{{ id }}?api_key=${env:API_KEY}"\n' +
           '  query: { key: "${env:MAPS}", region: "${env:REGION_NAME}" }\n' +
           '  headers: { Ocp-Apim-Subscription-Key: "${env:APIM}", X-Auth: "${file:x-auth.txt}", X-Team: "${env:TEAM}" }',
-      ) + 'auth:\n  type: oauth2_client_credentials\n  token_url: "${env:AUTH_TOKEN_URL}"\n  client_id: etl\n  client_secret: s3cr3t-value\n',
+      ).replace('./rows.csv', '"${env:INPUT_TOKENS_FILE}"') + 'auth:\n  type: oauth2_client_credentials\n  token_url: "${env:AUTH_TOKEN_URL}"\n  client_id: etl\n  client_secret: s3cr3t-value\n',
     ),
     {
       env: {
@@ -116,6 +116,8 @@ test('API keys from env or files are secrets wherever they go; their names tell,
         APIM: 'apim0123456789',
         TEAM: 'data-platform-team',
         AUTH_TOKEN_URL: 'https://idp.example.com/token',
+        // A source path is not sent anywhere: its name does not make it a secret.
+        INPUT_TOKENS_FILE: './tokens-to-score.csv',
       },
     },
   );

@@ -28,8 +28,12 @@ function isSecretPath(path: readonly PathSegment[]): boolean {
 const SECRET_HINT = /(pass|pwd|secret|token|key|auth|credential|cookie|session|signature|bearer|jwt)/i;
 const MIN_HINTED_SECRET = 8;
 
+// Only where a value is sent or configures access: a source path or key column read
+// from ${env:INPUT_TOKENS_FILE} is not a credential, and hiding it would garble messages.
+const SENT_SECTIONS = new Set(['request', 'auth', 'middleware', 'execution']);
+
 function isHintedSecret(r: Reference): boolean {
-  if (r.value.length < MIN_HINTED_SECRET) return false;
+  if (r.value.length < MIN_HINTED_SECRET || !SENT_SECTIONS.has(String(r.path[0]))) return false;
   const last = [...r.path].reverse().find((s): s is string => typeof s === 'string');
   // `token_url: ${env:AUTH_SERVER}` names where a secret is, not the secret itself.
   if (last !== undefined && NOT_SECRET_KEY.test(last)) return false;
