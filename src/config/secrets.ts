@@ -9,15 +9,24 @@ import type { Reference } from './interpolate.js';
 const SECRET_KEY = /(password|passwd|secret|token|api[-_]?key|authorization|cookie|credential|private[-_]?key)/i;
 const NOT_SECRET_KEY = /(_url|_file|_header|_id)$/i;
 
+/**
+ * Spark/Hadoop conf keys whose values are credentials: dotted names such as
+ * fs.s3a.secret.key, fs.s3a.access.key, fs.azure.account.key.<account>.dfs…,
+ * spark.ssl.keyPassword, spark.authenticate.secret.
+ */
+export const SPARK_SECRET_CONF_KEY = /(secret|password|passwd|token|credential|private|(^|\.)(access\.|account\.|session\.)?key(\.|$))/i;
+
 export function isSecretKey(key: PropertyKey): boolean {
   const k = String(key);
   return SECRET_KEY.test(k) && !NOT_SECRET_KEY.test(k);
 }
 
-/** True for a path whose value is a secret: a secret-named key, or any key under `auth` read from a file. */
+/** True for a path whose value is a secret: a secret-named key (Spark conf keys by their own rule). */
 function isSecretPath(path: readonly PathSegment[]): boolean {
   const last = path[path.length - 1];
-  return last !== undefined && typeof last === 'string' && isSecretKey(last);
+  if (last === undefined || typeof last !== 'string') return false;
+  const sparkConf = path.length === 4 && path[0] === 'execution' && path[1] === 'spark' && path[2] === 'conf';
+  return sparkConf ? SPARK_SECRET_CONF_KEY.test(last) : isSecretKey(last);
 }
 
 // A reference's value is a secret on weaker evidence than a literal's: API keys come

@@ -204,6 +204,8 @@ test('integers beyond 2^53 in the source are sent and recorded digit for digit',
     assert.equal(s.succeeded, 3);
     // Before, JSON.parse in the worker sent /items/1234567890123456800 and /items/9007199254740992.
     assert.deepEqual(server.seen.map((r) => r.url).sort(), ['/items/1234567890123456789', '/items/42', '/items/9007199254740993']);
+    // A body value that is the whole placeholder keeps the column's type: a number, every row.
+    assert.deepEqual(server.seen.map((r) => r.body).sort(), ['{"id":1234567890123456789}', '{"id":42}', '{"id":9007199254740993}']);
     const rows = await queryTable<{ id: string; t: string }>(sink, 'SELECT CAST(id AS VARCHAR) AS id, typeof(id) AS t FROM t ORDER BY id');
     assert.deepEqual(rows, [
       { id: '1234567890123456789', t: 'BIGINT' },

@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import type { PipelineConfig } from '../config/types.js';
 import { ConfigError, RestlakeError, RunError } from '../errors.js';
 import { s3SettingsFromEnv } from '../delta/storage/s3-settings.js';
+import { SPARK_SECRET_CONF_KEY } from '../config/secrets.js';
 import { checkAppendBeforeSpark } from '../sink/sink.js';
 import type { EngineContext } from './context.js';
 import { needsDriverServices } from './job.js';
@@ -126,13 +127,17 @@ export function sparkConf(config: PipelineConfig, env: NodeJS.ProcessEnv = proce
 // must not go on spark-submit's command line: every local user can read that in
 // /proc/*/cmdline while the job runs. The driver script sets it on its SparkSession
 // from a file only this user can read (secretConf).
-const SECRET_CONF_KEY = /(secret|password|passwd|token|credential|access\.key|session\.key|private)/i;
 
 /** The conf split into what may go on the command line and what must not. */
 export function splitSparkConf(config: PipelineConfig, env: NodeJS.ProcessEnv = process.env): { public: Record<string, string>; secret: Record<string, string> } {
   const out = { public: {} as Record<string, string>, secret: {} as Record<string, string> };
   for (const [k, v] of Object.entries(sparkConf(config, env))) {
-    const secret = SECRET_CONF_KEY.test(k) || config.secrets.some((s) => s.length >= 4 && v.includes(s));
+    const secret = SPARK_SECRET_CONF_KEY.test(k) || config.secrets.some((s) => s.length >= 4 && v.includes(s));
+    // The driver JVM reads these when it starts, from the command line only: set on the
+    // session later they would be ignored without a word.
+    if (secret && /^spark\.(driver\.|jars|submit\.)/.test(k)) {
+      throw new ConfigError([{ path: `execution.spark.conf["${k}"]`, message: 'holds a secret, but Spark reads it from the command line when the driver starts (where every local user can see it); pass the secret another way' }]);
+    }
     (secret ? out.secret : out.public)[k] = v;
   }
   return out;
@@ -154,14 +159,17 @@ export function spawnArgs(opts: { config: PipelineConfig; files: string[]; jars:
  * it the job fails after its start with ClassNotFoundException: S3AFileSystem. Checked
  * here, before Spark starts, naming what to add.
  */
-export function assertS3aJars(install: Pick<SparkInstall, "home">, jars: readonly string[]): void {
+export function assertS3aJars(install: Pick<SparkInstall, 'home'>, jars: readonly string[], conf: Record<string, string> = {}): void {
   const name = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
   const sparkJars = existsSync(join(install.home, 'jars')) ? readdirSync(join(install.home, 'jars')) : [];
   if ([...jars.map(name), ...sparkJars].some((j) => /^hadoop-aws-.*\.jar$/.test(j))) return;
+  // Brought in another way (spark.jars.packages, an extraClassPath), or provided by the
+  // distribution (EMR, Dataproc) and declared with fs.s3a.impl.
+  if (Object.values(conf).some((v) => v.includes('hadoop-aws')) || 'spark.hadoop.fs.s3a.impl' in conf) return;
   const hadoop = sparkJars.map((j) => /^hadoop-client-api-(.+)\.jar$/.exec(j)?.[1]).find(Boolean);
   throw new RunError(
     'RESTLAKE_SPARK_NO_S3A',
-    `s3:// paths on Spark need Hadoop's s3a connector: add org.apache.hadoop:hadoop-aws${hadoop ? `:${hadoop}` : ''} and the AWS SDK bundle it depends on to execution.spark.jars (with the Delta jars) or to ${join(install.home, 'jars')}`,
+    `s3:// paths on Spark need Hadoop's s3a connector: add org.apache.hadoop:hadoop-aws${hadoop ? `:${hadoop}` : ''} and the AWS SDK bundle it depends on to execution.spark.jars (with the Delta jars) or to ${join(install.home, 'jars')}; if your Spark provides it elsewhere, set spark.hadoop.fs.s3a.impl: org.apache.hadoop.fs.s3a.S3AFileSystem in execution.spark.conf`,
   );
 }
 
@@ -195,7 +203,7 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
   const sparkCfg = config.execution.spark;
   const install: SparkInstall = locateSpark(sparkCfg?.spark_home ?? null);
   const jars = sparkCfg?.jars.length ? sparkCfg.jars.map((j) => resolve(config.base_dir, j)) : defaultDeltaJars(install);
-  if (usesS3(config)) assertS3aJars(install, jars);
+  if (usesS3(config)) assertS3aJars(install, jars, config.execution.spark?.conf ?? {});
 
   const dir = mkdtempSync(join(tmpdir(), 'restlake-spark-'));
   try {

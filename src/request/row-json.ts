@@ -1,19 +1,29 @@
 // Rows reach a worker as JSON lines: built by DuckDB locally, by Spark's to_json under
 // Spark. JSON.parse rounds a number beyond 2^53: an id of 1234567890123456789 would be
-// sent as …800, and recorded as that row's success. Such integers are kept as strings,
-// digit for digit (templates render them the same; the sink casts them back).
+// sent as …800, and recorded as that row's success. Such integers become BigInts, digit
+// for digit: templates render them as the same digits, a JSON body keeps them numbers,
+// and the result line writes them back as numbers (request/body.ts, worker/result.ts).
 
 // Only a line with 16 digits in a row can hold one; the rest (nearly all) parse as they are.
 const DIGIT_RUN = /\d{16}/;
 const INTEGER = /^-?\d+$/;
+// What a wide integer is turned into before JSON.parse: a string no row holds (its
+// first character is a control character JSON can only carry escaped).
+const WIDE_MARK = '\u0001wide:';
+const WIDE_MARK_JSON = '\\u0001wide:';
 
-/** JSON.parse of a row line, with integers JavaScript cannot hold exactly as strings. */
+/** JSON.parse of a row line, with integers JavaScript cannot hold exactly as BigInts. */
 export function parseRowJson(line: string): unknown {
-  return JSON.parse(DIGIT_RUN.test(line) ? quoteWideIntegers(line) : line);
+  if (!DIGIT_RUN.test(line)) return JSON.parse(line);
+  const marked = markWideIntegers(line);
+  if (marked === line) return JSON.parse(line);
+  return JSON.parse(marked, (_key, value: unknown) =>
+    typeof value === 'string' && value.startsWith(WIDE_MARK) ? BigInt(value.slice(WIDE_MARK.length)) : value,
+  );
 }
 
-/** `text` (JSON) with every integer literal beyond ±(2^53-1) in quotes; strings are left alone. */
-export function quoteWideIntegers(text: string): string {
+/** `text` (JSON) with every integer literal beyond ±(2^53-1) turned into a marked string; strings are left alone. */
+function markWideIntegers(text: string): string {
   let out = '';
   let copied = 0;
   let i = 0;
@@ -36,7 +46,7 @@ export function quoteWideIntegers(text: string): string {
       }
       const token = text.slice(start, i);
       if (token.length >= 16 && INTEGER.test(token) && !Number.isSafeInteger(Number(token))) {
-        out += text.slice(copied, start) + '"' + token + '"';
+        out += text.slice(copied, start) + '"' + WIDE_MARK_JSON + token + '"';
         copied = i;
       }
     } else i++;

@@ -139,7 +139,7 @@ function refuseNull(value: RenderValue, part: ExprPart, where: string): RenderVa
   const message = `${where}: column "${part.name}" is null, and a URL would get nothing in its place (use | default('...') to allow that)`;
   return (row, ctx) => {
     const v = value(row, ctx);
-    if (v === null) throw new TemplateError(message);
+    if (v === null || v === undefined) throw new TemplateError(message);
     return v;
   };
 }

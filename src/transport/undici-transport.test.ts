@@ -46,6 +46,8 @@ test('header values are read as UTF-8 when their bytes are UTF-8, as latin1 othe
     res.setHeader('X-Utf8', Buffer.from('café ü 日本', 'utf8').toString('latin1'));
     res.setHeader('X-Latin1', 'caf\u00e9'); // one byte 0xE9: not UTF-8
     res.setHeader('X-Ascii', 'plain');
+    // Valid UTF-8 that holds U+FFFD itself is still UTF-8.
+    res.setHeader('X-Replacement', Buffer.from('a\ufffdb é', 'utf8').toString('latin1'));
     res.end();
   });
   const t = createTransport(transportConfig());
@@ -54,6 +56,7 @@ test('header values are read as UTF-8 when their bytes are UTF-8, as latin1 othe
     assert.equal(r.headers['x-utf8'], 'café ü 日本');
     assert.equal(r.headers['x-latin1'], 'café');
     assert.equal(r.headers['x-ascii'], 'plain');
+    assert.equal(r.headers['x-replacement'], 'a\ufffdb é');
   } finally {
     await t.close();
     await srv.close();

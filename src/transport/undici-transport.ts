@@ -38,9 +38,14 @@ export function createTransport(config: TransportConfig): Transport {
 // when it is valid UTF-8, and kept as latin1 otherwise.
 const HIGH_BYTE = /[\x80-\xff]/;
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function utf8HeaderText(latin1: string): string {
-  const text = Buffer.from(latin1, 'latin1').toString('utf8');
-  return text.includes('\ufffd') ? latin1 : text;
+  try {
+    return STRICT_UTF8.decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    return latin1;
+  }
 }
 
 class UndiciTransport implements Transport {

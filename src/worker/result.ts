@@ -51,8 +51,12 @@ function num(v: unknown): string {
 function bool(v: unknown): string {
   return v === true ? 'true' : 'false';
 }
-/** JSON for any other column; a value JSON cannot hold (undefined, a function) is null. */
+/**
+ * JSON for any other column; a value JSON cannot hold (undefined, a function) is null. A
+ * BigInt (a source integer beyond 2^53, see request/row-json.ts) is written as its digits.
+ */
 function any(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
   return (v === undefined ? undefined : JSON.stringify(v)) ?? 'null';
 }
 

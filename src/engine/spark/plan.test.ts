@@ -168,8 +168,24 @@ test('s3:// on Spark: s3a settings come from the AWS environment the local engin
   await writeFile(join(home, 'jars', 'hadoop-client-api-3.3.4.jar'), '');
   assert.throws(() => assertS3aJars({ home }, ['/j/delta-spark_2.12-3.3.2.jar']), /need Hadoop's s3a connector: add org\.apache\.hadoop:hadoop-aws:3\.3\.4 and the AWS SDK bundle/);
   assert.doesNotThrow(() => assertS3aJars({ home }, ['/j/delta-spark_2.12-3.3.2.jar', '/j/hadoop-aws-3.3.4.jar']));
+  // Brought in through the conf, or provided by the distribution and declared.
+  assert.doesNotThrow(() => assertS3aJars({ home }, [], { 'spark.jars.packages': 'org.apache.hadoop:hadoop-aws:3.3.4' }));
+  assert.doesNotThrow(() => assertS3aJars({ home }, [], { 'spark.hadoop.fs.s3a.impl': 'org.apache.hadoop.fs.s3a.S3AFileSystem' }));
   await writeFile(join(home, 'jars', 'hadoop-aws-3.3.4.jar'), '');
   assert.doesNotThrow(() => assertS3aJars({ home }, []));
+});
+
+test('Spark conf secrets: an Azure account key written in the config is a secret, and a secret in a driver launch key is refused', async () => {
+  const azureKey = 'spark.hadoop.fs.azure.account.key.acct.dfs.core.windows.net';
+  const c = await config({ execution: { engine: 'spark', spark: { master: 'local[2]', conf: { [azureKey]: 'bXktYXp1cmUta2V5LXZhbHVl' } } } });
+  assert.ok(c.secrets.includes('bXktYXp1cmUta2V5LXZhbHVl'), 'redacted from logs and messages');
+  assert.deepEqual(Object.keys(splitSparkConf(c, {}).secret), [azureKey]);
+  const launch = await config({ execution: { engine: 'spark', spark: { master: 'local[2]', conf: { 'spark.driver.extraJavaOptions': `-Dpw=${SECRET}` } } } });
+  assert.throws(() => splitSparkConf(launch, {}), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /execution\.spark\.conf\["spark\.driver\.extraJavaOptions"\]: holds a secret, but Spark reads it from the command line/);
+    return true;
+  });
 });
 
 test('the PySpark driver script is valid Python', async (t) => {

@@ -13,7 +13,8 @@ test('Spark reads CSV and JSON with the types DuckDB finds: 00123 stays text, JS
   await writeFile(join(dir, 'j.jsonl'), '{"zip":"00123","n":7,"name":"a"}\n');
   const config = async (path: string) =>
     loadConfig({ version: 1, name: 'p', source: { path }, request: { url: 'http://127.0.0.1/{{ zip }}' }, sink: { path: join(dir, 'lake') } }, { env: {} });
-  assert.equal(await sniffSourceDdl(await config(join(dir, 'c.csv'))), '`zip` STRING, `name` STRING, `amount` DOUBLE, `day` DATE');
+  // Dates go as text: Spark does not know the format DuckDB detected (13/02/2024 would read as null).
+  assert.equal(await sniffSourceDdl(await config(join(dir, 'c.csv'))), '`zip` STRING, `name` STRING, `amount` DOUBLE, `day` STRING');
   assert.equal(await sniffSourceDdl(await config(join(dir, 'j.jsonl'))), '`zip` STRING, `n` BIGINT, `name` STRING');
   // Typed formats need nothing; a type Spark DDL is not given for (nested) leaves it to Spark.
   assert.equal(sparkDdlOf([{ name: 'a`b', duckType: 'DECIMAL(18,3)' }]), '`a``b` DECIMAL(18,3)');

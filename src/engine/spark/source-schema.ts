@@ -20,8 +20,11 @@ const DDL_OF: Readonly<Record<string, string>> = {
   double: 'DOUBLE',
   float: 'FLOAT',
   boolean: 'BOOLEAN',
-  date: 'DATE',
-  timestamp: 'TIMESTAMP',
+  // DuckDB detects a date or timestamp format ("13/02/2024") that Spark would have to be
+  // told; given only the type, Spark reads such values as null. As text they keep what
+  // the file says, the same text DuckDB renders for ISO values.
+  date: 'STRING',
+  timestamp: 'STRING',
   binary: 'BINARY',
 };
 
