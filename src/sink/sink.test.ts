@@ -12,6 +12,18 @@ import { queryTable, tempDir } from '../engine/e2e-support.js';
 import { sinkSchema } from './schema.js';
 import { checkAppendBeforeSpark, Sink } from './sink.js';
 
+/** A pipeline over a CSV in `dir` writing to `dir`/sink, with `extra` keys on top. */
+function pipelineIn(dir: string, name: string, extra: Record<string, unknown> = {}) {
+  return loadConfig({
+    version: 1,
+    name,
+    source: { path: join(dir, 'x.csv'), format: 'csv' },
+    request: { url: 'http://127.0.0.1/{{ id }}' },
+    sink: { path: join(dir, 'sink') },
+    ...extra,
+  });
+}
+
 test('sink schema: fixed columns typed, source columns keep source types, extracts typed, clashes are config errors', async () => {
   const config = await loadConfig({
     version: 1,
@@ -48,11 +60,7 @@ test('sink commits spooled lines with their types; a retried commit of the same 
   const duck = await DuckDBInstance.create(':memory:');
   const conn = await duck.connect();
   try {
-    const config = await loadConfig({
-      version: 1,
-      name: 'sink_t',
-      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
-      request: { url: 'http://127.0.0.1/{{ id }}' },
+    const config = await pipelineIn(tmp.dir, 'sink_t', {
       response: { extract: { score: { path: '$.s', type: 'double' } } },
       sink: { path: join(tmp.dir, 'sink'), source_columns: ['id'] },
     });
@@ -232,13 +240,7 @@ test('a sink deleted or rolled back mid-run is not quietly replaced by a new tab
   const duck = await DuckDBInstance.create(':memory:');
   const conn = await duck.connect();
   try {
-    const config = await loadConfig({
-      version: 1,
-      name: 'gone_t',
-      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
-      request: { url: 'http://127.0.0.1/{{ id }}' },
-      sink: { path: join(tmp.dir, 'sink') },
-    });
+    const config = await pipelineIn(tmp.dir, 'gone_t');
     const schema = sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]);
     const serialize = createResultSerializer(config);
     const file = join(tmp.dir, 'spool.ndjson');
@@ -269,13 +271,7 @@ test('a sink deleted or rolled back mid-run is not quietly replaced by a new tab
 test('a sink path that is a file is refused when the sink opens, before any request', async () => {
   const tmp = await tempDir();
   try {
-    const config = await loadConfig({
-      version: 1,
-      name: 'file_t',
-      source: { path: join(tmp.dir, 'x.csv'), format: 'csv' },
-      request: { url: 'http://127.0.0.1/{{ id }}' },
-      sink: { path: join(tmp.dir, 'not-a-dir') },
-    });
+    const config = await pipelineIn(tmp.dir, 'file_t', { sink: { path: join(tmp.dir, 'not-a-dir') } });
     await writeFile(join(tmp.dir, 'not-a-dir'), 'x');
     const schema = sinkSchema(config, [{ name: 'id', duckType: 'INTEGER' }]);
     await assert.rejects(Sink.open(config, schema, 'run-f'), (e: unknown) => {
