@@ -177,8 +177,12 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
     // parseHeaders gave us a fresh object with lower-case keys; join repeats in place.
     for (const k in headers) {
       const v = headers[k];
-      const text = typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : '';
-      headers[k] = HIGH_BYTE.test(text) ? utf8HeaderText(text) : text;
+      if (typeof v === 'string') {
+        if (HIGH_BYTE.test(v)) headers[k] = utf8HeaderText(v);
+      } else {
+        const text = Array.isArray(v) ? v.join(', ') : '';
+        headers[k] = HIGH_BYTE.test(text) ? utf8HeaderText(text) : text;
+      }
     }
     this.headers = headers as Record<string, string>;
     this.coding = codingOf(this.headers['content-encoding']);
