@@ -69,6 +69,25 @@ test('spark setup fetches the delta-spark and delta-storage jars matching SPARK_
   assert.match(calls, /dependency-plugin:[\d.]+:copy -Dartifact=io\.delta:delta-spark_2\.13:4\.0\.1/);
 });
 
+test('spark setup --s3 also fetches hadoop-aws and the AWS SDK bundle for the Hadoop inside that Spark', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'restlake-spark-setup-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const home = await fakeSparkHome(root, '2.13', '4.0.1');
+  await writeFile(join(home, 'jars', 'hadoop-client-api-3.4.1.jar'), '');
+  const mvn = await fakeMvn(root);
+  const dir = join(root, 'jars');
+  const c = io({ SPARK_HOME: home });
+  assert.equal(await runSpark(['setup', '--dir', dir, '--mvn', mvn.path, '--s3'], c.io), 0, c.err());
+  assert.deepEqual((await readdir(dir)).sort(), ['bundle-2.24.6.jar', 'delta-spark_2.13-4.0.1.jar', 'delta-storage-4.0.1.jar', 'hadoop-aws-3.4.1.jar']);
+  assert.match(c.out(), /s3a for Hadoop 3\.4\.1: fetching org\.apache\.hadoop:hadoop-aws:3\.4\.1, software\.amazon\.awssdk:bundle:2\.24\.6/);
+  // A Hadoop without a known bundle says what to do instead.
+  await rm(join(home, 'jars', 'hadoop-client-api-3.4.1.jar'));
+  await writeFile(join(home, 'jars', 'hadoop-client-api-3.9.9.jar'), '');
+  const d = io({ SPARK_HOME: home });
+  assert.equal(await runSpark(['setup', '--dir', dir, '--mvn', mvn.path, '--s3'], d.io), 3);
+  assert.match(d.err(), /no known AWS SDK bundle for Hadoop 3\.9\.9 .*add org\.apache\.hadoop:hadoop-aws:3\.9\.9/);
+});
+
 test('spark setup: --delta-version overrides the table; Maven failures exit 3 naming the artifact', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'restlake-spark-setup-'));
   t.after(() => rm(root, { recursive: true, force: true }));

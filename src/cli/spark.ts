@@ -1,12 +1,13 @@
-// `restlake spark setup [--dir DIR] [--spark-home DIR] [--delta-version V]`: fetches the
-// delta-spark and delta-storage jars that match the Spark found at SPARK_HOME, so that
+// `restlake spark setup [--dir DIR] [--spark-home DIR] [--delta-version V] [--s3]`: fetches
+// the delta-spark and delta-storage jars that match the Spark found at SPARK_HOME, so that
 // `execution.engine: spark` can read and write Delta tables without the user knowing
-// which Delta release fits which Spark.
+// which Delta release fits which Spark; with --s3 also hadoop-aws and its AWS SDK bundle
+// for the Hadoop inside that Spark, for s3:// sources and sinks.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RestlakeError } from '../errors.js';
+import { RestlakeError, RunError } from '../errors.js';
 import { locateSpark } from '../engine/spark/locate.js';
-import { defaultJarDir, deltaArtifacts, deltaVersionFor, fetchWithMaven } from '../engine/spark/delta-jars.js';
+import { defaultJarDir, deltaArtifacts, deltaVersionFor, fetchWithMaven, hadoopVersionOf, s3aArtifacts } from '../engine/spark/delta-jars.js';
 
 /** The slice of the CLI's io this command uses. */
 export interface SparkIo {
@@ -16,9 +17,10 @@ export interface SparkIo {
   env?: NodeJS.ProcessEnv;
 }
 
-const USAGE = `usage: restlake spark setup [--dir DIR] [--spark-home DIR] [--delta-version V] [--mvn PATH]
+const USAGE = `usage: restlake spark setup [--dir DIR] [--spark-home DIR] [--delta-version V] [--s3] [--mvn PATH]
   Fetches io.delta:delta-spark and io.delta:delta-storage matching the Spark at SPARK_HOME
-  (or spark-submit on PATH, or pip pyspark) into DIR (default ~/.restlake/jars/<spark-version>).`;
+  (or spark-submit on PATH, or pip pyspark) into DIR (default ~/.restlake/jars/<spark-version>).
+  --s3 also fetches hadoop-aws and the AWS SDK bundle for that Spark's Hadoop (s3:// paths).`;
 
 export const sparkCommand = {
   name: 'spark',
@@ -27,7 +29,7 @@ export const sparkCommand = {
 };
 
 export async function runSpark(args: string[], io: SparkIo): Promise<number> {
-  let values: { dir?: string; 'spark-home'?: string; 'delta-version'?: string; mvn?: string; help?: boolean };
+  let values: { dir?: string; 'spark-home'?: string; 'delta-version'?: string; mvn?: string; s3?: boolean; help?: boolean };
   try {
     const parsed = parseArgs({
       args,
@@ -37,6 +39,7 @@ export async function runSpark(args: string[], io: SparkIo): Promise<number> {
         'spark-home': { type: 'string' },
         'delta-version': { type: 'string' },
         mvn: { type: 'string' },
+        s3: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -66,6 +69,13 @@ export async function runSpark(args: string[], io: SparkIo): Promise<number> {
     const dir = values.dir ? resolve(cwd, values.dir) : defaultJarDir(spark.version);
     const artifacts = deltaArtifacts(spark.scalaVersion, delta);
     io.stdout.write(`Delta Lake ${delta}: fetching ${artifacts.join(', ')} into ${dir}\n`);
+    if (values.s3) {
+      const hadoop = hadoopVersionOf(spark.home);
+      if (!hadoop) throw new RunError('RESTLAKE_SPARK_UNSUPPORTED', `cannot tell the Hadoop version of ${spark.home} (no jars/hadoop-client-api-*.jar) to pick hadoop-aws for --s3`);
+      const s3a = s3aArtifacts(hadoop);
+      io.stdout.write(`s3a for Hadoop ${hadoop}: fetching ${s3a.join(', ')} into ${dir}\n`);
+      artifacts.push(...s3a);
+    }
     const results = await fetchWithMaven(artifacts, dir, values.mvn ?? 'mvn');
     let failed = 0;
     for (const r of results) {

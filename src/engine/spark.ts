@@ -169,7 +169,7 @@ export function assertS3aJars(install: Pick<SparkInstall, 'home'>, jars: readonl
   const hadoop = sparkJars.map((j) => /^hadoop-client-api-(.+)\.jar$/.exec(j)?.[1]).find(Boolean);
   throw new RunError(
     'RESTLAKE_SPARK_NO_S3A',
-    `s3:// paths on Spark need Hadoop's s3a connector: add org.apache.hadoop:hadoop-aws${hadoop ? `:${hadoop}` : ''} and the AWS SDK bundle it depends on to execution.spark.jars (with the Delta jars) or to ${join(install.home, 'jars')}; if your Spark provides it elsewhere, set spark.hadoop.fs.s3a.impl: org.apache.hadoop.fs.s3a.S3AFileSystem in execution.spark.conf`,
+    `s3:// paths on Spark need Hadoop's s3a connector: run \`restlake spark setup --s3\` (fetches org.apache.hadoop:hadoop-aws${hadoop ? `:${hadoop}` : ''} and its AWS SDK bundle next to the Delta jars), or add them to execution.spark.jars or ${join(install.home, 'jars')}; if your Spark provides it elsewhere, set spark.hadoop.fs.s3a.impl: org.apache.hadoop.fs.s3a.S3AFileSystem in execution.spark.conf`,
   );
 }
 

@@ -38,6 +38,38 @@ export function deltaArtifacts(scalaVersion: string, deltaVersion: string): stri
   return [`io.delta:${core}_${scalaVersion}:${deltaVersion}`, `io.delta:delta-storage:${deltaVersion}`];
 }
 
+/**
+ * Hadoop version (as in SPARK_HOME/jars/hadoop-client-api-<v>.jar) -> the AWS SDK bundle
+ * its hadoop-aws was built against (hadoop-project's pom): s3a needs exactly that pair.
+ */
+export const AWS_BUNDLE_FOR_HADOOP: Readonly<Record<string, string>> = {
+  '3.3.4': 'com.amazonaws:aws-java-sdk-bundle:1.12.262',
+  '3.3.6': 'com.amazonaws:aws-java-sdk-bundle:1.12.367',
+  '3.4.0': 'software.amazon.awssdk:bundle:2.23.19',
+  '3.4.1': 'software.amazon.awssdk:bundle:2.24.6',
+};
+
+/** The Hadoop version a Spark ships (from its hadoop-client-api jar), or null. */
+export function hadoopVersionOf(sparkHome: string): string | null {
+  for (const f of jarsIn(join(sparkHome, 'jars'))) {
+    const m = /hadoop-client-api-(\d+\.\d+\.\d+)\.jar$/.exec(f);
+    if (m) return m[1]!;
+  }
+  return null;
+}
+
+/** hadoop-aws and its AWS SDK bundle for the Hadoop inside a Spark, so Spark can read s3a:// paths. */
+export function s3aArtifacts(hadoopVersion: string): string[] {
+  const bundle = AWS_BUNDLE_FOR_HADOOP[hadoopVersion];
+  if (!bundle) {
+    throw new RunError(
+      'RESTLAKE_SPARK_UNSUPPORTED',
+      `no known AWS SDK bundle for Hadoop ${hadoopVersion} (known: ${Object.keys(AWS_BUNDLE_FOR_HADOOP).join(', ')}); add org.apache.hadoop:hadoop-aws:${hadoopVersion} and the bundle its pom names to execution.spark.jars yourself`,
+    );
+  }
+  return [`org.apache.hadoop:hadoop-aws:${hadoopVersion}`, bundle];
+}
+
 /** `~/.restlake/jars/<spark-version>`: where `restlake spark setup` puts the jars by default. */
 export function defaultJarDir(sparkVersion: string): string {
   return join(homedir(), '.restlake', 'jars', sparkVersion);

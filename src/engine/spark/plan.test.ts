@@ -166,7 +166,7 @@ test('s3:// on Spark: s3a settings come from the AWS environment the local engin
   t.after(() => rm(home, { recursive: true, force: true }));
   await mkdir(join(home, 'jars'));
   await writeFile(join(home, 'jars', 'hadoop-client-api-3.3.4.jar'), '');
-  assert.throws(() => assertS3aJars({ home }, ['/j/delta-spark_2.12-3.3.2.jar']), /need Hadoop's s3a connector: add org\.apache\.hadoop:hadoop-aws:3\.3\.4 and the AWS SDK bundle/);
+  assert.throws(() => assertS3aJars({ home }, ['/j/delta-spark_2.12-3.3.2.jar']), /need Hadoop's s3a connector: run `restlake spark setup --s3` \(fetches org\.apache\.hadoop:hadoop-aws:3\.3\.4 and its AWS SDK bundle/);
   assert.doesNotThrow(() => assertS3aJars({ home }, ['/j/delta-spark_2.12-3.3.2.jar', '/j/hadoop-aws-3.3.4.jar']));
   // Brought in through the conf, or provided by the distribution and declared.
   assert.doesNotThrow(() => assertS3aJars({ home }, [], { 'spark.jars.packages': 'org.apache.hadoop:hadoop-aws:3.3.4' }));
