@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '../duckdb.js';
-import { DeltaTable } from '../delta/index.js';
+import { DeltaTable, isS3Uri } from '../delta/index.js';
 import type { Command, CommandIO } from './commands.js';
 import { collectReportData } from './report-data.js';
 import { renderReportHtml } from './report-html.js';
@@ -31,7 +31,7 @@ export async function runReport(args: string[], io: Pick<CommandIO, 'stdout' | '
     }
     if (positionals.length !== 1) throw new Error(positionals.length === 0 ? 'report: missing <table>' : `report: unexpected argument "${positionals[1]}"`);
     const cwd = io.cwd;
-    table = /^s3[an]?:\/\//i.test(positionals[0]) ? positionals[0] : resolve(cwd, positionals[0]);
+    table = isS3Uri(positionals[0]) ? positionals[0] : resolve(cwd, positionals[0]);
     out = resolve(cwd, values.html ?? 'restlake-report.html');
   } catch (err) {
     io.stderr.write(`${(err as Error).message}\n${USAGE}\n`);

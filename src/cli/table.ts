@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '../duckdb.js';
 import { parseDuration } from '../config/units.js';
-import { DeltaTable } from '../delta/index.js';
+import { DeltaTable, isS3Uri } from '../delta/index.js';
 import { RestlakeError } from '../errors.js';
 import type { Command, CommandIO } from './commands.js';
 
@@ -116,7 +116,7 @@ function parse(args: string[], cwd: string) {
   if (!['history', 'compact', 'vacuum', 'checkpoint'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"`);
   if (!path) throw new UsageError(`${sub}: missing <table>`);
   if (extra) throw new UsageError(`unexpected argument "${extra}"`);
-  return { sub: sub as 'history' | 'compact' | 'vacuum' | 'checkpoint', path: /^s3[an]?:\/\//i.test(path) ? path : resolve(cwd, path), values: r.values };
+  return { sub: sub as 'history' | 'compact' | 'vacuum' | 'checkpoint', path: isS3Uri(path) ? path : resolve(cwd, path), values: r.values };
 }
 
 function optionalInt(v: string | boolean | undefined, flag: string): number | undefined {

@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { PipelineConfig } from '../config/types.js';
 import { ConfigError, RestlakeError, RunError } from '../errors.js';
+import { isS3Uri } from '../delta/index.js';
 import { s3SettingsFromEnv } from '../delta/storage/s3-settings.js';
 import { SPARK_SECRET_CONF_KEY } from '../config/secrets.js';
 import { checkAppendBeforeSpark } from '../sink/sink.js';
@@ -72,11 +73,9 @@ export function workerBundlePath(env: NodeJS.ProcessEnv = process.env): string {
   return env.RESTLAKE_WORKER_BUNDLE ? resolve(env.RESTLAKE_WORKER_BUNDLE) : join(packageRoot(), 'dist', WORKER_FILE);
 }
 
-const S3_PATH = /^s3[an]?:\/\//i;
-
 /** Whether the pipeline reads or writes s3:// (Spark then needs s3a). */
 export function usesS3(config: PipelineConfig): boolean {
-  return S3_PATH.test(config.source?.path ?? '') || S3_PATH.test(config.sink.path);
+  return isS3Uri(config.source?.path ?? '') || isS3Uri(config.sink.path);
 }
 
 /**

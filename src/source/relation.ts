@@ -5,7 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SourceConfig } from '../config/types.js';
-import { DeltaTable, openStorage } from '../delta/index.js';
+import { DeltaTable, isS3Uri, openStorage } from '../delta/index.js';
 import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
 import { firstLine, RunError } from '../errors.js';
 
@@ -134,7 +134,7 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
       await table.registerScan(conn, inner);
       relation = quoteIdent(inner);
     } else {
-      const files = /^s3[an]?:\/\//i.test(source.path) ? await s3Files(source.path, source.format) : await localPatterns(source.path, source.format);
+      const files = isS3Uri(source.path) ? await s3Files(source.path, source.format) : await localPatterns(source.path, source.format);
       await refuseEmptyFiles(files, source.path, source.format);
       relation = reader(source.format, files);
     }

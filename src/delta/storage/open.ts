@@ -16,6 +16,12 @@ export function schemeOf(uri: string): string | null {
   return m ? m[1].toLowerCase() : null;
 }
 
+/** Whether `uri` is an S3 path (s3://, s3a:// or s3n://), as openStorage reads it. */
+export function isS3Uri(uri: string): boolean {
+  const scheme = schemeOf(uri);
+  return scheme === 's3' || scheme === 's3a' || scheme === 's3n';
+}
+
 /**
  * Opens storage for a table root. For schemes other than local/file the module must be registered
  * first; `openStorageAsync` (used by DeltaTable) imports the S3 module on demand.
@@ -25,7 +31,7 @@ export function openStorage(uri: string): Storage {
   if (scheme === null || scheme === 'file') return new LocalStorage(uri);
   const f = factories.get(scheme === 's3a' || scheme === 's3n' ? 's3' : scheme);
   if (f) return f(uri);
-  if (scheme === 's3' || scheme === 's3a' || scheme === 's3n') return new LazyStorage(uri);
+  if (isS3Uri(uri)) return new LazyStorage(uri);
   throw new DeltaError('DELTA_STORAGE', `no storage for scheme '${scheme}://' (table ${uri})`);
 }
 

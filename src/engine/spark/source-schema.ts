@@ -4,7 +4,7 @@
 // DuckDB, as the local engine reads it, and Spark reads it with that schema: the same
 // values, column order and request_ids on both engines.
 import type { PipelineConfig } from '../../config/types.js';
-import type { DeltaType } from '../../delta/index.js';
+import { isS3Uri, type DeltaType } from '../../delta/index.js';
 import { DuckDBInstance } from '../../duckdb.js';
 import { deltaTypeOfDuckDb } from '../../sink/types.js';
 import { describe, registerSource } from '../../source/relation.js';
@@ -50,7 +50,7 @@ export async function sniffSourceDdl(config: PipelineConfig): Promise<string | n
   const src = config.source;
   if (!src || src.table || (src.format !== 'csv' && src.format !== 'json')) return null;
   // On s3:// sniffing would download the files to this machine first: Spark infers there.
-  if (/^s3[an]?:\/\//i.test(src.path)) return null;
+  if (isS3Uri(src.path)) return null;
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   try {
