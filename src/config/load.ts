@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import type { PipelineConfig } from './types.js';
 import { readConfigFile, type ConfigSource } from './source-file.js';
-import { applyOverrides } from './overrides.js';
+import { applyOverrides, copyTree } from './overrides.js';
 import { interpolate } from './interpolate.js';
 import { parsePipeline } from './schema.js';
 import { fromZodIssues } from './issues.js';
@@ -104,7 +104,7 @@ export async function validateConfig(input: string | object, opts: LoadOptions =
     // an unknown key "executon" that has no line in the file).
     const underSet =
       i.path.length > 0 &&
-      overrides.paths.some((p) => pathStartsWith(i.path, p) || (pathStartsWith(p, i.path) && !hasPath(source.data, i.path)));
+      overrides.paths.some((p) => pathStartsWith(i.path, p) || (pathStartsWith(p, i.path) && valueAt(source.data, i.path) === undefined));
     const issue: ConfigIssue = {
       path: formatPath(i.path),
       message: redactMessage(i.message, secrets, quiet) + (underSet ? ' (from --set)' : ''),
@@ -136,7 +136,7 @@ function typeRejectedReferences(tree: unknown, references: readonly Reference[],
     else if (text === 'true' || text === 'false') changes.push({ path: r.path, value: text === 'true' });
   }
   if (changes.length === 0) return null;
-  const copy = JSON.parse(JSON.stringify(tree)) as unknown;
+  const copy = copyTree(tree);
   for (const c of changes) {
     const parent = valueAt(copy, c.path.slice(0, -1)) as Record<PropertyKey, unknown>;
     parent[c.path[c.path.length - 1]] = c.value;
@@ -144,23 +144,14 @@ function typeRejectedReferences(tree: unknown, references: readonly Reference[],
   return copy;
 }
 
+/** The value at `path` in plain config data (own keys only), or undefined where there is none. */
 function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {
   let v = tree;
   for (const seg of path) {
-    if (v === null || typeof v !== 'object') return undefined;
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, seg)) return undefined;
     v = (v as Record<PropertyKey, unknown>)[seg];
   }
   return v;
-}
-
-/** Whether the file itself has a value at `path`. */
-function hasPath(tree: unknown, path: readonly PropertyKey[]): boolean {
-  let v = tree;
-  for (const seg of path) {
-    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, seg)) return false;
-    v = (v as Record<PropertyKey, unknown>)[seg];
-  }
-  return true;
 }
 
 /** A deep copy of caller data, so normalising never mutates it (functions and class instances are rejected by the schema). */

@@ -48,7 +48,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null &
  * reaches us as one object shared by two places, and structuredClone keeps that
  * sharing: `--set request.query.page=2` would then change the body too.
  */
-function copyTree(v: unknown): unknown {
+export function copyTree(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(copyTree);
   if (isPlainObject(v)) {
     const out: Record<string, unknown> = {};
