@@ -14,6 +14,7 @@ export type {
 export type { WriteOptions, WriteResult } from './write/write.js';
 export { DEFAULT_ROW_GROUP_ROWS } from './write/files.js';
 export { SchemaMismatchError } from './write/schema-check.js';
+export { TableGoneError } from './write/write.js';
 export type { CompactOptions, CompactResult } from './maintenance/compact.js';
 export type { VacuumOptions } from './maintenance/vacuum.js';
 export { SUPPORTED_READER_FEATURES } from './log/features.js';

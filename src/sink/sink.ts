@@ -2,7 +2,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import type { PipelineConfig } from '../config/types.js';
-import { DEFAULT_ROW_GROUP_ROWS, DeltaTable, SchemaMismatchError, type StructType } from '../delta/index.js';
+import { DEFAULT_ROW_GROUP_ROWS, DeltaTable, SchemaMismatchError, TableGoneError, type StructType } from '../delta/index.js';
 import { quoteIdent } from '../delta/schema/duckdb-types.js';
 import { firstLine, RunError } from '../errors.js';
 import { maxResultLineBytes } from '../worker/result.js';
@@ -10,7 +10,6 @@ import { sinkSchema } from './schema.js';
 import { spoolSelectSql } from './spool-sql.js';
 
 export const SUCCEEDED_TABLE = 'restlake_succeeded';
-
 
 // Parquet row groups of about this much result text: DuckDB's writer holds a row group
 // in memory, and at its default row count a commit of result rows with response bodies
@@ -91,8 +90,8 @@ export class Sink {
   static async open(config: PipelineConfig, schema: StructType, runId: string): Promise<Sink> {
     // A file where the table directory should be: every request would be sent, and then
     // the first commit would fail with all of them (EEXIST).
-    const kind = await stat(config.sink.path).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'none');
-    if (kind === 'file') throw new RunError('RESTLAKE_SINK', `cannot open sink ${config.sink.path}: it is a file, not a Delta table directory`);
+    const isFile = await stat(config.sink.path).then((s) => !s.isDirectory(), () => false);
+    if (isFile) throw new RunError('RESTLAKE_SINK', `cannot open sink ${config.sink.path}: it is a file, not a Delta table directory`);
     try {
       const table = await DeltaTable.forPath(config.sink.path);
       // Every commit must fit the table: in append mode a table of another schema (an
@@ -150,24 +149,22 @@ export class Sink {
     const txn = { appId: `restlake-${this.runId}`, version: this.committed };
     // The table this run writes to must still be there: deleted mid-run (or replaced by an
     // older copy), a write would quietly start a new table, and the run's summary would
-    // count rows the table no longer holds.
-    const mustHave = this.committed > 0 ? this.lastVersion : this.existed && mode === 'append' ? 0 : null;
-    if (mustHave !== null) {
-      const latest = await this.table.latestVersion().catch(() => null);
-      if (latest === null || latest < mustHave) {
-        throw new RunError(
-          'RESTLAKE_SINK',
-          `sink ${this.config.sink.path} ${latest === null ? 'is gone' : `went back to version ${latest}`} since this run ${this.committed > 0 ? `committed version ${mustHave}` : 'started'}; not writing a new table in its place`,
-        );
-      }
-    }
+    // count rows the table no longer holds. The write checks it against the log it reads anyway.
+    const minVersion = this.committed > 0 ? this.lastVersion : this.existed && mode === 'append' ? 0 : undefined;
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        const r = await this.table.write(conn, { selectSql, schema: this.schema, mode, overwriteSchema: mode === 'overwrite', txn, rowGroupRows });
+        const r = await this.table.write(conn, { selectSql, schema: this.schema, mode, overwriteSchema: mode === 'overwrite', txn, rowGroupRows, minVersion });
         this.committed++;
         this.lastVersion = r.version;
         return { version: r.version, rows: r.rows };
       } catch (e) {
+        if (e instanceof TableGoneError) {
+          throw new RunError(
+            'RESTLAKE_SINK',
+            `sink ${this.config.sink.path} ${e.latest === null ? 'is gone' : `went back to version ${e.latest}`} since this run ${this.committed > 0 ? `committed version ${minVersion}` : 'started'}; not writing a new table in its place`,
+            { cause: e },
+          );
+        }
         lastError = e;
         if (attempt < 3) await new Promise((res) => setTimeout(res, 200 * attempt * attempt));
       }

@@ -36,6 +36,18 @@ export interface WriteOptions {
   operationParameters?: Record<string, unknown>;
   txn?: { appId: string; version: number };
   engineInfo?: string;
+  /**
+   * The table must exist at this version or later (the caller saw it there): deleted, or
+   * replaced by an older copy, it is not quietly started again (TableGoneError).
+   */
+  minVersion?: number;
+}
+
+/** DELTA_TABLE_GONE: a write's `minVersion` was not met; `latest` is what the log holds now (null: no table). */
+export class TableGoneError extends DeltaError {
+  constructor(root: string, readonly latest: number | null, minVersion: number) {
+    super('DELTA_TABLE_GONE', `${root}: ${latest === null ? 'no table' : `version ${latest}`} where version ${minVersion} or later was expected`);
+  }
 }
 
 export interface WriteResult { version: number; files: number; rows: number; skipped: boolean }
@@ -51,6 +63,9 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
   const { storage } = ctx;
   if (opts.mode !== 'append' && opts.mode !== 'overwrite') throw new DeltaError('DELTA_INVALID_ARGUMENT', `write mode must be append or overwrite, got ${String(opts.mode)}`);
   const snap = await ctx.loadLatest();
+  if (opts.minVersion !== undefined && (snap === null || snap.version < opts.minVersion)) {
+    throw new TableGoneError(storage.root, snap?.version ?? null, opts.minVersion);
+  }
   if (opts.txn && snap && (snap.appTransactions.get(opts.txn.appId) ?? -Infinity) >= opts.txn.version) {
     return { version: snap.version, files: 0, rows: 0, skipped: true };
   }
