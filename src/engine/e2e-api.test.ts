@@ -46,3 +46,41 @@ test('runPipeline: async iterable rows, onProgress, abort mid-run then finish wi
     await tmp.cleanup();
   }
 });
+
+test('progress totals count this source: a sink holding another file\'s results (yesterday\'s) does not shrink them; resume and duplicates do', { timeout: 90_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 5 }));
+  try {
+    const { writeFile } = await import('node:fs/promises');
+    const day = async (name: string, ids: number[]): Promise<string> => {
+      const file = join(tmp.dir, name);
+      await writeFile(file, ['id', ...ids.map(String)].join('\n') + '\n');
+      return file;
+    };
+    const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+    const config = (path: string) => ({
+      version: 1,
+      name: 'daily',
+      source: { path, key: ['id'] },
+      request: { url: `${server.url}/items/{{ id }}` },
+      sink: { path: join(tmp.dir, 'sink') },
+      execution: { workers: 1, concurrency: 2 },
+    });
+    // The progress total before the source is exhausted (after that it is the rows sent).
+    const firstTotal = async (path: string): Promise<number | null> => {
+      const seen: ProgressSnapshot[] = [];
+      const s = await runPipeline(config(path), { onProgress: (p) => seen.push(p) });
+      assert.equal(s.outcome, 'completed');
+      assert.ok(seen.length >= 2, `progress reported during the run (${seen.length})`);
+      return seen[0]!.expected;
+    };
+    assert.equal(await firstTotal(await day('day1.csv', range(1, 400))), 400);
+    // Day 2: 300 new ids, 100 of them twice, and 50 of day 1's. The sink holds 400
+    // successes, which used to be subtracted from day 2's 450 rows: a total of 50.
+    const day2 = await day('day2.csv', [...range(1001, 300), ...range(1001, 100), ...range(1, 50)]);
+    assert.equal(await firstTotal(day2), 300);
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});

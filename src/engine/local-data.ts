@@ -22,8 +22,6 @@ export interface RunData {
   stream: RowStream;
   /** Source rows (null for rows given in memory). */
   sourceRows: number | null;
-  /** Ids the sink already holds as succeeded (resume), skipped by the stream. */
-  alreadyDone: number;
   /** The connection commits run on (the stream keeps its own busy). */
   sinkConn: DuckDBConnection;
   /**
@@ -96,15 +94,14 @@ export async function openRunData(ctx: EngineContext, runDir: string): Promise<R
       columns = await describe(srcConn, relation);
       checkTemplateColumns(config, columns.map((c) => c.name));
       sourceRows = await countRows(srcConn, relation);
-      makeStream = (succeeded) => openRowStream(srcConn, config, relation, columns, succeeded);
+      makeStream = (succeeded) => openRowStream(srcConn, config, relation, columns, succeeded, sourceRows ?? undefined);
     }
     const sink = await Sink.open(config, sinkSchema(config, columns), runId);
     const succeeded = await sink.succeededIds(srcConn);
-    const alreadyDone = succeeded ? await countRows(srcConn, succeeded) : 0;
     const stream = await makeStream(succeeded);
     const widenForLastCommit = (): Promise<number> =>
       widenThreads(sinkConn, Math.min(LAST_COMMIT_MAX_THREADS, Math.max(duckDbThreads(), availableParallelism())));
-    return { sink, stream, sourceRows, alreadyDone, sinkConn, widenForLastCommit, close };
+    return { sink, stream, sourceRows, sinkConn, widenForLastCommit, close };
   } catch (e) {
     close();
     throw e;

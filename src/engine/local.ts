@@ -117,14 +117,14 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     const servicesNeeded = needsDriverServices(config);
     if (!servicesNeeded) dispatcher = await startWorkers();
     data = await (await import('./local-data.js')).openRunData(ctx, runDir);
-    const { stream, sourceRows, alreadyDone, sink } = data;
+    const { stream, sourceRows, sink } = data;
     if (servicesNeeded) services = await startServices(config, runId, log);
     dispatcher ??= await startWorkers();
 
     let sent = 0;
     let streamed = 0;
     let exhausted = false;
-    const expected = sourceRows !== null ? Math.max(0, sourceRows - alreadyDone) : null;
+    const expected = stream.pending;
     const progress = (): ProgressSnapshot => ({
       rows: stats.rows,
       succeeded: stats.succeeded,

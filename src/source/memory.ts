@@ -70,6 +70,7 @@ export function memoryRowStream(
     get duplicates() {
       return duplicates;
     },
+    pending: null,
     async *batches(): AsyncGenerator<SourceBatch> {
       let ids: string[] = [];
       let lines: string[] = [];

@@ -28,6 +28,7 @@ test('the dedupe pass runs under a lower memory limit and restores the one set; 
         for (let i = 0; i < b.ids.length; i++) assert.equal(JSON.parse(b.lines[i]!)._request_id, b.ids[i], 'id read off the line tail');
       }
       assert.equal(ids.length, 700);
+      assert.equal(stream.pending, 700, 'the progress total is known before the first row');
       assert.equal(new Set(ids).size, 700);
       assert.equal(stream.duplicates, 300);
     } finally {
@@ -61,6 +62,7 @@ test('dedupe follows the request_id exactly: key values that make the same id ar
         ...(succeeded ? [] : [{ id: requestIdOf(config.name, ['z', 'z']), n: 5 }]),
       ];
       assert.deepEqual(rows, expected);
+      assert.equal(stream.pending, expected.length, `pending ${succeeded ? 'with' : 'without'} resume`);
       assert.equal(requestIdOf(config.name, ['a', 'b\u001fc']), expected[0]!.id);
       assert.equal(stream.duplicates, 2);
     }
@@ -85,6 +87,7 @@ test('the first row of a key wins in source order, whatever order the duplicates
     const names: string[] = [];
     for await (const b of stream.batches()) for (const l of b.lines) names.push(JSON.parse(l).name as string);
     assert.deepEqual(names, ['a', 'b', 'd', 'g']);
+    assert.equal(stream.pending, 4);
     assert.equal(stream.duplicates, 4);
   } finally {
     conn.closeSync();

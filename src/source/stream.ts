@@ -20,6 +20,11 @@ export interface RowStream {
   batches(): AsyncGenerator<SourceBatch>;
   /** Rows dropped so far because their request_id appeared earlier in the source. */
   readonly duplicates: number;
+  /**
+   * Rows the stream will yield (distinct request_ids not already succeeded), when known
+   * before it starts: the run's progress total. Null for rows given in memory.
+   */
+  readonly pending: number | null;
 }
 
 // The dedupe pass spills its aggregate beyond this (measured over 10M ids: same speed
@@ -47,6 +52,7 @@ export async function openRowStream(
   relation: string,
   columns: readonly SourceColumn[],
   succeeded: string | null,
+  sourceRows?: number,
 ): Promise<RowStream> {
   const key = keyColumns(config, columns);
   const idKey = duckdbRequestKeySql(config.name, key);
@@ -58,8 +64,11 @@ export async function openRowStream(
   // request, now 0.16). A hash collision only flags a row as a possible duplicate; the
   // stream then compares the ids themselves.
   await withMemoryLimit(conn, DEDUPE_MEMORY_MIB, () =>
-    conn.run(`CREATE OR REPLACE TEMP TABLE restlake_dups AS SELECT h FROM (SELECT hash(${idKey}) AS h FROM ${relation}) GROUP BY h HAVING count(*) > 1`),
+    conn.run(
+      `CREATE OR REPLACE TEMP TABLE restlake_dups AS SELECT h, count(*) - 1 AS extra FROM (SELECT hash(${idKey}) AS h FROM ${relation}) GROUP BY h HAVING count(*) > 1`,
+    ),
   );
+  const pending = await countPending(conn, relation, idKey, succeeded, sourceRows);
   // _request_id goes last: the worker deletes it from the parsed row, and V8 keeps an
   // object fast only when the property deleted is the last one added.
   const payload = [...columns.flatMap((c) => [quoteLiteral(c.name), 'k.' + quoteIdent(c.name)]), quoteLiteral(REQUEST_ID_FIELD), 'k.__rid'];
@@ -75,6 +84,7 @@ export async function openRowStream(
     get duplicates() {
       return duplicates;
     },
+    pending,
     async *batches() {
       const result: DuckDBResult = await conn.stream(sql);
       const seenDups = new Set<string>();
@@ -110,6 +120,28 @@ export async function openRowStream(
   };
 }
 
+/**
+ * How many rows the stream will yield. Without resume that is the source's rows less the
+ * later copies of duplicate keys (the dedupe table has them). With resume it is counted
+ * against the succeeded ids, which costs a sha256 per source row (~0.35 µs) before the
+ * first request: the sink's successes cannot stand in for it, as a sink often holds the
+ * results of other sources (yesterday's file, another partition) and the total would be
+ * wrong, down to zero.
+ */
+async function countPending(conn: DuckDBConnection, relation: string, idKey: string, succeeded: string | null, sourceRows?: number): Promise<number> {
+  if (!succeeded) {
+    const total = sourceRows ?? (await countRows(conn, relation));
+    return Math.max(0, total - (await numberOf(conn, `SELECT coalesce(sum(extra), 0) FROM restlake_dups`)));
+  }
+  // Rows not yet succeeded, each duplicate key once (count(DISTINCT) over the few flagged rows only).
+  return numberOf(
+    conn,
+    `SELECT count(*) FILTER (WHERE NOT dup) + count(DISTINCT h) FILTER (WHERE dup) FROM (` +
+      `SELECT h, h IN (SELECT h FROM restlake_dups) AS dup FROM (SELECT hash(__key) AS h, ${duckdbIdOfKeySql('__key')} AS rid FROM (SELECT ${idKey} AS __key FROM ${relation})) k` +
+      ` WHERE NOT EXISTS (SELECT 1 FROM ${succeeded} s WHERE s.request_id = k.rid))`,
+  );
+}
+
 const ID_TAIL = `,${JSON.stringify(REQUEST_ID_FIELD)}:"`;
 
 /** The request_id of a line whose last member is `"_request_id":"<64 hex>"` (json_object above). */
@@ -124,7 +156,12 @@ function idOfLine(line: string): string {
 
 /** Rows in a relation (cheap for Parquet and Delta, a scan for CSV/JSON). */
 export async function countRows(conn: DuckDBConnection, relation: string): Promise<number> {
-  const r = await conn.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${relation}`);
+  return numberOf(conn, `SELECT count(*) FROM ${relation}`);
+}
+
+/** The one number a query returns. */
+async function numberOf(conn: DuckDBConnection, sql: string): Promise<number> {
+  const r = await conn.runAndReadAll(`SELECT (${sql})::DOUBLE AS n`);
   return Number((r.getRowObjectsJson()[0] as { n: number }).n);
 }
 
