@@ -32,7 +32,6 @@ export function createTransport(config: TransportConfig): Transport {
   return new UndiciTransport(config);
 }
 
-
 // Header bytes reach us as latin1 text (one character per byte), but servers send
 // UTF-8 ("café" arrived as "cafÃ©"). A value with bytes above 0x7F is read as UTF-8
 // when it is valid UTF-8, and kept as latin1 otherwise.
