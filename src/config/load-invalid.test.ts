@@ -295,6 +295,26 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     ],
   },
   {
+    title: 'source: an encoding DuckDB cannot decode, with a suggestion',
+    yaml: HEAD.replace('  path: ./rows.csv\n', '  path: ./rows.csv\n  encoding: latin1\n'),
+    expect: [['source.encoding', 'unknown source encoding "latin1"; expected one of utf-8, utf-16, latin-1 (did you mean "latin-1"?)', 5]],
+  },
+  {
+    title: 'source: an encoding for a format that has its own (detected from the extension)',
+    yaml: HEAD.replace('  path: ./rows.csv\n', '  path: ./rows.jsonl\n  encoding: latin-1\n'),
+    expect: [['source.encoding', "applies to csv sources only; a json source's encoding is fixed by its format", 5]],
+  },
+  {
+    title: 'source: an encoding with an explicit non-csv format',
+    yaml: HEAD.replace('  path: ./rows.csv\n', '  path: ./rows.dat\n  format: parquet\n  encoding: utf-16\n'),
+    expect: [['source.encoding', "applies to csv sources only; a parquet source's encoding is fixed by its format", 6]],
+  },
+  {
+    title: 'source: an encoding for a catalog table',
+    yaml: HEAD.replace('  path: ./rows.csv\n', '  table: main.sales.orders\n  encoding: latin-1\n') + 'execution:\n  engine: spark\n  spark: { master: "local[2]" }\n',
+    expect: [['source.encoding', 'does not apply to a catalog `table` source', 5]],
+  },
+  {
     title: 'source: both path and table',
     yaml: HEAD.replace('  path: ./rows.csv\n', '  path: ./rows.csv\n  table: main.sales.orders\n') + 'execution:\n  engine: spark\n  spark: { master: "local[2]" }\n',
     expect: [['source', 'give `path` or `table`, not both', 3]],

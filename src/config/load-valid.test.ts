@@ -205,6 +205,16 @@ test('relative paths resolve against the config directory; s3:// and absolute pa
   assert.equal(other.source?.path, '/srv/rows.json');
 });
 
+test('source.encoding: kept for csv as given; absent means utf-8 and stays out of the config', async () => {
+  const base = 'version: 1\nname: p\nrequest: { url: "https://a.example/{{ id }}" }\nsink: { path: ./lake }\n';
+  for (const encoding of ['utf-8', 'utf-16', 'latin-1'] as const) {
+    const c = await load(base + `source: { path: ./rows.csv, encoding: ${encoding} }\n`);
+    assert.deepEqual(c.source, { path: join(tmp.dir, 'rows.csv'), format: 'csv', key: null, limit: null, encoding });
+  }
+  const dflt = await load(base + 'source: { path: ./rows.csv }\n');
+  assert.equal(dflt.source && 'encoding' in dflt.source, false);
+});
+
 test('source.format: delta for a _delta_log directory, the shared extension of a plain directory', async () => {
   await mkdir(join(tmp.dir, 'table/_delta_log'), { recursive: true });
   await mkdir(join(tmp.dir, 'csvs'), { recursive: true });

@@ -7,11 +7,16 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type SourceFormat = 'parquet' | 'csv' | 'json' | 'delta';
 export type ExtractType = 'string' | 'long' | 'double' | 'boolean' | 'json';
 
+/** The text encodings DuckDB's CSV reader decodes without an extension (Spark reads them too). */
+export type SourceEncoding = 'utf-8' | 'utf-16' | 'latin-1';
+
 export interface SourceConfig {
   path: string;               // file, glob, directory, Delta table dir, or s3://…
   format: SourceFormat;       // resolved: from extension, or delta for a dir with _delta_log
   key: string[] | null;       // null = all columns
   limit: number | null;
+  /** CSV only, set only when the config gives it (absent = utf-8): how DuckDB and Spark decode the file. */
+  encoding?: SourceEncoding;
   /** A catalog table (`catalog.schema.table`) to read instead of `path`; Spark engine only. */
   table?: string | null;
 }

@@ -1,15 +1,21 @@
 // source: where the rows come from.
 import { z } from 'zod';
-import type { SourceConfig } from '../types.js';
+import type { SourceConfig, SourceEncoding } from '../types.js';
 import { resolvePath, strictObject } from '../schema-parts.js';
 import { detectSourceFormat } from '../source-format.js';
 import { enumOf, positiveInt } from './common.js';
 import { ALWAYS, asRecord, here, type IssueSink } from './context.js';
 
 export const SOURCE_FORMATS = ['parquet', 'csv', 'json', 'delta'] as const;
+// What DuckDB's CSV reader decodes without its `encodings` extension (which would be a
+// download at run time); Spark's csv reader knows each of them too.
+export const SOURCE_ENCODINGS = ['utf-8', 'utf-16', 'latin-1'] as const satisfies readonly SourceEncoding[];
 
 // A catalog table name: `table`, `schema.table` or `catalog.schema.table` (backticks allowed per part).
 const TABLE_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|`[^`]+`)){0,2}$/;
+
+// JSON lines are UTF-8 by definition (RFC 8259), Parquet and Delta store their own.
+const encodingMisfit = (format: string): string => `applies to csv sources only; a ${format} source's encoding is fixed by its format`;
 
 /**
  * The cross-field rules, run even when a field failed (ALWAYS), so one `validate`
@@ -25,7 +31,11 @@ function checkSource(value: unknown, c: IssueSink): void {
   } else if (typeof v.path === 'string' && v.path !== '' && v.format === undefined) {
     const r = detectSourceFormat(resolvePath(here().baseDir, v.path));
     if (!r.ok) c.addIssue({ code: 'custom', path: ['format'], message: r.message });
+    else if (v.encoding !== undefined && r.format !== 'csv') c.addIssue({ code: 'custom', path: ['encoding'], message: encodingMisfit(r.format) });
+  } else if (v.encoding !== undefined && typeof v.format === 'string' && v.format !== 'csv') {
+    c.addIssue({ code: 'custom', path: ['encoding'], message: encodingMisfit(v.format) });
   }
+  if (v.table !== undefined && v.encoding !== undefined) c.addIssue({ code: 'custom', path: ['encoding'], message: 'does not apply to a catalog `table` source' });
   const key = Array.isArray(v.key) ? v.key : [];
   const twice = key.findIndex((k, i) => typeof k === 'string' && key.indexOf(k) !== i);
   if (twice >= 0) c.addIssue({ code: 'custom', path: ['key', twice], message: `${JSON.stringify(key[twice])} is listed twice` });
@@ -47,6 +57,9 @@ export const source = strictObject({
     .default(null)
     .describe('Column(s) that identify a request (they make the request_id). Default: all columns.'),
   limit: positiveInt().nullable().default(null).describe('Read at most this many rows.'),
+  encoding: enumOf(SOURCE_ENCODINGS, 'source encoding')
+    .optional()
+    .describe('csv only: utf-8 (default) | utf-16 | latin-1 (ISO-8859-1, e.g. Excel or SAP exports). How the file is decoded, by both engines.'),
 })
   .superRefine(checkSource, ALWAYS)
   .transform((v): SourceConfig => {
@@ -56,6 +69,8 @@ export const source = strictObject({
     const abs = resolvePath(here().baseDir, v.path!);
     // A format that cannot be told was an issue in checkSource, and the parse fails.
     const detected = v.format ? null : detectSourceFormat(abs);
-    return { path: abs, format: v.format ?? (detected?.ok ? detected.format : 'parquet'), key, limit: v.limit };
+    const out: SourceConfig = { path: abs, format: v.format ?? (detected?.ok ? detected.format : 'parquet'), key, limit: v.limit };
+    if (v.encoding !== undefined) out.encoding = v.encoding;
+    return out;
   })
   .describe('Where the rows come from: one request per row.');
