@@ -18,10 +18,17 @@ export type ErrorClass =
 
 export class RestlakeError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /**
+   * The message's lines after the first were written for the user (a list of bad source
+   * lines), so the CLI prints them all; by default it prints only the first line, as
+   * further lines are usually a library's own text (DuckDB's hints, stacks).
+   */
+  readonly multiline: boolean;
+  constructor(code: string, message: string, options?: { cause?: unknown; multiline?: boolean }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    this.multiline = options?.multiline ?? false;
   }
 }
 

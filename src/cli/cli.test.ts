@@ -128,6 +128,25 @@ test('plan renders the first requests with secrets redacted and sends nothing', 
   }
 });
 
+test('run and plan of a CSV with a bad line: exit 3, the line shown in full (the sniffer alone blamed a missing column), nothing sent', async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    await writeFile(join(tmp.dir, 'rows.csv'), 'id,name\n1,a\n2,b,extra\n4,d\n');
+    await writeFile(join(tmp.dir, 'p.yaml'), ['version: 1', 'name: bad_lines', 'source: { path: ./rows.csv }', `request: { url: "${server.url}/items/{{ id }}" }`, 'sink: { path: ./lake/out }'].join('\n'));
+    for (const args of [['run', 'p.yaml'], ['plan', 'p.yaml']]) {
+      const c = io(tmp.dir);
+      assert.equal(await main(args, c), 3, args[0]);
+      const file = join(tmp.dir, 'rows.csv');
+      assert.equal(c.err(), `restlake: cannot read source ${file} (csv): 1 line that cannot be read; nothing was sent\n  ${file} line 3: 3 fields where the header has 2: "2,b,extra"\n`);
+    }
+    assert.equal(server.count(), 0);
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
 test('usage errors exit 2; help lists every command; unknown commands exit 2', async () => {
   const c = io('/');
   assert.equal(await main(['help'], c), 0);

@@ -31,7 +31,7 @@ export function helpText(): string {
   ].join('\n');
 }
 
-/** Maps an error to its exit code and prints it: one clear line (or the config issues), no stack unless debugging. */
+/** Maps an error to its exit code and prints it: one clear line (or the config issues, or a RestlakeError's own lines), no stack unless debugging. */
 export function reportError(e: unknown, io: CommandIO): number {
   const debug = io.env.RESTLAKE_DEBUG === '1';
   if (e instanceof ConfigError) {
@@ -48,7 +48,8 @@ export function reportError(e: unknown, io: CommandIO): number {
     return EXIT.usage;
   }
   const message = e instanceof Error ? e.message : String(e);
-  io.stderr.write(`restlake: ${e instanceof RestlakeError ? '' : 'error: '}${message.split('\n')[0]}\n`);
+  const shown = e instanceof RestlakeError && e.multiline ? message : message.split('\n')[0];
+  io.stderr.write(`restlake: ${e instanceof RestlakeError ? '' : 'error: '}${shown}\n`);
   if (debug && e instanceof Error) io.stderr.write(`${e.stack}\n`);
   return EXIT.cannotRun;
 }

@@ -90,10 +90,12 @@ export async function openRunData(ctx: EngineContext, runDir: string): Promise<R
       makeStream = async (succeeded) => memoryRowStream(srcConn, config, head, rest, succeeded, ctx.key);
     } else {
       if (!config.source) throw new RunError('RESTLAKE_SOURCE', 'the config has no source and no rows were given');
-      const relation = await registerSource(srcConn, config.source);
+      const source = await registerSource(srcConn, config.source);
+      const relation = source.relation;
       columns = await describe(srcConn, relation);
       checkTemplateColumns(config, columns.map((c) => c.name));
-      sourceRows = await countRows(srcConn, relation);
+      // CSV and JSON were counted while their lines were checked.
+      sourceRows = source.rows ?? (await countRows(srcConn, relation));
       makeStream = (succeeded) => openRowStream(srcConn, config, relation, columns, succeeded, sourceRows ?? undefined);
     }
     const sink = await Sink.open(config, sinkSchema(config, columns), runId);

@@ -79,7 +79,7 @@ async function sourceLines(config: PipelineConfig, limit: number, rows?: Iterabl
   const duck = await DuckDBInstance.create(':memory:');
   const conn = await duck.connect();
   try {
-    const relation = await registerSource(conn, config.source);
+    const { relation } = await registerSource(conn, config.source);
     const columns = await describe(conn, relation);
     checkTemplateColumns(config, columns.map((c) => c.name));
     return await previewRows(conn, config, relation, columns, limit);

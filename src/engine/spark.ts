@@ -37,7 +37,7 @@ import { buildSparkJob, JOB_FILE, WORKER_FILE, type ShippedFile } from './spark/
 import { locateSpark, type SparkInstall } from './spark/locate.js';
 import { defaultDeltaJars, packageRoot } from './spark/delta-jars.js';
 import { DRIVER_SCRIPT } from './spark/driver-script.js';
-import { sniffSourceDdl } from './spark/source-schema.js';
+import { sniffSource } from './spark/source-schema.js';
 import { answerSchema, buildPlan, type SourceField } from './spark/plan.js';
 import { runSparkSubmit, type DriverEvent } from './spark/submit.js';
 
@@ -223,8 +223,14 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
       secretConf = join(dir, 'secret-conf.json');
       writeFileSync(secretConf, JSON.stringify(secret), { mode: 0o600 });
     }
-    const sourceSchema = await sniffSourceDdl(config);
-    const plan = buildPlan(config, ctx.runId, { question: join(dir, 'question.json'), answer, secretConf, sourceSchema });
+    const sniffed = await sniffSource(config);
+    const plan = buildPlan(config, ctx.runId, {
+      question: join(dir, 'question.json'),
+      answer,
+      secretConf,
+      sourceSchema: sniffed?.ddl ?? null,
+      csvDialect: sniffed?.dialect ?? null,
+    });
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
     writeFileSync(join(dir, 'restlake_driver.py'), DRIVER_SCRIPT);
 

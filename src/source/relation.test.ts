@@ -27,7 +27,7 @@ test('an empty CSV or JSON-lines file is named as empty (DuckDB would invent a c
     }
     const header = join(dir, 'h.csv');
     await writeFile(header, 'id,name\n');
-    const relation = await registerSource(conn, { path: header, format: 'csv', key: ['id'], limit: null });
+    const { relation } = await registerSource(conn, { path: header, format: 'csv', key: ['id'], limit: null });
     assert.deepEqual((await describe(conn, relation)).map((c) => c.name), ['id', 'name']);
   } finally {
     conn.closeSync();
@@ -52,7 +52,7 @@ test('an s3:// source skips hidden and _-prefixed files as a local directory doe
     await put('exp/orders.csv/part-00000-abc.csv', 'id\n7\n8\n');
     await put('exp/orders.csv/_SUCCESS', '');
     const ids = async (path: string): Promise<number[]> => {
-      const relation = await registerSource(conn, { path, format: 'csv', key: ['id'], limit: null });
+      const { relation } = await registerSource(conn, { path, format: 'csv', key: ['id'], limit: null });
       const r = await conn.runAndReadAll(`SELECT id::INT AS id FROM ${relation} ORDER BY id`);
       return r.getRows().map((x) => Number(x[0]));
     };

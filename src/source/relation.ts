@@ -8,6 +8,8 @@ import type { SourceConfig } from '../config/types.js';
 import { DeltaTable, isS3Uri, openStorage } from '../delta/index.js';
 import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
 import { firstLine, RunError } from '../errors.js';
+import { checkCsvFiles, csvOptions, type CsvDialect } from './csv-check.js';
+import { jsonBadLines } from './json-check.js';
 
 export const SOURCE_VIEW = 'restlake_source';
 
@@ -111,8 +113,6 @@ function reader(format: string, files: string[]): string {
   switch (format) {
     case 'parquet':
       return `read_parquet(${list}, union_by_name = true)`;
-    case 'csv':
-      return `read_csv(${list}, header = true, union_by_name = true)`;
     case 'json':
       return `read_json(${list}, format = 'newline_delimited', union_by_name = true)`;
     default:
@@ -121,11 +121,92 @@ function reader(format: string, files: string[]): string {
 }
 
 /**
- * Registers the source as the temp view `restlake_source` on `conn` (with `limit`
- * applied) and returns its name. Throws RunError when it cannot be read.
+ * CSV files read in the dialect their check found. Files of one dialect are one
+ * read_csv (union_by_name); a source mixing dialects (rare: a directory of `,` and `;`
+ * exports) is their UNION ALL BY NAME, run by run in file order.
  */
-export async function registerSource(conn: DuckDBConnection, source: SourceConfig): Promise<string> {
+function csvReader(files: readonly string[], dialects: readonly CsvDialect[], encoding: string | undefined): string {
+  const runs: { dialect: CsvDialect; files: string[] }[] = [];
+  files.forEach((f, i) => {
+    const d = dialects[i] as CsvDialect;
+    const last = runs[runs.length - 1];
+    if (last && last.dialect.delim === d.delim && last.dialect.quote === d.quote) last.files.push(f);
+    else runs.push({ dialect: d, files: [f] });
+  });
+  const reads = runs.map((r) => `read_csv([${r.files.map(quoteLiteral).join(', ')}], ${csvOptions(r.dialect, encoding)}, union_by_name = true)`);
+  return reads.length === 1 ? (reads[0] as string) : '(' + reads.map((r) => `SELECT * FROM ${r}`).join(' UNION ALL BY NAME ') + ')';
+}
+
+/** The files behind `patterns` (globs expanded by DuckDB, as its readers would), in order. */
+async function expand(conn: DuckDBConnection, patterns: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of patterns) {
+    if (!hasGlob(p)) {
+      out.push(p);
+      continue;
+    }
+    const r = await conn.runAndReadAll(`SELECT file FROM glob(${quoteLiteral(p)}) ORDER BY file`);
+    const files = (r.getRowsJson() as [string][]).map((x) => x[0]);
+    if (files.length === 0) throw new RunError('RESTLAKE_SOURCE', `no files match ${p}`);
+    out.push(...files);
+  }
+  return out;
+}
+
+async function nonEmpty(files: readonly string[]): Promise<string[]> {
+  const sizes = await Promise.all(files.map((f) => stat(f).then((s) => s.size, () => -1)));
+  return files.filter((_, i) => sizes[i] !== 0);
+}
+
+/** DuckDB's answer when no line of a JSON source is an object: the whole line as one column. */
+function isJsonFallback(columns: readonly { name: string; duckType: string }[]): boolean {
+  return columns.length === 1 && columns[0]?.name === 'json' && columns[0].duckType === 'JSON';
+}
+
+/**
+ * Counts a JSON-lines source with every column read (so a value its sniffed type cannot
+ * hold is found now, not mid-run); a failure, or the one-column fallback, is explained
+ * line by line.
+ */
+async function checkJson(conn: DuckDBConnection, relation: string, files: string[], path: string): Promise<number> {
+  try {
+    const columns = await describe(conn, relation);
+    if (isJsonFallback(columns)) {
+      const bad = await jsonBadLines(await nonEmpty(files), path);
+      if (bad) throw bad;
+    }
+    const r = await conn.runAndReadAll(`SELECT count(*)::DOUBLE, count(COLUMNS(*)) FROM ${relation}`);
+    return Number((r.getRows()[0] as unknown[])[0]);
+  } catch (e) {
+    if (e instanceof RunError) throw e;
+    // DuckDB names the file; the scan names the lines (and counts them).
+    const named = /in file "((?:[^"\\]|\\.)+)"/.exec((e as Error).message)?.[1];
+    const bad = /Malformed JSON|invalid UTF-8/.test((e as Error).message) ? await jsonBadLines(named ? [named] : await nonEmpty(files), path) : null;
+    if (bad) throw bad;
+    throw e;
+  }
+}
+
+export interface RegisteredSource {
+  /** The temp view's name (SQL usable after FROM). */
+  relation: string;
+  /** Rows of the view, when reading it counted them anyway (CSV, JSON); else null. */
+  rows: number | null;
+  /** A CSV source's dialect per file (what Spark must be told); null for other formats. */
+  csv: CsvDialect[] | null;
+}
+
+/**
+ * Registers the source as the temp view `restlake_source` on `conn` (with `limit`
+ * applied). Throws RunError when it cannot be read: for CSV and JSON lines that is
+ * also any line that cannot be read, named, before a row is used. A source is checked
+ * whole, `limit` or not: the sniffer reads past the limit anyway, and a bad line there
+ * means a broken export.
+ */
+export async function registerSource(conn: DuckDBConnection, source: SourceConfig): Promise<RegisteredSource> {
   let relation: string;
+  let rows: number | null = null;
+  let csv: CsvDialect[] | null = null;
   try {
     if (source.format === 'delta') {
       const table = await DeltaTable.forPath(source.path);
@@ -134,11 +215,22 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
       await table.registerScan(conn, inner);
       relation = quoteIdent(inner);
     } else {
-      const files = isS3Uri(source.path) ? await s3Files(source.path, source.format) : await localPatterns(source.path, source.format);
-      await refuseEmptyFiles(files, source.path, source.format);
-      relation = reader(source.format, files);
+      const patterns = isS3Uri(source.path) ? await s3Files(source.path, source.format) : await localPatterns(source.path, source.format);
+      await refuseEmptyFiles(patterns, source.path, source.format);
+      if (source.format === 'csv') {
+        // Zero-byte files hold no header and no rows: nothing to check, nothing to read.
+        const files = await nonEmpty(await expand(conn, patterns));
+        const checked = await checkCsvFiles(conn, files, source.path, source.encoding);
+        relation = csvReader(files, checked.dialects, source.encoding);
+        rows = checked.rows;
+        csv = checked.dialects;
+      } else {
+        relation = reader(source.format, patterns);
+        if (source.format === 'json') rows = await checkJson(conn, relation, await expand(conn, patterns), source.path);
+      }
     }
     const limit = source.limit !== null ? ` LIMIT ${Math.max(0, Math.floor(source.limit))}` : '';
+    if (rows !== null && source.limit !== null) rows = Math.min(rows, Math.max(0, Math.floor(source.limit)));
     await conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(SOURCE_VIEW)} AS SELECT * FROM ${relation}${limit}`);
     // Binding the view does not touch the files; DESCRIBE does, so a missing or unreadable source fails here.
     await conn.run(`DESCRIBE SELECT * FROM ${quoteIdent(SOURCE_VIEW)}`);
@@ -146,9 +238,8 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
     if (e instanceof RunError) throw e;
     throw new RunError('RESTLAKE_SOURCE', `cannot read source ${source.path} (${source.format}): ${firstLine(e)}`, { cause: e });
   }
-  return SOURCE_VIEW;
+  return { relation: SOURCE_VIEW, rows, csv };
 }
-
 
 /** Column names and DuckDB types of a relation. */
 export async function describe(conn: DuckDBConnection, relation: string): Promise<{ name: string; duckType: string }[]> {

@@ -47,11 +47,16 @@ def read_source(spark, src):
         return spark.read.parquet(path)
     # CSV and JSON are read with the types DuckDB finds (src["schema"]), so values,
     # column order and request_ids match the local engine; Spark infers only without one.
+    # src["options"]: the dialect, encoding and FAILFAST (plan.ts sourceReadOptions).
+    reader = spark.read.options(**src["options"])
+    if src.get("schema"):
+        reader = reader.schema(src["schema"])
+    elif fmt == "csv":
+        reader = reader.options(inferSchema="true")
     if fmt == "csv":
-        reader = spark.read.options(header="true")
-        return reader.schema(src["schema"]).csv(path) if src.get("schema") else reader.options(inferSchema="true").csv(path)
+        return reader.csv(path)
     if fmt == "json":
-        return spark.read.schema(src["schema"]).json(path) if src.get("schema") else spark.read.json(path)
+        return reader.json(path)
     raise ValueError("unknown source format " + fmt)
 
 

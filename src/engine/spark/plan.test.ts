@@ -8,7 +8,7 @@ import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
 import { sparkRequestIdSql } from '../../request/request-id.js';
 import { sinkSchema } from '../../sink/schema.js';
-import { answerSchema, buildPlan, sinkTypeOfSpark, sparkPath } from './plan.js';
+import { answerSchema, buildPlan, sinkTypeOfSpark, sourceReadOptions, sparkPath } from './plan.js';
 import { DRIVER_SCRIPT } from './driver-script.js';
 import { assertS3aJars, s3aConfFromEnv, sparkConf, spawnArgs, splitSparkConf, usesS3 } from '../spark.js';
 
@@ -208,4 +208,17 @@ test('plan: a catalog table source is read by name, not as a path', async () => 
   assert.equal(plan.source.table, 'main.sales.orders');
   assert.equal(plan.source.path, null);
   assert.throws(() => buildPlan({ ...c, source: null }, 'r', { question: '/q', answer: '/a' }), ConfigError);
+});
+
+test('sourceReadOptions: Spark reads CSV in the dialect and encoding the local engine reads, and never PERMISSIVE', () => {
+  const src = (format: 'csv' | 'json' | 'parquet', encoding?: 'utf-8' | 'utf-16' | 'latin-1') => ({ path: '/x', format, key: null, limit: null, ...(encoding ? { encoding } : {}) });
+  const cases: [string, ReturnType<typeof sourceReadOptions>, Record<string, string>][] = [
+    ['s3:// csv: RFC 4180 (Spark would escape with a backslash)', sourceReadOptions(src('csv'), null), { header: 'true', mode: 'FAILFAST', sep: ',', quote: '"', escape: '"' }],
+    ['local csv: the sniffed dialect', sourceReadOptions(src('csv'), { delim: ';', quote: "'" }), { header: 'true', mode: 'FAILFAST', sep: ';', quote: "'", escape: "'" }],
+    ['latin-1', sourceReadOptions(src('csv', 'latin-1'), null), { header: 'true', mode: 'FAILFAST', sep: ',', quote: '"', escape: '"', encoding: 'ISO-8859-1' }],
+    ['utf-16 is read whole', sourceReadOptions(src('csv', 'utf-16'), null), { header: 'true', mode: 'FAILFAST', sep: ',', quote: '"', escape: '"', encoding: 'UTF-16', multiLine: 'true' }],
+    ['json', sourceReadOptions(src('json'), null), { mode: 'FAILFAST' }],
+    ['parquet', sourceReadOptions(src('parquet'), null), {}],
+  ];
+  for (const [title, actual, expected] of cases) assert.deepEqual(actual, expected, title);
 });

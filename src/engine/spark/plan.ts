@@ -4,7 +4,8 @@
 //
 // No secret ever reaches this file: plan.json and the SQL built from it are visible to
 // anyone who can see Spark's UI or the driver's temp dir.
-import type { PipelineConfig } from '../../config/types.js';
+import type { PipelineConfig, SourceConfig, SourceEncoding } from '../../config/types.js';
+import type { CsvDialect } from '../../source/csv-check.js';
 import { ConfigError } from '../../errors.js';
 import type { DeltaType, StructField } from '../../delta/schema/types.js';
 import { REQUEST_ID_FIELD, sparkRequestIdSql } from '../../request/request-id.js';
@@ -16,8 +17,11 @@ import { JOB_FILE, WORKER_FILE } from './job-file.js';
 export interface SparkPlan {
   app_name: string;
   run_id: string;
-  /** `schema`: the DDL Spark reads a CSV or JSON source with (DuckDB's sniffed types), or null. */
-  source: { path: string | null; table: string | null; format: string; limit: number | null; schema: string | null };
+  /**
+   * `schema`: the DDL Spark reads a CSV or JSON source with (DuckDB's sniffed types), or
+   * null; `options`: its reader options (sourceReadOptions).
+   */
+  source: { path: string | null; table: string | null; format: string; limit: number | null; schema: string | null; options: Record<string, string> };
   sink: { path: string; mode: 'append' | 'overwrite' };
   resume: boolean;
   max_requests: number | null;
@@ -45,7 +49,7 @@ export function sparkPath(path: string): string {
 export function buildPlan(
   config: PipelineConfig,
   runId: string,
-  files: { question: string; answer: string; secretConf?: string | null; sourceSchema?: string | null },
+  files: { question: string; answer: string; secretConf?: string | null; sourceSchema?: string | null; csvDialect?: CsvDialect | null },
   nodeCommand = 'node',
 ): SparkPlan {
   const src = config.source;
@@ -56,7 +60,14 @@ export function buildPlan(
   return {
     app_name: `restlake ${config.name} ${runId}`,
     run_id: runId,
-    source: { path: table ? null : sparkPath(src.path), table, format: src.format, limit: src.limit, schema: files.sourceSchema ?? null },
+    source: {
+      path: table ? null : sparkPath(src.path),
+      table,
+      format: src.format,
+      limit: src.limit,
+      schema: files.sourceSchema ?? null,
+      options: table ? {} : sourceReadOptions(src, files.csvDialect ?? null),
+    },
     sink: { path: sparkPath(config.sink.path), mode: config.sink.mode },
     resume: config.execution.resume,
     max_requests: config.execution.max_requests,
@@ -70,6 +81,32 @@ export function buildPlan(
     parent_pid: process.pid,
     secret_conf_file: files.secretConf ?? null,
   };
+}
+
+// Spark's names for the encodings source.encoding accepts.
+const SPARK_ENCODING: Readonly<Record<SourceEncoding, string>> = { 'utf-8': 'UTF-8', 'utf-16': 'UTF-16', 'latin-1': 'ISO-8859-1' };
+
+/**
+ * Spark reader options for a CSV or JSON source, so it reads what the local engine
+ * reads: the dialect DuckDB found (a local source) or RFC 4180's (s3://, `,` and `"`,
+ * with `""` as the escaped quote: Spark's own default escape is a backslash), the
+ * configured encoding, and FAILFAST: Spark's default mode (PERMISSIVE) turns a line
+ * with a field too many or too few into a row of nulls or a row without its extra
+ * field, a request made with the wrong values. A local source was checked line by line
+ * before Spark starts; an s3:// one is not, and FAILFAST stops its job at a bad line.
+ */
+export function sourceReadOptions(src: SourceConfig, dialect: CsvDialect | null): Record<string, string> {
+  if (src.format === 'json') return { mode: 'FAILFAST' };
+  if (src.format !== 'csv') return {};
+  const quote = dialect?.quote ?? '"';
+  const options: Record<string, string> = { header: 'true', mode: 'FAILFAST', sep: dialect?.delim ?? ',', quote, escape: quote };
+  if (src.encoding) {
+    options.encoding = SPARK_ENCODING[src.encoding];
+    // Spark splits a file into lines on the byte \n before decoding it, which cuts
+    // UTF-16 characters in half; read whole, it decodes first.
+    if (src.encoding === 'utf-16') options.multiLine = 'true';
+  }
+  return options;
 }
 
 /** A catalog table (`catalog.schema.table` or `schema.table`) given as the source, if any. */

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import { sniffSourceDdl, sparkDdlOf } from './source-schema.js';
+import { sniffSource, sparkDdlOf } from './source-schema.js';
 
 test('Spark reads CSV and JSON with the types DuckDB finds: 00123 stays text, JSON keeps the file order', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'restlake-sniff-'));
@@ -14,9 +14,22 @@ test('Spark reads CSV and JSON with the types DuckDB finds: 00123 stays text, JS
   const config = async (path: string) =>
     loadConfig({ version: 1, name: 'p', source: { path }, request: { url: 'http://127.0.0.1/{{ zip }}' }, sink: { path: join(dir, 'lake') } }, { env: {} });
   // Dates go as text: Spark does not know the format DuckDB detected (13/02/2024 would read as null).
-  assert.equal(await sniffSourceDdl(await config(join(dir, 'c.csv'))), '`zip` STRING, `name` STRING, `amount` DOUBLE, `day` STRING');
-  assert.equal(await sniffSourceDdl(await config(join(dir, 'j.jsonl'))), '`zip` STRING, `n` BIGINT, `name` STRING');
+  assert.equal((await sniffSource(await config(join(dir, 'c.csv'))))?.ddl, '`zip` STRING, `name` STRING, `amount` DOUBLE, `day` STRING');
+  assert.equal((await sniffSource(await config(join(dir, 'j.jsonl'))))?.ddl, '`zip` STRING, `n` BIGINT, `name` STRING');
   // Typed formats need nothing; a type Spark DDL is not given for (nested) leaves it to Spark.
   assert.equal(sparkDdlOf([{ name: 'a`b', duckType: 'DECIMAL(18,3)' }]), '`a``b` DECIMAL(18,3)');
   assert.equal(sparkDdlOf([{ name: 'x', duckType: 'STRUCT(a INTEGER)' }]), null);
+});
+
+test('Spark: a local CSV with a bad line is refused before Spark starts; the dialect DuckDB found goes along', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-sniff-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'bad.csv'), 'id,name\n1,a\n2,b,extra\n');
+  await writeFile(join(dir, 'semi.csv'), 'id;name\n1;"a;b"\n');
+  const config = async (path: string) =>
+    loadConfig({ version: 1, name: 'p', source: { path }, request: { url: 'http://127.0.0.1/{{ id }}' }, sink: { path: join(dir, 'lake') } }, { env: {} });
+  await assert.rejects(sniffSource(await config(join(dir, 'bad.csv'))), {
+    message: `cannot read source ${join(dir, 'bad.csv')} (csv): 1 line that cannot be read; nothing was sent\n  ${join(dir, 'bad.csv')} line 3: 3 fields where the header has 2: "2,b,extra"`,
+  });
+  assert.deepEqual(await sniffSource(await config(join(dir, 'semi.csv'))), { ddl: '`id` BIGINT, `name` STRING', dialect: { delim: ';', quote: '"' } });
 });

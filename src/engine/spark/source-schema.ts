@@ -8,6 +8,8 @@ import { isS3Uri, type DeltaType } from '../../delta/index.js';
 import { DuckDBInstance } from '../../duckdb.js';
 import { deltaTypeOfDuckDb } from '../../sink/types.js';
 import { describe, registerSource } from '../../source/relation.js';
+import type { CsvDialect } from '../../source/csv-check.js';
+import { RunError } from '../../errors.js';
 
 // Delta's primitive type names to Spark SQL DDL. Anything else (nested JSON) is left to
 // Spark's own inference.
@@ -45,18 +47,44 @@ export function sparkDdlOf(columns: readonly { name: string; duckType: string }[
   return parts.length ? parts.join(', ') : null;
 }
 
-/** The schema Spark should read a CSV or JSON source with; null for typed formats and catalog tables. */
-export async function sniffSourceDdl(config: PipelineConfig): Promise<string | null> {
+export interface SniffedSource {
+  /** The DDL Spark reads the source with, or null to let Spark infer. */
+  ddl: string | null;
+  /** A CSV source's dialect (one for all its files), or null. */
+  dialect: CsvDialect | null;
+}
+
+/**
+ * The schema (and CSV dialect) Spark should read a local CSV or JSON source with; null
+ * for typed formats, catalog tables and s3://. Reading it here also checks its lines,
+ * as the local engine does: a source with a line that cannot be read is refused (a
+ * RunError naming the lines) before Spark starts, so no request goes out for it.
+ */
+export async function sniffSource(config: PipelineConfig): Promise<SniffedSource | null> {
   const src = config.source;
   if (!src || src.table || (src.format !== 'csv' && src.format !== 'json')) return null;
-  // On s3:// sniffing would download the files to this machine first: Spark infers there.
+  // On s3:// sniffing would download the files to this machine first: Spark infers
+  // there, in FAILFAST mode (plan.ts), so a bad line still stops the job.
   if (isS3Uri(src.path)) return null;
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   try {
-    return sparkDdlOf(await describe(conn, await registerSource(conn, src)));
+    const { relation, csv } = await registerSource(conn, src);
+    return { ddl: sparkDdlOf(await describe(conn, relation)), dialect: csv ? oneDialect(src.path, csv) : null };
   } finally {
     conn.closeSync();
     db.closeSync();
   }
+}
+
+/** Spark reads every file of a source with one set of options. */
+function oneDialect(path: string, dialects: readonly CsvDialect[]): CsvDialect | null {
+  const first = dialects[0];
+  if (!first) return null;
+  const other = dialects.find((d) => d.delim !== first.delim || d.quote !== first.quote);
+  if (other) {
+    const show = (d: CsvDialect) => `delimiter ${JSON.stringify(d.delim)}, quote ${JSON.stringify(d.quote)}`;
+    throw new RunError('RESTLAKE_SOURCE', `cannot read source ${path} (csv) on Spark: its files mix CSV dialects (${show(first)}; ${show(other)}), and Spark reads a source in one; the local engine reads it, or split the files`);
+  }
+  return first;
 }
