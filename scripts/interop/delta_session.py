@@ -6,8 +6,16 @@ other lines; only the marked ones are answers). Spark starts on the first reques
 
 Requests ({"op": ..., ...}):
   read   {"engine": "deltalake"|"spark", "path": URI} -> {"version", "schema", "rows", "numFiles"}
-  write  {"engine": "spark", "path", "ddl", "rows", "mode", "partitionBy", "checkpointInterval"} -> {"version"}
-         (rows are JSON objects; string values of date/timestamp/decimal columns are cast by Spark SQL)
+  write  {"engine": "spark", "path", "ddl", "rows", "mode", "partitionBy", "checkpointInterval", "properties"} -> {"version"}
+         (rows are JSON objects; string values of date/timestamp/decimal columns are cast by Spark SQL;
+         properties: table properties of a new table, e.g. {"delta.columnMapping.mode": "name"})
+  write  {"engine": "deltalake", "path", "rows", "partitionBy", "configuration"} -> {"version"}
+         (column types as pyarrow infers them from the JSON values)
+  checkpoint {"engine": "spark"|"deltalake", "path"} -> {} (a checkpoint of the latest version)
+  scan   {"engine": "spark", "path", "where"} -> {"rows", "filesRead"}: the rows matching a SQL condition
+         and how many files Spark read for them (after partition pruning and data skipping)
+  stats  {"engine": "deltalake", "path"} -> {"files": [{"path", "numRecords", "min", "max", "nullCount"}]}:
+         the per-file statistics delta-rs loaded, flattened ("min": {"id": ...})
   exit   {} -> {} and the process ends
 
 Values are normalised so both engines and restlake compare equal: timestamps as UTC
@@ -155,7 +163,7 @@ def read_spark(path):
     }
 
 
-def write_spark(path, ddl, rows, mode, partition_by, checkpoint_interval):
+def write_spark(path, ddl, rows, mode, partition_by, checkpoint_interval, properties=None):
     s = spark()
     from pyspark.sql import functions as F
     from pyspark.sql.types import DateType, DecimalType, StringType, StructField, StructType, TimestampType
@@ -171,15 +179,75 @@ def write_spark(path, ddl, rows, mode, partition_by, checkpoint_interval):
         w = w.partitionBy(*partition_by)
     p = spark_path(path)
     # A new table takes its properties from these session defaults.
-    key = "spark.databricks.delta.properties.defaults.checkpointInterval"
+    props = dict(properties or {})
     if checkpoint_interval:
-        s.conf.set(key, str(checkpoint_interval))
+        props["delta.checkpointInterval"] = str(checkpoint_interval)
+    keys = ["spark.databricks.delta.properties.defaults." + k[len("delta."):] for k in props]
+    for k, v in zip(keys, props.values()):
+        s.conf.set(k, str(v))
     try:
         w.save(p)
     finally:
-        s.conf.unset(key)
+        for k in keys:
+            s.conf.unset(k)
     q = "`" + p.replace("`", "``") + "`"
     return {"version": s.sql(f"DESCRIBE HISTORY delta.{q} LIMIT 1").collect()[0]["version"]}
+
+
+def write_deltalake_rows(path, rows, partition_by, configuration):
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    write_deltalake(path, pa.Table.from_pylist(rows), mode="append", partition_by=partition_by or None,
+                    configuration=configuration or None, storage_options=storage_options())
+    return {"version": DeltaTable(path, storage_options=storage_options()).version()}
+
+
+def checkpoint(engine, path):
+    if engine == "spark":
+        s = spark()
+        s._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(s._jsparkSession, spark_path(path)).checkpoint()
+    else:
+        from deltalake import DeltaTable
+
+        DeltaTable(path, storage_options=storage_options()).create_checkpoint()
+    return {}
+
+
+def scan_spark(path, where):
+    s = spark()
+    # Without adaptive execution the executed plan is the one that ran, with its scan's metrics.
+    s.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        df = s.read.format("delta").load(spark_path(path)).where(where)
+        rows = df.collect()
+        leaves = df._jdf.queryExecution().executedPlan().collectLeaves()
+        files = 0
+        for i in range(leaves.size()):
+            m = leaves.apply(i).metrics()
+            if m.contains("numFiles"):
+                files += m.apply("numFiles").value()
+    finally:
+        s.conf.unset("spark.sql.adaptive.enabled")
+    return {"rows": sorted_rows([r.asDict(recursive=True) for r in rows]), "filesRead": files}
+
+
+def stats_deltalake(path):
+    from deltalake import DeltaTable
+
+    import pyarrow as pa
+
+    # An arro3 table in deltalake 1.x; pyarrow takes it through the Arrow C stream interface.
+    actions = pa.table(DeltaTable(path, storage_options=storage_options()).get_add_actions(flatten=True)).to_pylist()
+    out = []
+    for a in actions:
+        f = {"path": a["path"], "numRecords": a.get("num_records"), "min": {}, "max": {}, "nullCount": {}}
+        for k, v in a.items():
+            for prefix, key in (("min.", "min"), ("max.", "max"), ("null_count.", "nullCount")):
+                if k.startswith(prefix):
+                    f[key][k[len(prefix):]] = norm(v)
+        out.append(f)
+    return {"files": sorted(out, key=lambda f: f["path"])}
 
 
 def handle(req):
@@ -190,8 +258,16 @@ def handle(req):
         if req["engine"] == "spark":
             return read_spark(req["path"])
         raise ValueError(f"unknown engine {req['engine']!r}")
+    if op == "write" and req["engine"] == "deltalake":
+        return write_deltalake_rows(req["path"], req["rows"], req.get("partitionBy"), req.get("configuration"))
     if op == "write":
-        return write_spark(req["path"], req["ddl"], req["rows"], req.get("mode", "append"), req.get("partitionBy"), req.get("checkpointInterval"))
+        return write_spark(req["path"], req["ddl"], req["rows"], req.get("mode", "append"), req.get("partitionBy"), req.get("checkpointInterval"), req.get("properties"))
+    if op == "checkpoint":
+        return checkpoint(req["engine"], req["path"])
+    if op == "scan":
+        return scan_spark(req["path"], req["where"])
+    if op == "stats":
+        return stats_deltalake(req["path"])
     if op == "exit":
         return {}
     raise ValueError(f"unknown op {op!r}")

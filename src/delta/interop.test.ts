@@ -1,15 +1,16 @@
 // Interop: tables that restlake's Delta writer produced are read with the same rows and schema by
 // delta-rs (Python `deltalake`) and by Apache Spark with delta-spark; a table Spark wrote and restlake
-// appended to reads back correctly in Spark. One Python process (scripts/interop/delta_session.py)
+// appended to reads back correctly in Spark. Checkpoints with typed stats (writeStatsAsStruct) are read by both, and
+// restlake reads delta-rs' stats_parsed-only checkpoint. One Python process (scripts/interop/delta_session.py)
 // serves every read of this file, so Spark starts once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { DeltaTable } from './index.js';
+import { DeltaTable, type AddFile } from './index.js';
 import type { StructField, StructType } from './schema/types.js';
-import { openConn, tempDir } from './testing/duck.js';
+import { openConn, rows as duckRows, tempDir } from './testing/duck.js';
 import { startS3Server, type S3TestServer } from '../testkit/s3-server.js';
 import { interopScript, sparkEnv, sparkJars, sparkS3Jars, startPythonSession, type PythonSession } from '../testkit/python.js';
 
@@ -65,7 +66,7 @@ let py: PythonSession;
 let batch = 0;
 
 /** Appends/overwrites `data` with restlake's writer: rows go in as NDJSON, the writer casts to the table types. */
-async function restlakeWrite(uri: string, data: Row[], opts: { mode?: 'append' | 'overwrite'; partitionColumns?: string[]; schema?: StructType } = {}) {
+async function restlakeWrite(uri: string, data: Row[], opts: { mode?: 'append' | 'overwrite'; partitionColumns?: string[]; schema?: StructType; configuration?: Record<string, string> } = {}) {
   const file = path.join(tmp.dir, `batch-${++batch}.ndjson`);
   // ts with an explicit UTC offset: the writer's TIMESTAMPTZ cast must not depend on the machine's zone
   await fs.writeFile(file, data.map((r) => JSON.stringify({ ...r, ts: r.ts === null ? null : `${r.ts}Z` })).join('\n') + '\n');
@@ -75,6 +76,7 @@ async function restlakeWrite(uri: string, data: Row[], opts: { mode?: 'append' |
     schema: opts.schema ?? SCHEMA,
     mode: opts.mode ?? 'append',
     partitionColumns: opts.partitionColumns,
+    configuration: opts.configuration,
   });
 }
 
@@ -182,5 +184,125 @@ describe('a table Spark wrote', () => {
     const expected = { rows: [...rows(2000, 12), ...rows(3000, 15)], version: 6, schema: SCHEMA_NULLABLE };
     assertSame(await read('spark', local.sparkFirst), expected, 'spark');
     assertSame(await read('deltalake', local.sparkFirst), expected, 'deltalake');
+  });
+});
+
+/** Removes the JSON commits before `version`: readers then have the checkpoint at `version` or nothing. */
+async function dropCommitsBefore(uri: string, version: number): Promise<void> {
+  for (let v = 0; v < version; v++) await fs.rm(path.join(uri, '_delta_log', `${pad(v, 20)}.json`));
+}
+
+/** The DuckDB type of add.<field> in a checkpoint file. */
+async function checkpointAddField(file: string, field: string): Promise<string> {
+  const [r] = await duckRows(duck.conn, `SELECT column_type t FROM (DESCRIBE SELECT add.${field} FROM read_parquet('${file}'))`);
+  return String(r.t);
+}
+
+interface SkipStats { minValues: Record<string, unknown>; maxValues: Record<string, unknown>; numRecords: number }
+const statsOf = (f: AddFile): SkipStats => JSON.parse(f.stats!) as SkipStats;
+interface DeltaRsStats { files: { path: string; numRecords: number; min: Record<string, unknown>; max: Record<string, unknown> }[] }
+
+describe('checkpoints with delta.checkpoint.writeStatsAsStruct=true', () => {
+  test('restlake writes partitionValues_parsed and stats_parsed; Spark and delta-rs read the table from it, Spark prunes and skips files', async () => {
+    const uri = path.join(tmp.dir, 'struct_stats');
+    const configuration = { 'delta.checkpoint.writeStatsAsStruct': 'true', 'delta.checkpointInterval': '3' };
+    for (let b = 0; b < 5; b++) await restlakeWrite(uri, rows(4000 + b * 10, 10), { partitionColumns: ['region'], configuration });
+    const cp = path.join(uri, '_delta_log', '00000000000000000003.checkpoint.parquet');
+    assert.ok(existsSync(cp), 'restlake wrote the checkpoint at 3');
+    assert.equal(await checkpointAddField(cp, 'partitionValues_parsed'), 'STRUCT(region VARCHAR)');
+    assert.match(await checkpointAddField(cp, 'stats_parsed'), /^STRUCT\(numRecords BIGINT, minValues STRUCT\(id BIGINT, "name" VARCHAR, amount DOUBLE, ts TIMESTAMP WITH TIME ZONE, "day" DATE, price DECIMAL\(10,2\), qty INTEGER\), /);
+    const snap = await DeltaTable.forPath(uri).snapshot();
+    await dropCommitsBefore(uri, 3);
+    const expected = { rows: rows(4000, 50), version: 4, numFiles: snap.files.length };
+    assertSame(await read('deltalake', uri), expected, 'deltalake');
+    assertSame(await read('spark', uri), expected, 'spark');
+
+    // Spark: a stats filter reads only the files whose id range overlaps (data skipping), a partition filter one region.
+    const scan = (where: string): Promise<{ rows: Row[]; filesRead: number }> => py.call({ op: 'scan', engine: 'spark', path: uri, where });
+    const overlapping = snap.files.filter((f) => Number(statsOf(f).minValues.id) <= 4019 && Number(statsOf(f).maxValues.id) >= 4010);
+    const byId = await scan('id BETWEEN 4010 AND 4019');
+    assert.deepEqual(byId.rows.map((r) => r.id).sort(), rows(4010, 10).map((r) => r.id).sort());
+    assert.equal(byId.filesRead, overlapping.length, 'Spark read only the files of the second write');
+    assert.ok(overlapping.length < snap.files.length);
+    const eu = await scan("region = 'eu'");
+    assert.deepEqual(eu.rows.map((r) => r.id).sort(), rows(4000, 50).filter((r) => r.region === 'eu').map((r) => r.id).sort());
+    assert.equal(eu.filesRead, snap.files.filter((f) => f.partitionValues.region === 'eu').length);
+
+    // delta-rs took each file's statistics from the checkpoint (commits 0-2 are gone)
+    const drs = await py.call<DeltaRsStats>({ op: 'stats', engine: 'deltalake', path: uri });
+    assert.equal(drs.files.length, snap.files.length);
+    for (const f of snap.files) {
+      const got = drs.files.find((x) => decodeURIComponent(x.path) === decodeURIComponent(f.path));
+      assert.ok(got, `delta-rs lists ${f.path}`);
+      assert.equal(got.numRecords, statsOf(f).numRecords);
+      assert.equal(got.min.id, statsOf(f).minValues.id);
+      assert.equal(got.max.id, statsOf(f).maxValues.id);
+    }
+  });
+
+  test('without JSON stats (writeStatsAsJson=false) delta-rs takes the statistics from stats_parsed; Spark reads the rows', async () => {
+    const uri = path.join(tmp.dir, 'struct_only');
+    const configuration = { 'delta.checkpoint.writeStatsAsStruct': 'true', 'delta.checkpoint.writeStatsAsJson': 'false', 'delta.checkpointInterval': '2' };
+    for (let b = 0; b < 3; b++) await restlakeWrite(uri, rows(5000 + b * 7, 7), { configuration });
+    const cp = path.join(uri, '_delta_log', '00000000000000000002.checkpoint.parquet');
+    assert.ok(existsSync(cp), 'restlake wrote the checkpoint at 2');
+    await assert.rejects(checkpointAddField(cp, 'stats'), /stats/);
+    const snap = await DeltaTable.forPath(uri).snapshot();
+    await dropCommitsBefore(uri, 2);
+    const drs = await py.call<DeltaRsStats>({ op: 'stats', engine: 'deltalake', path: uri });
+    assert.deepEqual(
+      drs.files.map((f) => [f.numRecords, f.min.id, f.max.id, f.min.name]).sort(),
+      snap.files.map((f) => statsOf(f)).map((s) => [s.numRecords, s.minValues.id, s.maxValues.id, s.minValues.name]).sort(),
+    );
+    const expected = { rows: rows(5000, 21), version: 2, numFiles: 3 };
+    assertSame(await read('deltalake', uri), expected, 'deltalake');
+    assertSame(await read('spark', uri), expected, 'spark');
+  });
+
+  test('a column-mapping table Spark wrote: restlake checkpoints it under physical names, as Spark does; both engines read it', async () => {
+    const uri = path.join(tmp.dir, 'struct_cm');
+    const properties = { 'delta.columnMapping.mode': 'name', 'delta.checkpoint.writeStatsAsStruct': 'true', 'delta.checkpointInterval': '100' };
+    for (let b = 0; b < 3; b++) {
+      await py.call({ op: 'write', engine: 'spark', path: uri, ddl: SPARK_DDL, rows: rows(6000 + b * 6, 6), partitionBy: ['region'], properties });
+    }
+    await DeltaTable.forPath(uri).checkpoint();
+    const ours = path.join(uri, '_delta_log', '00000000000000000002.checkpoint.parquet');
+    const snap = await DeltaTable.forPath(uri).snapshot();
+    const physical = (name: string): string => String(snap.schema.fields.find((f) => f.name === name)!.metadata['delta.columnMapping.physicalName']);
+    assert.match(physical('region'), /^col-/);
+    assert.equal(await checkpointAddField(ours, 'partitionValues_parsed'), `STRUCT("${physical('region')}" VARCHAR)`);
+    assert.ok((await checkpointAddField(ours, 'stats_parsed')).includes(`minValues STRUCT("${physical('id')}" BIGINT, "${physical('name')}" VARCHAR`));
+    const [stat] = await duckRows(duck.conn, `SELECT add.stats_parsed.minValues."${physical('id')}" AS id FROM read_parquet('${ours}') WHERE add.path = '${snap.files[0].path}'`);
+    assert.equal(Number(stat.id), Object.values(statsOf(snap.files[0]).minValues)[0] as number);
+    await dropCommitsBefore(uri, 2);
+    const expected = { rows: rows(6000, 18), version: 2, schema: SCHEMA_NULLABLE };
+    assertSame(await read('spark', uri), expected, 'spark');
+    // delta-rs 1.6.6 reads the data columns of a column-mapping table as nulls whatever the checkpoint
+    // (Spark's own, none at all): only what it takes from the log is compared.
+    const drs = await read('deltalake', uri);
+    assert.equal(drs.version, 2, 'deltalake: version');
+    assert.deepEqual(drs.rows.map((r) => r.region).sort(), expected.rows.map((r) => r.region).sort(), 'deltalake: partition values');
+    const byId = await py.call<{ rows: Row[]; filesRead: number }>({ op: 'scan', engine: 'spark', path: uri, where: 'id >= 6012' });
+    assert.equal(byId.rows.length, 6);
+    // Spark's own checkpoint of the next version has the same partitionValues_parsed
+    await py.call({ op: 'write', engine: 'spark', path: uri, ddl: SPARK_DDL, rows: rows(6018, 2), partitionBy: ['region'] });
+    await py.call({ op: 'checkpoint', engine: 'spark', path: uri });
+    const sparks = path.join(uri, '_delta_log', '00000000000000000003.checkpoint.parquet');
+    assert.equal(await checkpointAddField(sparks, 'partitionValues_parsed'), await checkpointAddField(ours, 'partitionValues_parsed'));
+  });
+
+  test('restlake reads a delta-rs checkpoint that has stats only as stats_parsed', async () => {
+    const uri = path.join(tmp.dir, 'drs_struct_only');
+    const configuration = { 'delta.checkpoint.writeStatsAsStruct': 'true', 'delta.checkpoint.writeStatsAsJson': 'false' };
+    const data = (from: number) => Array.from({ length: 4 }, (_, k) => ({ id: from + k, name: `n${from + k}`, region: k % 2 ? 'eu' : 'us' }));
+    await py.call({ op: 'write', engine: 'deltalake', path: uri, rows: data(0), partitionBy: ['region'], configuration });
+    await py.call({ op: 'write', engine: 'deltalake', path: uri, rows: data(10), partitionBy: ['region'] });
+    await py.call({ op: 'checkpoint', engine: 'deltalake', path: uri });
+    const cp = path.join(uri, '_delta_log', '00000000000000000001.checkpoint.parquet');
+    await assert.rejects(checkpointAddField(cp, 'stats'), /stats/, 'delta-rs wrote no JSON stats');
+    await dropCommitsBefore(uri, 2);
+    const snap = await DeltaTable.forPath(uri).snapshot();
+    const got = snap.files.map((f) => statsOf(f)).map((s) => [s.numRecords, s.minValues.id, s.maxValues.id, s.minValues.name]).sort();
+    assert.deepEqual(got, [[2, 0, 2, 'n0'], [2, 1, 3, 'n1'], [2, 10, 12, 'n10'], [2, 11, 13, 'n11']].sort());
   });
 });

@@ -307,37 +307,107 @@ describe('DeltaTable.write', () => {
     });
   });
 
-  test('checkpoint stats properties: writeStatsAsJson=false omits add.stats; writeStatsAsStruct=true refuses the checkpoint', async () => {
-    const cases: { configuration: Record<string, string>; partitionColumns?: string[]; refused: RegExp | null }[] = [
-      { configuration: { 'delta.checkpoint.writeStatsAsJson': 'false' }, refused: null },
-      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'true' }, partitionColumns: ['region'], refused: /writeStatsAsStruct=true requires the partitionValues_parsed and stats_parsed/ },
-      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'TRUE', 'delta.checkpoint.writeStatsAsJson': 'false' }, refused: /writeStatsAsStruct=true requires the stats_parsed/ },
-      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'false' }, partitionColumns: ['region'], refused: null },
+  test('checkpoint stats properties: writeStatsAsJson=false omits add.stats; writeStatsAsStruct=true adds typed partitionValues_parsed and stats_parsed', async () => {
+    const cases: { configuration: Record<string, string>; partitionColumns?: string[] }[] = [
+      { configuration: { 'delta.checkpoint.writeStatsAsJson': 'false' } },
+      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'true' }, partitionColumns: ['region'] },
+      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'TRUE', 'delta.checkpoint.writeStatsAsJson': 'false' } },
+      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'true', 'delta.checkpoint.writeStatsAsJson': 'false' }, partitionColumns: ['region'] },
+      { configuration: { 'delta.checkpoint.writeStatsAsStruct': 'false' }, partitionColumns: ['region'] },
     ];
     for (const c of cases) {
       await withTable(async (t, dir) => {
         const configuration = { ...c.configuration, 'delta.checkpointInterval': '2' };
         for (let i = 0; i < 3; i++) await t.write(conn, { selectSql: rowsSql(i * 3, i * 3 + 3), schema: SCHEMA, mode: 'append', partitionColumns: c.partitionColumns, configuration });
         const cp = path.join(dir, '_delta_log/00000000000000000002.checkpoint.parquet');
-        const what = JSON.stringify(c.configuration);
-        if (c.refused) {
-          // the write at the checkpoint interval succeeded; only the checkpoint was skipped
-          await assert.rejects(fs.access(cp), /ENOENT/, `${what}: no checkpoint`);
-          await assert.rejects(t.checkpoint(), (e: unknown) => e instanceof DeltaError && e.code === 'DELTA_UNSUPPORTED_FEATURE' && c.refused!.test(e.message));
-          await assert.rejects(fs.access(path.join(dir, '_delta_log/_last_checkpoint')));
-          assert.equal(await scanCount(t), 9);
-          return;
-        }
+        const what = JSON.stringify(c);
+        const expected = await t.snapshot();
         const addType = String((await rows(conn, `SELECT column_type t FROM (DESCRIBE SELECT * FROM read_parquet('${cp}')) WHERE column_name = 'add'`))[0].t);
         const jsonStats = c.configuration['delta.checkpoint.writeStatsAsJson'] !== 'false';
+        const structStats = /true/i.test(c.configuration['delta.checkpoint.writeStatsAsStruct'] ?? '');
         assert.equal(/\bstats VARCHAR/.test(addType), jsonStats, `${what}: add.stats column`);
+        if (!structStats) {
+          assert.doesNotMatch(addType, /_parsed/, `${what}: no typed columns`);
+        } else {
+          // As Spark's statsSchema: min/max only where Spark keeps them (not boolean/binary), nullCount for every
+          // data column, typed after the schema; the partition column only in partitionValues_parsed.
+          const dataCols = SCHEMA.fields.filter((f) => !c.partitionColumns?.includes(f.name)).map((f) => f.name);
+          const dataTypes: Record<string, string> = { id: 'BIGINT', name: 'VARCHAR', at: 'TIMESTAMP WITH TIME ZONE', amount: 'DECIMAL(12,2)', region: 'VARCHAR' };
+          const q = (n: string): string => (n === 'at' || n === 'name' ? `"${n}"` : n); // DuckDB quotes keywords
+          const minMax = `STRUCT(${dataCols.map((n) => `${q(n)} ${dataTypes[n]}`).join(', ')})`;
+          const nulls = `STRUCT(${dataCols.map((n) => `${q(n)} BIGINT`).join(', ')})`;
+          assert.ok(addType.includes(`stats_parsed STRUCT(numRecords BIGINT, minValues ${minMax}, maxValues ${minMax}, nullCount ${nulls})`), `${what}: stats_parsed in ${addType}`);
+          assert.equal(addType.includes('partitionValues_parsed STRUCT(region VARCHAR)'), Boolean(c.partitionColumns), `${what}: partitionValues_parsed`);
+          // Values: the same as the JSON stats and partition values of each file.
+          const got = await rows(conn, `SELECT add.path p, to_json(add.stats_parsed) s, ${c.partitionColumns ? 'add.partitionValues_parsed.region' : 'NULL'} r FROM read_parquet('${cp}') WHERE add IS NOT NULL`);
+          assert.equal(got.length, expected.files.length);
+          for (const g of got) {
+            const f = expected.files.find((x) => x.path === g.p)!;
+            const want = JSON.parse(f.stats!);
+            const s = JSON.parse(String(g.s));
+            assert.equal(s.numRecords, want.numRecords);
+            assert.deepEqual(s.nullCount, want.nullCount);
+            assert.equal(s.minValues.id, want.minValues.id);
+            assert.equal(s.maxValues.name, want.maxValues.name);
+            assert.equal(s.minValues.amount, want.minValues.amount);
+            assert.equal(new Date(s.maxValues.at).toISOString(), want.maxValues.at);
+            if (c.partitionColumns) assert.equal(g.r, f.partitionValues.region);
+          }
+        }
+        // A reader with the checkpoint alone: stats from `stats`, or else from stats_parsed
         for (let v = 0; v <= 2; v++) await fs.rm(path.join(dir, '_delta_log', `${String(v).padStart(20, '0')}.json`));
         const snap = await DeltaTable.forPath(dir).snapshot();
         assert.equal(snap.files.length, c.partitionColumns ? 9 : 3); // a file per region per write when partitioned
-        assert.equal(snap.files.every((f) => (f.stats ?? null) !== null), jsonStats, `${what}: stats from the checkpoint`);
+        const byPath = new Map(expected.files.map((f) => [f.path, JSON.parse(f.stats!)]));
+        for (const f of snap.files) {
+          if (!jsonStats && !structStats) assert.equal(f.stats ?? null, null, `${what}: no stats in the checkpoint`);
+          else assert.deepEqual(JSON.parse(f.stats!), byPath.get(f.path), `${what}: stats of ${f.path} from the checkpoint`);
+        }
         assert.equal(await scanCount(DeltaTable.forPath(dir)), 9);
+        // ... and a second checkpoint from that state keeps them (stats_parsed -> stats -> stats_parsed)
+        await DeltaTable.forPath(dir).checkpoint();
+        await fs.rm(path.join(dir, '_delta_log', `${String(3).padStart(20, '0')}.json`), { force: true });
+        const again = await DeltaTable.forPath(dir).snapshot();
+        assert.deepEqual(again.files.map((f) => f.stats ?? null).sort(), snap.files.map((f) => f.stats ?? null).sort(), `${what}: stats survive a second checkpoint`);
       });
     }
+  });
+
+  test('stats_parsed with column mapping: physical names (nested too), min/max only for skipping types, tightBounds with deletion vectors', async () => {
+    await withTable(async (t, dir) => {
+      const f = (name: string, type: StructType['fields'][number]['type'], phys: string) => ({ name, type, nullable: true, metadata: { 'delta.columnMapping.id': phys.length, 'delta.columnMapping.physicalName': phys } });
+      const schema: StructType = {
+        type: 'struct',
+        fields: [
+          f('id', 'long', 'col-id'),
+          f('ok', 'boolean', 'col-ok'),
+          f('bin', 'binary', 'col-bin'),
+          f('tags', { type: 'map', keyType: 'string', valueType: 'string', valueContainsNull: true }, 'col-tags'),
+          f('st', { type: 'struct', fields: [f('a', 'integer', 'col-a'), f('arr', { type: 'array', elementType: 'long', containsNull: true }, 'col-arr')] }, 'col-st'),
+          f('day', 'date', 'col-day'),
+        ],
+      };
+      const stats = '{"numRecords":2,"minValues":{"col-id":1,"col-st":{"col-a":5}},"maxValues":{"col-id":9,"col-st":{"col-a":7}},"nullCount":{"col-id":0,"col-ok":1,"col-bin":0,"col-tags":2,"col-st":{"col-a":0,"col-arr":1}},"tightBounds":true}';
+      await t.commit([
+        { commitInfo: { timestamp: 1, operation: 'CREATE TABLE' } },
+        { protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['columnMapping', 'deletionVectors'], writerFeatures: ['columnMapping', 'deletionVectors'] } },
+        { metaData: { id: 'cm', format: { provider: 'parquet', options: {} }, schemaString: JSON.stringify(schema), partitionColumns: ['day'], configuration: { 'delta.columnMapping.mode': 'name', 'delta.columnMapping.maxColumnId': '9', 'delta.checkpoint.writeStatsAsStruct': 'true' }, createdTime: 1 } },
+        { add: { path: 'col-day=2024-01-02/a.parquet', partitionValues: { 'col-day': '2024-01-02' }, size: 1, modificationTime: 1, dataChange: true, stats } },
+        { add: { path: 'b.parquet', partitionValues: { 'col-day': null }, size: 1, modificationTime: 1, dataChange: true } },
+      ], { readVersion: -1 });
+      await t.checkpoint();
+      const cp = path.join(dir, '_delta_log/00000000000000000000.checkpoint.parquet');
+      const addType = String((await rows(conn, `SELECT column_type t FROM (DESCRIBE SELECT add FROM read_parquet('${cp}'))`))[0].t);
+      assert.ok(addType.endsWith(
+        'partitionValues_parsed STRUCT("col-day" DATE), stats_parsed STRUCT(numRecords BIGINT, minValues STRUCT("col-id" BIGINT, "col-st" STRUCT("col-a" INTEGER)), ' +
+          'maxValues STRUCT("col-id" BIGINT, "col-st" STRUCT("col-a" INTEGER)), nullCount STRUCT("col-id" BIGINT, "col-ok" BIGINT, "col-bin" BIGINT, "col-tags" BIGINT, ' +
+          '"col-st" STRUCT("col-a" BIGINT, "col-arr" BIGINT)), tightBounds BOOLEAN))',
+      ), addType);
+      const got = await rows(conn, `SELECT add.path p, add.partitionValues_parsed."col-day"::VARCHAR d, to_json(add.stats_parsed) s FROM read_parquet('${cp}') WHERE add IS NOT NULL ORDER BY 1`);
+      assert.deepEqual(got.map((g) => [g.p, g.d]), [['b.parquet', null], ['col-day=2024-01-02/a.parquet', '2024-01-02']]);
+      assert.equal(got[0].s, null);
+      assert.deepEqual(JSON.parse(String(got[1].s)), JSON.parse(stats));
+    });
   });
 
   test('txn: a commit already recorded for appId is skipped', async () => {

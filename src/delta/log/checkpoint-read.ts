@@ -1,13 +1,15 @@
 // Reads the actions of a checkpoint (classic, multi-part or V2 with sidecars; Parquet or JSON).
 // Parquet rows are turned into the same JSON shape as commit lines, so replay has one code path.
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { DeltaError } from '../errors.js';
 import { queryJson, withInternalConnection } from '../duck.js';
-import { quoteLiteral, quoteIdent } from '../schema/duckdb-types.js';
+import { fromDuckDbType, quoteIdent, quoteLiteral } from '../schema/duckdb-types.js';
 import type { Storage } from '../storage/types.js';
 import type { Action, Sidecar } from './actions.js';
 import { decodeActionPath } from './actions.js';
 import { SIDECAR_DIR } from './names.js';
 import { parseJsonLines } from './commit-read.js';
+import { statsJsonSql } from './checkpoint-parsed.js';
 
 const ACTION_COLUMNS = ['protocol', 'metaData', 'txn', 'add', 'remove', 'domainMetadata', 'checkpointMetadata', 'sidecar'];
 
@@ -43,17 +45,20 @@ async function readParquetActions(storage: Storage, rel: string): Promise<Action
   const local = await storage.localPath(rel);
   return withInternalConnection(async (conn) => {
     const src = `read_parquet(${quoteLiteral(local)})`;
-    let cols: string[];
+    let cols: { name: string; type: string }[];
     try {
-      cols = (await queryJson(conn, `DESCRIBE SELECT * FROM ${src}`)).map((r) => String(r.column_name));
+      cols = (await queryJson(conn, `DESCRIBE SELECT * FROM ${src}`)).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     } catch (e) {
       throw new DeltaError('DELTA_CORRUPT_LOG', `cannot read checkpoint ${rel} of ${storage.root}: ${(e as Error).message}`, { cause: e });
     }
-    const present = ACTION_COLUMNS.filter((c) => cols.includes(c));
+    const present = ACTION_COLUMNS.filter((c) => cols.some((x) => x.name === c));
     if (present.length === 0) return [];
-    // One JSON document per non-null action column; the *_parsed columns are dropped here (we use the JSON forms).
-    const select = present.map((c) => `CASE WHEN ${quoteIdent(c)} IS NULL THEN NULL ELSE to_json(${quoteIdent(c)}) END AS ${quoteIdent(c)}`).join(', ');
-    const rows = await queryJson(conn, `SELECT ${select} FROM ${src}`);
+    // One JSON document per non-null action column; the *_parsed columns are dropped (we use the JSON forms,
+    // except stats_parsed standing in for absent JSON stats).
+    const select = present.map((c) => `CASE WHEN ${quoteIdent(c)} IS NULL THEN NULL ELSE to_json(${quoteIdent(c)}) END AS ${quoteIdent(c)}`);
+    const parsedStats = await statsFromParsedSql(conn, src, cols.find((x) => x.name === 'add')?.type);
+    if (parsedStats) select.push(`${parsedStats} AS "__stats_parsed"`);
+    const rows = await queryJson(conn, `SELECT ${select.join(', ')} FROM ${src}`);
     const out: Action[] = [];
     for (const row of rows) {
       for (const c of present) {
@@ -62,11 +67,28 @@ async function readParquetActions(storage: Storage, rel: string): Promise<Action
         const obj = JSON.parse(String(v)) as Record<string, unknown>;
         // A struct column whose fields are all null is an absent action (some writers fill structs this way).
         if (Object.values(obj).every((x) => x === null)) continue;
-        out.push({ [c]: stripNulls(obj) } as unknown as Action);
+        const action = stripNulls(obj);
+        // Without the JSON form (writeStatsAsJson=false) the stats come from stats_parsed.
+        if (c === 'add' && action.stats === undefined && typeof row.__stats_parsed === 'string') action.stats = row.__stats_parsed;
+        out.push({ [c]: action } as unknown as Action);
       }
     }
     return out;
   });
+}
+
+/**
+ * SQL giving add.stats_parsed back as Delta's JSON stats text, when the checkpoint has that column (its
+ * type read from the file); null when it has none or a type we cannot turn into JSON stats (left out).
+ */
+async function statsFromParsedSql(conn: DuckDBConnection, src: string, addType: string | undefined): Promise<string | null> {
+  if (!addType || !/\bstats_parsed\s+STRUCT\(/i.test(addType)) return null;
+  try {
+    const [d] = await queryJson(conn, `DESCRIBE SELECT "add".stats_parsed AS s FROM ${src}`);
+    return statsJsonSql('"add".stats_parsed', fromDuckDbType(String(d.column_type)));
+  } catch {
+    return null;
+  }
 }
 
 /** Parquet has no "absent": drop null members so actions look like their JSON-commit form. */

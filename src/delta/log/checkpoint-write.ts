@@ -1,21 +1,22 @@
-// Classic single-file V1 checkpoints in the layout delta-spark 3.x writes (the `checkpointSchema` in its
+// Classic single-file V1 checkpoints in the layout delta-spark writes (the `checkpointSchema` in its
 // _last_checkpoint): struct columns txn, add, remove, metaData, protocol, domainMetadata; maps as Parquet
-// MAPs; stats as a JSON string (unless delta.checkpoint.writeStatsAsJson=false). One action per row, all
-// other columns null. Tables asking for struct stats (writeStatsAsStruct), or with writer features we do not
-// support, get no checkpoint from us.
+// MAPs; stats as a JSON string (unless delta.checkpoint.writeStatsAsJson=false); with
+// delta.checkpoint.writeStatsAsStruct=true also the typed add.partitionValues_parsed and add.stats_parsed
+// (checkpoint-parsed.ts). One action per row, all other columns null. Tables with writer features we do
+// not support get no checkpoint from us.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { withInternalConnection } from '../duck.js';
-import { DeltaError } from '../errors.js';
-import { quoteLiteral } from '../schema/duckdb-types.js';
+import { quoteIdent, quoteLiteral } from '../schema/duckdb-types.js';
 import type { Storage } from '../storage/types.js';
 import type { Action } from './actions.js';
 import { assertWriterProtocol } from './features.js';
 import { LAST_CHECKPOINT, classicCheckpointFile } from './names.js';
 import type { Snapshot } from './snapshot.js';
 import { parseIntervalMs } from './interval.js';
+import { type ParsedColumns, canonicalPartitions, parsedColumns, parsedFieldsSql } from './checkpoint-parsed.js';
 
 const MAP = 'MAP(VARCHAR, VARCHAR)';
 const DV = { storageType: 'VARCHAR', pathOrInlineDv: 'VARCHAR', offset: 'INTEGER', sizeInBytes: 'INTEGER', cardinality: 'BIGINT', maxRowIndex: 'BIGINT' };
@@ -55,24 +56,27 @@ function boolProperty(snap: Snapshot, key: string, dflt: boolean): boolean {
   return v === 'true' ? true : v === 'false' ? false : dflt;
 }
 
+/** Which stats forms the checkpoint carries: delta.checkpoint.writeStatsAsJson (default true) and ...AsStruct (default false). */
+function checkpointStatsForms(snap: Snapshot): { json: boolean; struct: boolean } {
+  return {
+    json: boolProperty(snap, 'delta.checkpoint.writeStatsAsJson', true),
+    struct: boolProperty(snap, 'delta.checkpoint.writeStatsAsStruct', false),
+  };
+}
+
 /**
- * Whether the checkpoint carries add.stats as JSON (delta.checkpoint.writeStatsAsJson, default true).
- * delta.checkpoint.writeStatsAsStruct=true requires typed stats_parsed (when files have stats) and
- * partitionValues_parsed (when partitioned) columns, which we do not write: such a checkpoint is refused
- * rather than written non-compliant (commits still succeed; readers replay the JSON log instead).
+ * The SELECT list of the checkpoint over `t`, the json_transform of each action line. With struct stats
+ * the add struct is rebuilt: its fields, then partitionValues_parsed (partitioned tables only) and
+ * stats_parsed, both derived from the line (canonical partition strings, the stats JSON, which is read
+ * even when its JSON form is not written).
  */
-export function checkpointJsonStats(snap: Snapshot, root: string): boolean {
-  const needs = [
-    ...(snap.partitionColumns.length > 0 ? ['partitionValues_parsed'] : []),
-    ...(snap.files.some((f) => f.stats) ? ['stats_parsed'] : []),
-  ];
-  if (boolProperty(snap, 'delta.checkpoint.writeStatsAsStruct', false) && needs.length > 0) {
-    throw new DeltaError(
-      'DELTA_UNSUPPORTED_FEATURE',
-      `cannot write a checkpoint of ${root}: table property delta.checkpoint.writeStatsAsStruct=true requires the ${needs.join(' and ')} checkpoint column(s), which restlake does not write`,
-    );
-  }
-  return boolProperty(snap, 'delta.checkpoint.writeStatsAsJson', true);
+function selectList(struct: Record<string, unknown>, parsed: ParsedColumns | null, jsonStats: boolean): string {
+  return Object.keys(struct).map((c) => {
+    if (c !== 'add' || !parsed) return `t.${c}`;
+    const add = 't."add"';
+    const fields = Object.keys(CHECKPOINT_STRUCTURE.add).filter((k) => jsonStats || k !== 'stats').map((k) => `${quoteIdent(k)} := ${add}.${quoteIdent(k)}`);
+    return `CASE WHEN ${add} IS NULL THEN NULL ELSE struct_pack(${[...fields, ...parsedFieldsSql(add, parsed)].join(', ')}) END AS "add"`;
+  }).join(', ');
 }
 
 export function usesV2Checkpoints(snap: Snapshot): boolean {
@@ -104,20 +108,28 @@ export async function writeCheckpoint(storage: Storage, snap: Snapshot, now = Da
   // Only the protocol half of the writer check: a checkpoint copies the state as it is and writes no data,
   // so content rules (column mapping, constraints, append-only, ...) do not apply to it.
   assertWriterProtocol(snap.protocol, storage.root, 'write a checkpoint of');
-  const jsonStats = checkpointJsonStats(snap, storage.root);
+  const forms = checkpointStatsForms(snap);
+  const parsed = forms.struct ? parsedColumns(snap, storage.root) : null;
   const actions = checkpointActions(snap, now);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'restlake-ckpt-'));
   try {
     const jsonFile = path.join(dir, 'actions.ndjson');
     // Each line wraps one action under its column name; json_transform turns it into typed structs.
-    await fs.writeFile(jsonFile, actions.map((a) => JSON.stringify(a)).join('\n') + '\n');
+    // For partitionValues_parsed an add line also carries its canonical partition strings.
+    const line = (a: Action): string => JSON.stringify(parsed?.partitions.length && 'add' in a ? { add: { ...a.add, partitionValues_parsed: canonicalPartitions(a.add, parsed) } } : a);
+    await fs.writeFile(jsonFile, actions.map(line).join('\n') + '\n');
     const out = path.join(dir, `${randomUUID()}.parquet`);
-    const struct = structureFor(usesV2Checkpoints(snap), jsonStats);
-    const structure = JSON.stringify(struct);
-    const cols = Object.keys(struct).map((c) => `t.${c}`).join(', ');
+    const v2 = usesV2Checkpoints(snap);
+    const struct = structureFor(v2, forms.json);
+    // With struct stats the lines are read with every add field (stats too) and the partition strings.
+    const pv = parsed?.partitions.length ? { partitionValues_parsed: Object.fromEntries(parsed.partitions.map((p) => [p.physical, 'VARCHAR'])) } : {};
+    const readStruct = parsed ? { ...struct, add: { ...CHECKPOINT_STRUCTURE.add, ...pv } } : struct;
     await withInternalConnection(async (conn) => {
+      // A `timestamp` statistic without zone is UTC: checkpoint-read.ts gives such stats_parsed values
+      // (Parquet timestamps not adjusted to UTC, e.g. INT96) without one.
+      await conn.run(`SET TimeZone = 'UTC'`);
       await conn.run(
-        `COPY (SELECT ${cols} FROM (SELECT json_transform(json, ${quoteLiteral(structure)}) AS t ` +
+        `COPY (SELECT ${selectList(struct, parsed, forms.json)} FROM (SELECT json_transform(json, ${quoteLiteral(JSON.stringify(readStruct))}) AS t ` +
           `FROM read_ndjson_objects(${quoteLiteral(jsonFile)}))) TO ${quoteLiteral(out)} (FORMAT parquet, COMPRESSION snappy)`,
       );
     });

@@ -11,6 +11,11 @@ import { parseDecimal } from '../schema/types.js';
 export const STRING_PREFIX = 32;
 const NUMERIC = new Set(['long', 'integer', 'short', 'byte', 'float', 'double']);
 
+/** Types with min/max statistics (Spark's SkippingEligibleDataType): numbers, decimals, string, date, timestamps. */
+export function hasMinMax(t: DeltaType): boolean {
+  return typeof t === 'string' && (NUMERIC.has(t) || t === 'string' || t === 'date' || t === 'timestamp' || t === 'timestamp_ntz' || parseDecimal(t) !== null);
+}
+
 interface Leaf { path: string[]; expr: string; type: DeltaType; minMax: boolean }
 
 function leaves(fields: StructField[], parentExpr: string | null, parentPath: string[], out: Leaf[]): Leaf[] {
@@ -20,9 +25,7 @@ function leaves(fields: StructField[], parentExpr: string | null, parentPath: st
     if (typeof f.type === 'object' && f.type.type === 'struct') {
       leaves(f.type.fields, expr, path, out);
     } else {
-      const t = f.type;
-      const minMax = typeof t === 'string' && (NUMERIC.has(t) || t === 'string' || t === 'date' || t === 'timestamp' || t === 'timestamp_ntz' || parseDecimal(t) !== null);
-      out.push({ path, expr, type: t, minMax });
+      out.push({ path, expr, type: f.type, minMax: hasMinMax(f.type) });
     }
   }
   return out;
@@ -77,7 +80,8 @@ export function statsScopeOf(configuration: Record<string, string>): StatsScope 
   };
 }
 
-function inScope(all: Leaf[], scope: StatsScope): Leaf[] {
+/** The leaves (by logical path, in schema order) that get statistics under `scope`. */
+export function inScope<L extends { path: string[] }>(all: L[], scope: StatsScope): L[] {
   if (scope.statsColumns) {
     const wanted = scope.statsColumns.map((c) => c.toLowerCase());
     return all.filter((l) => {
