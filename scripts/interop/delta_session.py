@@ -6,6 +6,7 @@ other lines; only the marked ones are answers). Spark starts on the first reques
 
 Requests ({"op": ..., ...}):
   read   {"engine": "deltalake"|"spark", "path": URI} -> {"version", "schema", "rows", "numFiles"}
+         spark also takes "timestampAsOf" (ms since the epoch): the rows of the version current then
   write  {"engine": "spark", "path", "ddl", "rows", "mode", "partitionBy", "checkpointInterval", "properties"} -> {"version"}
          (rows are JSON objects; string values of date/timestamp/decimal columns are cast by Spark SQL;
          properties: table properties of a new table, e.g. {"delta.columnMapping.mode": "name"})
@@ -14,6 +15,7 @@ Requests ({"op": ..., ...}):
   checkpoint {"engine": "spark"|"deltalake", "path"} -> {} (a checkpoint of the latest version)
   scan   {"engine": "spark", "path", "where"} -> {"rows", "filesRead"}: the rows matching a SQL condition
          and how many files Spark read for them (after partition pruning and data skipping)
+  history {"engine": "spark", "path"} -> {"commits": [{"version", "timestamp"}]} (timestamp in ms)
   stats  {"engine": "deltalake", "path"} -> {"files": [{"path", "numRecords", "min", "max", "nullCount"}]}:
          the per-file statistics delta-rs loaded, flattened ("min": {"id": ...})
   exit   {} -> {} and the process ends
@@ -148,10 +150,14 @@ def spark_path(path):
     return "s3a://" + path[len("s3://"):] if path.startswith("s3://") else path
 
 
-def read_spark(path):
+def read_spark(path, timestamp_as_of=None):
     s = spark()
     p = spark_path(path)
-    df = s.read.format("delta").load(p)
+    r = s.read.format("delta")
+    if timestamp_as_of is not None:
+        at = dt.datetime.fromtimestamp(timestamp_as_of / 1000, dt.timezone.utc).replace(tzinfo=None)
+        r = r.option("timestampAsOf", at.isoformat(sep=" ", timespec="milliseconds"))
+    df = r.load(p)
     q = "`" + p.replace("`", "``") + "`"
     detail = s.sql(f"DESCRIBE DETAIL delta.{q}").collect()[0]
     version = s.sql(f"DESCRIBE HISTORY delta.{q} LIMIT 1").collect()[0]["version"]
@@ -232,6 +238,14 @@ def scan_spark(path, where):
     return {"rows": sorted_rows([r.asDict(recursive=True) for r in rows]), "filesRead": files}
 
 
+def history_spark(path):
+    p = spark_path(path)
+    q = "`" + p.replace("`", "``") + "`"
+    rows = spark().sql(f"DESCRIBE HISTORY delta.{q}").collect()
+    commits = [{"version": r["version"], "timestamp": round(r["timestamp"].replace(tzinfo=dt.timezone.utc).timestamp() * 1000)} for r in rows]
+    return {"commits": sorted(commits, key=lambda c: c["version"])}
+
+
 def stats_deltalake(path):
     from deltalake import DeltaTable
 
@@ -256,7 +270,7 @@ def handle(req):
         if req["engine"] == "deltalake":
             return read_deltalake(req["path"])
         if req["engine"] == "spark":
-            return read_spark(req["path"])
+            return read_spark(req["path"], req.get("timestampAsOf"))
         raise ValueError(f"unknown engine {req['engine']!r}")
     if op == "write" and req["engine"] == "deltalake":
         return write_deltalake_rows(req["path"], req["rows"], req.get("partitionBy"), req.get("configuration"))
@@ -266,6 +280,8 @@ def handle(req):
         return checkpoint(req["engine"], req["path"])
     if op == "scan":
         return scan_spark(req["path"], req["where"])
+    if op == "history":
+        return history_spark(req["path"])
     if op == "stats":
         return stats_deltalake(req["path"])
     if op == "exit":

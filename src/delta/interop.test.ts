@@ -1,7 +1,7 @@
 // Interop: tables that restlake's Delta writer produced are read with the same rows and schema by
 // delta-rs (Python `deltalake`) and by Apache Spark with delta-spark; a table Spark wrote and restlake
-// appended to reads back correctly in Spark. Checkpoints with typed stats (writeStatsAsStruct) are read by both, and
-// restlake reads delta-rs' stats_parsed-only checkpoint. One Python process (scripts/interop/delta_session.py)
+// appended to reads back correctly in Spark. Checkpoints with typed stats (writeStatsAsStruct) and tables
+// with in-commit timestamps are read by both, and restlake reads delta-rs' stats_parsed-only checkpoint. One Python process (scripts/interop/delta_session.py)
 // serves every read of this file, so Spark starts once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -304,5 +304,25 @@ describe('checkpoints with delta.checkpoint.writeStatsAsStruct=true', () => {
     const snap = await DeltaTable.forPath(uri).snapshot();
     const got = snap.files.map((f) => statsOf(f)).map((s) => [s.numRecords, s.minValues.id, s.maxValues.id, s.minValues.name]).sort();
     assert.deepEqual(got, [[2, 0, 2, 'n0'], [2, 1, 3, 'n1'], [2, 10, 12, 'n10'], [2, 11, 13, 'n11']].sort());
+  });
+});
+
+describe('in-commit timestamps', () => {
+  test('a table restlake created with delta.enableInCommitTimestamps=true: Spark reads it and time travels by the in-commit timestamps', async () => {
+    const uri = path.join(tmp.dir, 'ict');
+    for (let b = 0; b < 3; b++) await restlakeWrite(uri, rows(7000 + b * 3, 3), b === 0 ? { configuration: { 'delta.enableInCommitTimestamps': 'true' } } : {});
+    const icts: number[] = [];
+    const old = new Date('2001-01-01T00:00:00Z'); // file times that say nothing: only the in-commit timestamps tell
+    for (let v = 0; v < 3; v++) {
+      const file = path.join(uri, '_delta_log', `${pad(v, 20)}.json`);
+      icts.push(JSON.parse((await fs.readFile(file, 'utf8')).split('\n')[0]).commitInfo.inCommitTimestamp);
+      await fs.utimes(file, old, old);
+    }
+    const history = await py.call<{ commits: { version: number; timestamp: number }[] }>({ op: 'history', engine: 'spark', path: uri });
+    assert.deepEqual(history.commits, icts.map((timestamp, version) => ({ version, timestamp })));
+    const asOf = await py.call<ReadResult>({ op: 'read', engine: 'spark', path: uri, timestampAsOf: icts[1] });
+    assert.deepEqual(asOf.rows.map((r) => r.id).sort(), rows(7000, 6).map((r) => r.id).sort());
+    assertSame(await read('spark', uri), { rows: rows(7000, 9), version: 2 }, 'spark');
+    assertSame(await read('deltalake', uri), { rows: rows(7000, 9), version: 2 }, 'deltalake');
   });
 });

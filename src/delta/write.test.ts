@@ -587,4 +587,36 @@ describe('DeltaTable.write', () => {
       assert.equal(await scanCount(t), 2);
     });
   });
+  test('a new table with delta.enableInCommitTimestamps=true: inCommitTimestamp writer feature (7), every commit stamped from v0, time travel by it', async () => {
+    await withTable(async (t, dir) => {
+      const configuration = { 'delta.enableInCommitTimestamps': 'true' };
+      await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', configuration });
+      await t.write(conn, { selectSql: rowsSql(3, 5), schema: SCHEMA, mode: 'append' });
+      const v0 = await commitLines(dir, 0);
+      // Spark's protocol for such a table; enabled from the first commit, no enablement properties are needed
+      assert.deepEqual(v0.find((l) => l.protocol)!.protocol, { minReaderVersion: 1, minWriterVersion: 7, writerFeatures: ['inCommitTimestamp', 'appendOnly', 'invariants'] });
+      assert.deepEqual(v0.find((l) => l.metaData)!.metaData.configuration, configuration);
+      const icts = [v0, await commitLines(dir, 1)].map((lines) => lines[0].commitInfo?.inCommitTimestamp);
+      assert.ok(icts.every((x) => typeof x === 'number'), `commitInfo first with inCommitTimestamp: ${icts}`);
+      assert.ok(icts[1] > icts[0]);
+      // File times say nothing once in-commit timestamps are on: make them misleading
+      const old = new Date('2001-01-01T00:00:00Z');
+      for (const v of [0, 1]) await fs.utimes(path.join(dir, '_delta_log', `${String(v).padStart(20, '0')}.json`), old, old);
+      const fresh = DeltaTable.forPath(dir);
+      assert.equal((await fresh.snapshot({ timestamp: icts[0] })).version, 0);
+      assert.equal((await fresh.snapshot({ timestamp: icts[1] - 1 })).version, 0);
+      assert.equal((await fresh.snapshot({ timestamp: icts[1] })).version, 1);
+      await assert.rejects(fresh.snapshot({ timestamp: icts[0] - 1 }), (e: unknown) => e instanceof DeltaError && e.code === 'DELTA_VERSION_NOT_FOUND');
+    });
+    await withTable(async (t, dir) => {
+      // with timestamp_ntz too (reader feature); the property is read case-insensitively, as Spark does
+      const schema: StructType = { type: 'struct', fields: [{ name: 'ts', type: 'timestamp_ntz', nullable: true, metadata: {} }] };
+      await t.write(conn, { selectSql: `SELECT TIMESTAMP '2024-05-06 07:08:09' AS ts`, schema, mode: 'append', configuration: { 'delta.enableInCommitTimestamps': 'TRUE' } });
+      const v0 = await commitLines(dir, 0);
+      assert.deepEqual(v0.find((l) => l.protocol)!.protocol, {
+        minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz', 'inCommitTimestamp', 'appendOnly', 'invariants'],
+      });
+      assert.equal(typeof v0[0].commitInfo?.inCommitTimestamp, 'number');
+    });
+  });
 });

@@ -18,9 +18,9 @@ export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   'inCommitTimestamp',
 ]);
 
-/** In-commit timestamps are on (PROTOCOL.md "In-Commit Timestamps"). */
-export function inCommitTimestampsEnabled(m: Metadata): boolean {
-  return m.configuration?.['delta.enableInCommitTimestamps'] === 'true';
+/** In-commit timestamps are on (PROTOCOL.md "In-Commit Timestamps"); the property is read as Spark does, case-insensitively. */
+export function inCommitTimestampsEnabled(m: Pick<Metadata, 'configuration'>): boolean {
+  return m.configuration?.['delta.enableInCommitTimestamps']?.toLowerCase() === 'true';
 }
 
 export function assertReadable(p: Protocol, table: string): void {

@@ -145,7 +145,7 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
 
   let version: number;
   try {
-    version = await commitActions(storage, actions, { readVersion: snap ? snap.version : -1, inCommitTimestamps: snap !== null && inCommitTimestampsEnabled(snap.metadata) });
+    version = await commitActions(storage, actions, { readVersion: snap ? snap.version : -1, inCommitTimestamps: inCommitTimestampsEnabled(metadata ?? snap!.metadata) });
   } catch (e) {
     await cleanup();
     if (e instanceof TxnAlreadyCommitted) return { version: e.atVersion, files: 0, rows: 0, skipped: true };
@@ -188,9 +188,7 @@ export function planSchema(
   validateNewSchema(opts.schema, partitionColumns, root);
   return {
     schema: opts.schema,
-    protocol: containsType(opts.schema, 'timestamp_ntz')
-      ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] }
-      : { minReaderVersion: 1, minWriterVersion: 2 },
+    protocol: newTableProtocol(opts.schema, opts.configuration ?? {}),
     metadata: {
       id: randomUUID(),
       format: { provider: 'parquet', options: {} },
@@ -200,6 +198,23 @@ export function planSchema(
       createdTime: Date.now(),
     },
   };
+}
+
+/**
+ * The protocol of a new table: 1/2, or writer version 7 listing its features when the schema has
+ * timestamp_ntz (reader feature too, so 3/7) or the configuration turns on in-commit timestamps (PROTOCOL.md
+ * "In-Commit Timestamps": the table property alone does not enable them). Enabled from version 0, the
+ * table needs no inCommitTimestampEnablement* properties (no commit is without one). Like Spark, the
+ * features writer version 2 implied (appendOnly, invariants) stay listed alongside inCommitTimestamp.
+ */
+function newTableProtocol(schema: StructType, configuration: Record<string, string>): Protocol {
+  const ntz = containsType(schema, 'timestamp_ntz');
+  const ict = inCommitTimestampsEnabled({ configuration });
+  if (!ntz && !ict) return { minReaderVersion: 1, minWriterVersion: 2 };
+  const writerFeatures = [...(ntz ? ['timestampNtz'] : []), ...(ict ? ['inCommitTimestamp', 'appendOnly', 'invariants'] : [])];
+  return ntz
+    ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures }
+    : { minReaderVersion: 1, minWriterVersion: 7, writerFeatures };
 }
 
 /** The table's protocol with timestampNtz added when the new schema needs it and it lacks it; null when unchanged. */
