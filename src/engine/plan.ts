@@ -4,6 +4,7 @@
 import { DuckDBInstance } from '../duckdb.js';
 import type { PipelineConfig } from '../config/types.js';
 import { RunError } from '../errors.js';
+import { createRedactor } from '../middleware/redact.js';
 import { createRowProcessor } from '../request/execute.js';
 import type { HttpRequest, Row } from '../request/types.js';
 import { parseRowJson } from '../request/row-json.js';
@@ -51,18 +52,6 @@ function recordingTransport(sink: HttpRequest[]): Transport {
   };
 }
 
-function redactor(secrets: readonly string[]): (s: string) => string {
-  const list = secrets.filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
-  return (s) => {
-    for (const secret of list) s = s.split(secret).join('***');
-    for (const secret of list) {
-      const enc = encodeURIComponent(secret);
-      if (enc !== secret) s = s.split(enc).join('***');
-    }
-    return s;
-  };
-}
-
 async function sourceLines(config: PipelineConfig, limit: number, rows?: Iterable<Row>): Promise<{ ids: string[]; lines: string[] }> {
   if (rows) {
     const out = { ids: [] as string[], lines: [] as string[] };
@@ -98,7 +87,9 @@ export async function planRequests(config: PipelineConfig, limit: number, rows?:
   const recorded: HttpRequest[] = [];
   const transport = recordingTransport(recorded);
   const processRow = await createRowProcessor(job.config, runtime, transport);
-  const redact = redactor(config.secrets);
+  // The row processor's results are redacted already; this pass covers what the plan
+  // adds around them, with the same redactor (every form a secret can take).
+  const redact = createRedactor(config.secrets).text;
   const out: PlannedRequest[] = [];
   for (let i = 0; i < ids.length; i++) {
     const row = parseRowJson(lines[i] as string) as Row;

@@ -28,6 +28,7 @@ import { ConfigError, RestlakeError, RunError } from '../errors.js';
 import { isS3Uri } from '../delta/index.js';
 import { s3SettingsFromEnv } from '../delta/storage/s3-settings.js';
 import { SPARK_SECRET_CONF_KEY } from '../config/secrets.js';
+import { createRedactor } from '../middleware/redact.js';
 import { checkAppendBeforeSpark } from '../sink/sink.js';
 import type { EngineContext } from './context.js';
 import { needsDriverServices } from './job.js';
@@ -172,12 +173,6 @@ export function assertS3aJars(install: Pick<SparkInstall, 'home'>, jars: readonl
   );
 }
 
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
-  return out;
-}
-
 /** Module middleware travels as one ESM file with its imports inlined (TypeScript transpiled here). */
 async function shipFile(f: ShippedFile, dest: string): Promise<void> {
   if (!f.bundle) return copyFileSync(f.source, dest);
@@ -316,12 +311,12 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
     }
     if (configError) throw configError;
     if (ctx.signal?.aborted && !done) return { ...report, interrupted: true };
-    if (failure !== null) throw new RunError('RESTLAKE_SPARK_JOB_FAILED', redact(`the Spark job failed: ${failure}`, config.secrets));
+    if (failure !== null) throw new RunError('RESTLAKE_SPARK_JOB_FAILED', createRedactor(config.secrets).text(`the Spark job failed: ${failure}`));
     if (outcome.code !== 0 || !done) {
       const tail = outcome.tail.filter((l) => l.trim() && !/^\s+at |^\s*\.\.\. \d+ more/.test(l)).slice(-25).join('\n');
       throw new RunError(
         'RESTLAKE_SPARK_JOB_FAILED',
-        redact(`spark-submit exited with ${outcome.code ?? outcome.signal} (master ${sparkCfg?.master ?? 'local[*]'}, Spark ${install.version} at ${install.home}):\n${tail}`, config.secrets),
+        createRedactor(config.secrets).text(`spark-submit exited with ${outcome.code ?? outcome.signal} (master ${sparkCfg?.master ?? 'local[*]'}, Spark ${install.version} at ${install.home}):\n${tail}`),
       );
     }
     return report;

@@ -41,7 +41,7 @@ function go(answer) {
   ev({ event: 'batch', index: 0, rows: 6, ok: 5, failed: 1, failuresByClass: { timeout: 1 } });
   if (mode === 'fail') {
     console.log('Traceback (most recent call last): noise');
-    ev({ event: 'error', kind: 'spark', message: 'Subprocess exited with status 1. Error: login ${PASSWORD} refused' });
+    ev({ event: 'error', kind: 'spark', message: 'Subprocess exited with status 1. Error: login ${PASSWORD} refused (${Buffer.from(PASSWORD).toString('base64')})' });
     process.exit(1);
   }
   if (mode === 'crash') { console.error('Exception in thread "main" java.lang.OutOfMemoryError: Java heap space'); process.exit(1); }
@@ -125,7 +125,8 @@ test('a failed Spark job is a RunError with the executor error, secrets redacted
   await assert.rejects(runSparkEngine(config, { runId: 'run-2', services: null }), (e: unknown) => {
     assert.ok(e instanceof RunError);
     assert.equal(e.code, 'RESTLAKE_SPARK_JOB_FAILED');
-    assert.match(e.message, /Subprocess exited with status 1\. Error: login \*\*\* refused/);
+    // The run's redactor, as in the sink: the base64 form too.
+    assert.match(e.message, /Subprocess exited with status 1\. Error: login \[REDACTED\] refused \(\[REDACTED\]\)/);
     assert.ok(!e.message.includes(PASSWORD));
     return true;
   });
