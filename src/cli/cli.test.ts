@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { main } from './main.js';
 import type { CommandIO } from './commands.js';
-import { startTestServer, tempDir } from '../engine/e2e-support.js';
+import { startCli, startTestServer, tempDir } from '../engine/e2e-support.js';
 
 function io(cwd: string, env: NodeJS.ProcessEnv = {}): CommandIO & { out(): string; err(): string } {
   let out = '';
@@ -197,6 +197,22 @@ test('inspect of a missing table exits 3 with one line', async () => {
     assert.equal(await main(['inspect', 'nope'], c), 3);
     assert.match(c.err(), /no Delta table/);
     assert.equal(c.err().trim().split('\n').length, 1);
+  } finally {
+    await tmp.cleanup();
+  }
+});
+
+test('plan logs no attempt: the logging middleware would report a status 200 for a request never sent', async () => {
+  const tmp = await tempDir();
+  try {
+    await writeFile(join(tmp.dir, 'rows.csv'), 'id\n1\n');
+    await writeFile(
+      join(tmp.dir, 'p.yaml'),
+      ['version: 1', 'name: planned', 'source: { path: ./rows.csv }', 'request: { url: "http://127.0.0.1:9/items/{{ id }}" }', 'middleware: [{ type: logging, level: info }]', 'sink: { path: ./lake/out }'].join('\n'),
+    );
+    const cli = startCli(['plan', 'p.yaml'], { cwd: tmp.dir });
+    assert.equal(await cli.done, 0, cli.err());
+    assert.doesNotMatch(cli.err(), /"status":200|"msg":"request"/);
   } finally {
     await tmp.cleanup();
   }

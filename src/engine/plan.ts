@@ -26,8 +26,9 @@ export interface PlannedRequest {
   error: { class: string; message: string } | null;
 }
 
-// Middleware that would talk to the driver or wait is left out: a plan shows requests, not pacing.
-const SKIPPED = new Set(['retry', 'rate_limit', 'circuit_breaker', 'adaptive_concurrency']);
+// Middleware that would talk to the driver or wait is left out: a plan shows requests, not
+// pacing. So is logging, which would report the recording transport's stand-in 200 as an answer.
+const SKIPPED = new Set(['retry', 'rate_limit', 'circuit_breaker', 'adaptive_concurrency', 'logging']);
 
 /** The config a plan renders with: no pacing middleware, OAuth2 shown as a redacted bearer token. */
 function planConfig(config: PipelineConfig): PipelineConfig {
