@@ -94,6 +94,7 @@ middleware:
   - type: circuit_breaker
     window: 10s
     open: 1m
+    max_wait: 2m
   - adaptive_concurrency
   - logging
   - type: headers
@@ -122,7 +123,7 @@ execution: { workers: 4, commit_interval: 5m, max_requests: 100 }
     { type: 'retry', max_attempts: 3, base_delay_ms: 200, max_delay_ms: 30_000, statuses: [429, 500, 502, 503, 504], on_network_error: true },
     { type: 'retry', max_attempts: 3, base_delay_ms: 500, max_delay_ms: 30_000, statuses: [429, ...retry5xx], on_network_error: true },
     { type: 'rate_limit', requests_per_second: 2.5, burst: 3, per_origin: false },
-    { type: 'circuit_breaker', enabled: true, failure_ratio: 0.5, min_requests: 20, window_ms: 10_000, open_ms: 60_000 },
+    { type: 'circuit_breaker', enabled: true, failure_ratio: 0.5, min_requests: 20, window_ms: 10_000, open_ms: 60_000, max_wait_ms: 120_000 },
     { type: 'adaptive_concurrency', enabled: true, min: 1, max: null },
     { type: 'logging', level: 'info', redact: [] },
     { type: 'headers', set: { 'X-Run': '{{ $run_id }}' }, remove: [] },

@@ -81,7 +81,7 @@ export type MiddlewareConfig =
   | { type: 'headers'; set: Record<string, string>; remove: string[] }
   | { type: 'module'; path: string; export: string; options: Record<string, unknown> }
   | { type: 'adaptive_concurrency'; enabled: boolean; min: number; max: number | null }
-  | { type: 'circuit_breaker'; enabled: boolean; failure_ratio: number; min_requests: number; window_ms: number; open_ms: number };
+  | { type: 'circuit_breaker'; enabled: boolean; failure_ratio: number; min_requests: number; window_ms: number; open_ms: number; max_wait_ms: number | null };
 
 export interface StatusRange { from: number; to: number }
 

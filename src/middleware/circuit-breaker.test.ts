@@ -4,7 +4,9 @@ import { httpServer, transportConfig } from '../transport/test-support.js';
 import { createTransport } from '../transport/undici-transport.js';
 import { Circuit, circuitBreaker } from './circuit-breaker.js';
 import { composeHandler } from './compose.js';
+import { retry } from './retry.js';
 import { exchange, testRuntime } from './test-support.js';
+import type { Exchange } from './types.js';
 import { transportHandler } from './transport-handler.js';
 
 const settings = { failure_ratio: 0.5, min_requests: 10, window_ms: 1000, open_ms: 500 };
@@ -29,14 +31,14 @@ test('opens only after min_requests with the failure ratio reached, inside the w
   assert.equal(e.state, 'closed');
 });
 
-test('open fails fast, then one half-open probe: success closes, failure reopens', () => {
+test('open holds requests, then one half-open probe: success closes, failure reopens', () => {
   let now = 0;
   const c = new Circuit(settings, () => now);
   for (let i = 0; i < 10; i++) c.record('failure', false);
   assert.equal(typeof c.admit(), 'number');
   now += 500;
   assert.equal(c.admit(), 'probe');
-  assert.equal(typeof c.admit(), 'number'); // probe out: others still fail fast
+  assert.equal(c.admit(), 0); // probe out: others wait for its outcome
   c.record('failure', true);
   assert.equal(c.state, 'open');
   now += 499;
@@ -51,40 +53,116 @@ test('open fails fast, then one half-open probe: success closes, failure reopens
   assert.equal(c.state, 'closed');
 });
 
-test('against a failing server: rows fail fast with circuit_open without reaching it, then recover', async () => {
-  let healthy = false;
+test('a probe outcome wakes everyone waiting for it, whatever it was', async () => {
+  let now = 0;
+  const c = new Circuit(settings, () => now);
+  for (let i = 0; i < 10; i++) c.record('failure', false);
+  now += 500;
+  assert.equal(c.admit(), 'probe');
+  assert.equal(c.admit(), 0); // a probe is out: wait for its outcome
+  const woke = c.probeSettled();
+  assert.equal(c.probeSettled(), woke, 'one promise for every waiter');
+  c.record('neutral', true); // a 429 or an abort says nothing: still half-open
+  await woke;
+  assert.equal(c.admit(), 'probe');
+  const again = c.probeSettled();
+  c.record('success', true);
+  await again;
+  assert.equal(c.admit(), 'send');
+});
+
+/** A server failing with 500 until `healthy`; then it answers 200, the first answer (the probe) after 150 ms. */
+async function outage() {
+  const s = { healthy: false, hits: [] as number[] };
+  const srv = await httpServer((_req, res) => {
+    s.hits.push(performance.now());
+    if (!s.healthy) {
+      res.statusCode = 500;
+      res.end();
+      return;
+    }
+    setTimeout(() => res.end('ok'), s.hits.length === 6 ? 150 : 0);
+  });
+  return Object.assign(s, { srv });
+}
+
+test('a short outage: requests wait while the circuit is open, one probe goes, the rest follow its success', async () => {
+  const o = await outage();
+  const cfg = transportConfig();
+  const transport = createTransport(cfg);
+  try {
+    const chain = composeHandler([await circuitBreaker({ failure_ratio: 0.5, min_requests: 5, window_ms: 10_000, open_ms: 300 }, testRuntime())], transportHandler(transport, cfg));
+    for (let i = 0; i < 5; i++) await chain(exchange({ url: o.srv.url + '/' }));
+    o.healthy = true; // the outage ends well before the probe
+    const t0 = performance.now();
+    const rows = Array.from({ length: 10 }, () => exchange({ url: o.srv.url + '/' }));
+    await Promise.all(rows.map((ex) => chain(ex)));
+    assert.deepEqual(
+      rows.map((ex) => ex.error?.errorClass ?? ex.response?.status),
+      rows.map(() => 200),
+    );
+    assert.equal(o.hits.length, 15);
+    const probeAt = o.hits[5];
+    assert.ok(probeAt - t0 >= 290, `probe after ${probeAt - t0} ms, not before open_ms`);
+    // Nobody else went while the probe was out (it took 150 ms to answer).
+    for (const at of o.hits.slice(6)) assert.ok(at - probeAt >= 140, `a request went ${at - probeAt} ms after the probe`);
+  } finally {
+    await transport.close();
+    await o.srv.close();
+  }
+});
+
+test('open beyond max_wait: the row fails with circuit_open, without the status of its earlier attempt', async () => {
   let hits = 0;
   const srv = await httpServer((_req, res) => {
     hits++;
-    res.statusCode = healthy ? 200 : 500;
+    res.statusCode = 503;
     res.end();
   });
   const cfg = transportConfig();
   const transport = createTransport(cfg);
   try {
-    const chain = composeHandler([await circuitBreaker({ failure_ratio: 0.5, min_requests: 5, window_ms: 10_000, open_ms: 300 }, testRuntime())], transportHandler(transport, cfg));
-    for (let i = 0; i < 5; i++) await chain(exchange({ url: srv.url + '/' }));
-    assert.equal(hits, 5);
-    const fast = exchange({ url: srv.url + '/' });
-    await chain(fast);
-    assert.equal(hits, 5);
-    assert.equal(fast.error?.errorClass, 'circuit_open');
-    assert.equal(fast.error?.code, 'RESTLAKE_CIRCUIT_OPEN');
-    assert.equal(fast.error?.retryable, false);
-    assert.equal(fast.attempts, 0);
-    healthy = true;
-    await new Promise((r) => setTimeout(r, 320));
-    const probe = exchange({ url: srv.url + '/' });
-    await chain(probe);
-    assert.equal(probe.response?.status, 200);
-    const after = exchange({ url: srv.url + '/' });
-    await chain(after);
-    assert.equal(after.response?.status, 200);
-    assert.equal(hits, 7);
+    const chain = composeHandler(
+      [
+        await retry({ max_attempts: 3, base_delay_ms: 1, max_delay_ms: 1 }, testRuntime()),
+        await circuitBreaker({ failure_ratio: 0.5, min_requests: 1, window_ms: 10_000, open_ms: 5000, max_wait_ms: 200 }, testRuntime()),
+      ],
+      transportHandler(transport, cfg),
+    );
+    const ex = exchange({ url: srv.url + '/' });
+    const t0 = performance.now();
+    await chain(ex); // attempt 1: 503 opens the circuit; attempt 2 waits 200 ms, in vain
+    const waited = performance.now() - t0;
+    assert.equal(hits, 1);
+    assert.equal(ex.attempts, 1);
+    assert.equal(ex.error?.errorClass, 'circuit_open');
+    assert.equal(ex.error?.code, 'RESTLAKE_CIRCUIT_OPEN');
+    assert.equal(ex.error?.retryable, false);
+    assert.equal(ex.response, null, 'no stale 503');
+    assert.ok(waited >= 195 && waited < 2000, `waited ${waited} ms`);
   } finally {
     await transport.close();
     await srv.close();
   }
+});
+
+test('a request waiting for the circuit ends as soon as the worker stops', async () => {
+  const mw = await circuitBreaker({ failure_ratio: 0.5, min_requests: 1, window_ms: 10_000, open_ms: 60_000 }, testRuntime());
+  const failing = async (ex: Exchange) => {
+    ex.attempts++;
+    ex.response = { status: 500, headers: {}, body: '', truncated: false };
+  };
+  const chain = composeHandler([mw], failing);
+  await chain(exchange({ url: 'http://127.0.0.1:9/' }));
+  const stop = new AbortController();
+  const ex = exchange({ url: 'http://127.0.0.1:9/' }, {}, stop.signal);
+  const t0 = performance.now();
+  setTimeout(() => stop.abort(), 50);
+  await chain(ex);
+  const took = performance.now() - t0;
+  assert.equal(ex.attempts, 0);
+  assert.equal(ex.error?.code, 'RESTLAKE_ABORTED');
+  assert.ok(took < 1000, `took ${took} ms to stop`);
 });
 
 test('429s count neither way, and enabled: false turns it off', async () => {

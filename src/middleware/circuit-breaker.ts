@@ -2,15 +2,21 @@
 //   closed     requests flow; outcomes are counted in a sliding window (10 buckets).
 //              When at least min_requests were seen in the window and the share of
 //              failures (transport errors, 5xx) reaches failure_ratio, it opens.
-//   open       requests fail at once with error_class circuit_open (not retried),
-//              for open_ms.
+//   open       requests wait, sending nothing, for open_ms.
 //   half-open  one probe request is let through; success closes the circuit (window
-//              cleared), failure opens it again for another open_ms. Other requests
-//              fail fast while the probe is out.
+//              cleared) and lets every waiting request go, failure opens it again for
+//              another open_ms. The others wait for the probe's outcome.
+// Requests wait rather than fail: an outage of a few seconds must not fail every row
+// of the run at full speed. A request fails with error_class circuit_open (not retried)
+// only when the circuit stayed open for all of max_wait_ms (default 3 × open_ms: at least
+// two probes) while it waited. A wait ends at once when the worker stops, and holds
+// nothing but the exchange: the response of an earlier attempt is dropped before it.
 // A 429 is the server rate limiting, not failing: it counts neither way.
 import type { MiddlewareConfig } from '../config/types.js';
 import { RowError } from '../errors.js';
+import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
+import { sleep } from './sleep.js';
 import type { Exchange, MiddlewareFactory } from './types.js';
 
 export type CircuitBreakerOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'circuit_breaker' }>, 'type'>>;
@@ -18,8 +24,8 @@ export type CircuitBreakerOptions = Partial<Omit<Extract<MiddlewareConfig, { typ
 const BUCKETS = 10;
 
 export class CircuitOpenError extends RowError {
-  constructor(origin: string, retryInMs: number) {
-    super('circuit_open', 'RESTLAKE_CIRCUIT_OPEN', `circuit open for ${origin} after sustained failures; next probe in ${Math.max(0, Math.ceil(retryInMs))} ms`);
+  constructor(origin: string, waitedMs: number) {
+    super('circuit_open', 'RESTLAKE_CIRCUIT_OPEN', `circuit open for ${origin} after sustained failures; no probe succeeded in ${Math.round(waitedMs)} ms of waiting (circuit_breaker max_wait)`);
   }
 }
 
@@ -29,6 +35,8 @@ export class Circuit {
   state: CircuitState = 'closed';
   private openedAt = 0;
   private probing = false;
+  private probeDone: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
   private readonly total = new Array<number>(BUCKETS).fill(0);
   private readonly failed = new Array<number>(BUCKETS).fill(0);
   private readonly epoch = new Array<number>(BUCKETS).fill(-1);
@@ -41,7 +49,7 @@ export class Circuit {
     this.bucketMs = Math.max(1, o.window_ms / BUCKETS);
   }
 
-  /** 'send', 'probe' (the one half-open trial), or ms until the next probe when failing fast. */
+  /** 'send', 'probe' (the one half-open trial), or ms until the next probe may go (0: a probe is out). */
   admit(): 'send' | 'probe' | number {
     if (this.state === 'closed') return 'send';
     const now = this.clock();
@@ -51,7 +59,12 @@ export class Circuit {
       this.probing = true;
       return 'probe';
     }
-    return Math.max(0, this.o.open_ms - waited);
+    return this.state === 'half_open' ? 0 : this.o.open_ms - waited;
+  }
+
+  /** Resolves when the probe out now reports its outcome: one promise for every waiter. */
+  probeSettled(): Promise<void> {
+    return (this.probeDone ??= new Promise<void>((resolve) => (this.wake = resolve)));
   }
 
   record(outcome: 'success' | 'failure' | 'neutral', probe: boolean): void {
@@ -60,6 +73,9 @@ export class Circuit {
       this.probing = false;
       if (outcome === 'failure') this.open(now);
       else if (outcome === 'success') this.close();
+      // Neutral (a 429, an abort): still half-open, the next waiter probes.
+      this.wake?.();
+      this.wake = this.probeDone = null;
       return;
     }
     if (outcome === 'neutral' || this.state !== 'closed') return;
@@ -106,6 +122,33 @@ function outcomeOf(ex: Exchange): 'success' | 'failure' | 'neutral' {
     : 'neutral';
 }
 
+/**
+ * Waits while `c` is open: 'send' or 'probe' once it lets the request go, null when the
+ * request failed instead (circuit_open after `maxWaitMs`, or the worker stopping).
+ */
+async function waitForTurn(c: Circuit, ex: Exchange, origin: string, maxWaitMs: number): Promise<'send' | 'probe' | null> {
+  // An earlier attempt's outcome (the 503 retry is retrying) is not this attempt's: a row
+  // that fails here must not land with that status, and a waiting row holds no body.
+  ex.response = null;
+  ex.error = null;
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const admitted = c.admit();
+    if (typeof admitted !== 'number') return admitted;
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      ex.error = new CircuitOpenError(origin, maxWaitMs);
+      return null;
+    }
+    // Open: sleep until the probe may go. A probe out (0): wait for its outcome.
+    const woke = admitted > 0 ? sleep(Math.min(admitted, left), ex.signal) : sleep(left, ex.signal, c.probeSettled());
+    if (!(await woke)) {
+      ex.error = new AbortedError();
+      return null;
+    }
+  }
+}
+
 export const circuitBreaker: MiddlewareFactory<CircuitBreakerOptions> = (options, runtime) => {
   if (options.enabled === false) return (_ex, next) => next();
   const settings = {
@@ -114,6 +157,7 @@ export const circuitBreaker: MiddlewareFactory<CircuitBreakerOptions> = (options
     window_ms: options.window_ms ?? 30_000,
     open_ms: options.open_ms ?? 30_000,
   };
+  const maxWait = options.max_wait_ms ?? 3 * settings.open_ms;
   const circuits = new Map<string, Circuit>();
   const log = runtime.logger;
 
@@ -121,10 +165,11 @@ export const circuitBreaker: MiddlewareFactory<CircuitBreakerOptions> = (options
     const origin = originOf(ex.request.url);
     let c = circuits.get(origin);
     if (!c) circuits.set(origin, (c = new Circuit(settings)));
-    const admitted = c.admit();
+    let admitted = c.admit();
     if (typeof admitted === 'number') {
-      ex.error = new CircuitOpenError(origin, admitted);
-      return;
+      const turn = await waitForTurn(c, ex, origin, maxWait);
+      if (turn === null) return;
+      admitted = turn;
     }
     const probe = admitted === 'probe';
     const before = c.state;

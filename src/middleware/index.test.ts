@@ -5,7 +5,7 @@ import { RestlakeError } from '../errors.js';
 import { testConfig } from '../request/test-support.js';
 import { httpServer, transportConfig } from '../transport/test-support.js';
 import { createTransport } from '../transport/undici-transport.js';
-import { buildChain, builtinMiddleware } from './index.js';
+import { buildChain, builtinMiddleware, DEFAULT_CIRCUIT_BREAKER } from './index.js';
 import { exchange, memoryDriver, testRuntime } from './test-support.js';
 
 test('every config middleware type has a built-in factory', () => {
@@ -90,17 +90,17 @@ test('the default circuit breaker is on; listing circuit_breaker with enabled: f
   const transport = createTransport(transportConfig({ connections: 8 }));
   try {
     const on = await buildChain(testConfig({ request: { url: srv.url + '/' } }), testRuntime(), transport);
-    const results = [];
-    for (let i = 0; i < 60; i++) {
-      const ex = exchange({ url: srv.url + '/' });
-      await on(ex);
-      results.push(ex.error?.errorClass ?? ex.response?.status);
-    }
-    assert.ok(results.includes('circuit_open'), 'circuit opened');
-    assert.ok(hits < 60);
+    for (let i = 0; i < DEFAULT_CIRCUIT_BREAKER.min_requests; i++) await on(exchange({ url: srv.url + '/' }));
+    // Open: the next request waits for the probe instead of reaching the server.
+    const stop = new AbortController();
+    const waiting = exchange({ url: srv.url + '/' }, {}, stop.signal);
+    setTimeout(() => stop.abort(), 200);
+    await on(waiting);
+    assert.equal(waiting.error?.code, 'RESTLAKE_ABORTED');
+    assert.equal(hits, DEFAULT_CIRCUIT_BREAKER.min_requests);
     hits = 0;
     const off = await buildChain(
-      testConfig({ request: { url: srv.url + '/' }, middleware: [{ type: 'circuit_breaker', enabled: false, failure_ratio: 0.5, min_requests: 1, window_ms: 1000, open_ms: 1000 }] }),
+      testConfig({ request: { url: srv.url + '/' }, middleware: [{ type: 'circuit_breaker', enabled: false, failure_ratio: 0.5, min_requests: 1, window_ms: 1000, open_ms: 1000, max_wait_ms: null }] }),
       testRuntime(),
       transport,
     );

@@ -1,7 +1,7 @@
 // middleware: the chain around every request, by `type`, each with its own options.
 import { z } from 'zod';
 import type { MiddlewareConfig } from '../types.js';
-import { duration, headerName, positiveDuration, scalarTemplate, statusSpec, strictObject } from '../schema-parts.js';
+import { duration, headerName, positiveDuration, positiveDurationValue, scalarTemplate, statusSpec, strictObject } from '../schema-parts.js';
 import { byType, enumOf, orTypeName, positiveInt } from './common.js';
 import { existingFilePath } from './context.js';
 
@@ -91,6 +91,10 @@ const middlewareItem = byType(
       min_requests: positiveInt().default(20).describe('Requests in the window before the ratio counts.'),
       window: positiveDuration('30s').describe('Sliding window.'),
       open: positiveDuration('30s').describe('How long to stay open before a trial request.'),
+      max_wait: positiveDurationValue()
+        .nullable()
+        .default(null)
+        .describe('How long a request waits for an open circuit to close before it fails with circuit_open (default: 3 × open).'),
     })
       .transform((v): MiddlewareConfig => ({
         type: 'circuit_breaker',
@@ -99,8 +103,9 @@ const middlewareItem = byType(
         min_requests: v.min_requests,
         window_ms: v.window,
         open_ms: v.open,
+        max_wait_ms: v.max_wait,
       }))
-      .describe('Fail fast (error_class circuit_open) while the server is failing.'),
+      .describe('Hold requests while the server is failing, probing it; fail them (error_class circuit_open) only after max_wait.'),
   ],
   MIDDLEWARE_TYPES,
   'middleware',
