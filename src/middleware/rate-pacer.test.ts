@@ -77,15 +77,30 @@ test('without 429s the pace rises 10% a second, and switches off far above the m
   assert.equal(p.acquire(live), true);
 });
 
-test('a worker that got nothing through starts at one request per cycle and doubles each second', () => {
-  const clock = { now: 0 };
-  const p = new RatePacer(() => clock.now);
-  p.rateLimited(0, 1000); // its very first answer is a 429: "come back in 1 s"
-  near(p.intervalMs, 1000 / 0.9);
-  near(p.delayMs(), 1000);
-  clock.now = 2000;
-  p.success(p.epoch);
-  near(p.intervalMs, 1000 / 0.9 / 2);
+test('a cycle with no success infers no pace: held until the pause ends, then unpaced; an earlier pace stays', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+  const p = new RatePacer(() => Date.now());
+  p.rateLimited(0, 30_000); // the very first answer is a 429: "come back in 30 s"
+  p.rateLimited(0, 30_000); // the rest of the burst
+  assert.equal(p.intervalMs, 0, 'not one request per 30 s');
+  near(p.delayMs(), 30_000);
+  let gone = 0;
+  const held = Array.from({ length: 20 }, () => (p.acquire(live) as Promise<boolean>).then(() => gone++));
+  t.mock.timers.tick(29_999);
+  await Promise.resolve();
+  assert.equal(gone, 0);
+  t.mock.timers.tick(1);
+  await Promise.all(held);
+  assert.equal(gone, 20, 'all held requests go when the pause ends');
+  for (let i = 0; i < 100; i++) assert.equal(p.acquire(live), true);
+  assert.equal(p.delayMs(), 0);
+  // Pacing at a measured 90/s, then a cycle where nothing got through: still 90/s.
+  const m = measured(100, 1000);
+  const pace = m.p.intervalMs;
+  m.clock.now += 1000;
+  m.p.rateLimited(m.p.epoch, 5000);
+  assert.equal(m.p.intervalMs, pace);
+  near(m.p.delayMs(), 5000);
 });
 
 test('a success of an older epoch does not count toward the new cycle', () => {

@@ -14,6 +14,12 @@
 //     the next 429 measures again. Far above any measured limit, pacing switches off.
 //   - A burst of 429s (everything in flight when the limit hit) is measured once: the
 //     ones sent before the pace was set are ignored (see `epoch`).
+//   - A cycle with no success measured nothing: the server's pause is not a rate (a
+//     429 + Retry-After: 30 on the first request is no sign that the server allows one
+//     request per 30 s). The pace stays as it was (none, or the last measured one), the
+//     requests are held until the pause ends, and the next cycle measures; meanwhile
+//     adaptive_concurrency's AIMD limit, halved by the 429, keeps the resumed requests
+//     in check.
 // Each worker paces its own share: every worker measures what it got through, so the
 // shares add up to ~90% of the server's limit.
 //
@@ -41,7 +47,7 @@ export class RatePacer {
    * ignored, as are successes of an older epoch (they say nothing of the new pace).
    */
   epoch = 0;
-  /** Earliest time the next request may go. */
+  /** Earliest time the next request may go; 0 when not pacing and no pause holds requests. */
   private nextAt = 0;
   private lastSent = 0;
   private cycleStart = -1;
@@ -55,7 +61,7 @@ export class RatePacer {
 
   /** true when the request may go now; otherwise a promise of its turn (false if the signal aborts first). */
   acquire(signal: AbortSignal): true | Promise<boolean> {
-    if (this.intervalMs === 0 && this.waiters.length === 0) return true; // not pacing: no clock read
+    if (this.nextAt === 0 && this.waiters.length === 0) return true; // not pacing: no clock read
     if (this.waiters.length === 0) {
       const now = this.clock();
       if (now >= this.nextAt) {
@@ -70,7 +76,7 @@ export class RatePacer {
 
   /** How long a request arriving now would wait (0 = it may go now). */
   delayMs(): number {
-    if (this.intervalMs === 0 && this.waiters.length === 0) return 0;
+    if (this.nextAt === 0 && this.waiters.length === 0) return 0;
     return Math.max(0, this.nextAt - this.clock()) + this.waiters.length * this.intervalMs;
   }
 
@@ -104,10 +110,11 @@ export class RatePacer {
     const resumeAt = now + Math.max(0, pauseMs ?? 0);
     const cycle = resumeAt - this.cycleStart;
     if (cycle < MIN_CYCLE_MS) return;
-    // A worker that got nothing through this cycle (others took the server's budget)
-    // starts at one request per cycle and doubles each second until it measures more.
-    this.intervalMs = cycle / (Math.max(1, this.successes) * BACKOFF);
-    this.raise = this.successes < FEW ? RAISE_FROM_FEW : RAISE;
+    // Nothing got through this cycle: no rate to infer (see above), the pace stays.
+    if (this.successes > 0) {
+      this.intervalMs = cycle / (this.successes * BACKOFF);
+      this.raise = this.successes < FEW ? RAISE_FROM_FEW : RAISE;
+    }
     this.nextAt = resumeAt;
     this.lastRaise = resumeAt;
     this.cycleStart = resumeAt;
@@ -118,7 +125,7 @@ export class RatePacer {
 
   private sent(now: number): void {
     this.lastSent = now;
-    this.nextAt = now + this.intervalMs;
+    this.nextAt = this.intervalMs === 0 ? 0 : now + this.intervalMs; // 0: back to the no-clock path
   }
 
   private reschedule(): void {
