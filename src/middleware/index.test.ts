@@ -6,6 +6,8 @@ import { testConfig } from '../request/test-support.js';
 import { httpServer, transportConfig } from '../transport/test-support.js';
 import { createTransport } from '../transport/undici-transport.js';
 import { buildChain, builtinMiddleware, DEFAULT_CIRCUIT_BREAKER } from './index.js';
+import { startDriverServices } from '../services/server.js';
+import { createDriverClient } from '../worker/driver-client.js';
 import { exchange, memoryDriver, testRuntime } from './test-support.js';
 
 test('every config middleware type has a built-in factory', () => {
@@ -121,5 +123,66 @@ test('an unknown middleware type or a failing factory is a config-time error nam
     await assert.rejects(buildChain(badTemplate, testRuntime(), transport), (e: unknown) => e instanceof RestlakeError && /never closed/.test(e.message));
   } finally {
     await transport.close();
+  }
+});
+
+test("rate_limit holds across a server's pause: permits are taken after it, not spent waiting for it", { timeout: 30_000 }, async () => {
+  const times: number[] = [];
+  let limitedAt = 0;
+  const srv = await httpServer((_req, res) => {
+    times.push(Date.now());
+    if (times.length === 10) {
+      limitedAt = Date.now();
+      res.writeHead(429, { 'Retry-After': '2' });
+      res.end();
+    } else res.end('ok');
+  });
+  const config = testConfig({
+    request: { url: srv.url + '/' },
+    middleware: [
+      { type: 'retry', max_attempts: 3, base_delay_ms: 10, max_delay_ms: 30_000, statuses: [429], on_network_error: true },
+      { type: 'rate_limit', requests_per_second: 20, burst: 5, per_origin: false },
+    ],
+  });
+  config.execution.concurrency = 16;
+  // Two workers sharing the driver's bucket and pauses, 16 rows in flight each.
+  const svc = await startDriverServices({ config });
+  const workers = await Promise.all(
+    [0, 1].map(async () => {
+      const client = createDriverClient(svc.url, svc.secret);
+      const transport = createTransport(transportConfig({ connections: 16 }));
+      return { client, transport, chain: await buildChain(config, testRuntime({ driver: client }), transport) };
+    }),
+  );
+  try {
+    let next = 0;
+    await Promise.all(
+      workers.flatMap((w) =>
+        Array.from({ length: 16 }, async () => {
+          while (next < 60) {
+            next++;
+            await w.chain(exchange({ url: srv.url + '/' }));
+          }
+        }),
+      ),
+    );
+    assert.equal(times.length, 61);
+    let most = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i] - times[j] >= 1000) j++;
+      most = Math.max(most, i - j + 1);
+    }
+    // The bucket allows 5 at once and 20 a second; the permits of the paused 2 s (every
+    // waiting row's) must not all go when the pause ends.
+    assert.ok(most <= 26, `${most} requests in one second`);
+    const duringPause = times.filter((t) => t > limitedAt + 50 && t < limitedAt + 1990).length;
+    assert.equal(duringPause, 0, 'nothing sent during the pause');
+  } finally {
+    for (const w of workers) {
+      await w.transport.close();
+      await w.client.close();
+    }
+    await svc.close();
+    await srv.close();
   }
 });

@@ -1,16 +1,20 @@
 // The middleware registry and the chain a worker runs for every row:
 //
-//   configured middleware, in config order (first = outermost)
-//   circuit_breaker       unless configured (on by default, conservative thresholds)
-//   backoff_pause         always: run-wide pauses after 429/503 with Retry-After
-//   adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
+//   configured middleware, in config order (first = outermost), and just before the
+//   first rate_limit or adaptive_concurrency listed (after everything, without one):
+//     circuit_breaker       unless configured (on by default, conservative thresholds)
+//     backoff_pause         always: run-wide pauses after 429/503 with Retry-After
+//     adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
 //   auth                  innermost, so every attempt (retry) carries fresh credentials
 //   transport             one attempt (allowed_hosts checked again, whatever middleware did)
 //
-// backoff_pause sits just outside adaptive_concurrency, also when the config lists
-// the latter: a request waiting out a server's pause holds no concurrency slot, and
-// when the pause ends it passes the rate pacer, which spaces the resumed requests
-// instead of letting them hit the server in one burst.
+// The first three make requests wait (for a probe, out of a server's pause, for a slot
+// or a paced turn), so they go outside rate_limit: a permit is spent when taken, and
+// requests that held permits through a wait would all go when it ends, in one burst
+// over the limit (rate-limit.ts). backoff_pause sits just outside adaptive_concurrency
+// (when the config lists the latter first): a request waiting out a server's pause
+// holds no concurrency slot, and when the pause ends it passes the rate pacer, which
+// spaces the resumed requests instead of letting them hit the server in one burst.
 //
 // Built once per worker, before any request; a module that cannot be loaded is a
 // config-time RestlakeError (RESTLAKE_MIDDLEWARE_MODULE).
@@ -60,16 +64,19 @@ export async function buildChain(config: PipelineConfig, runtime: MiddlewareRunt
   const retryCfg = config.middleware.find((m) => m.type === 'retry');
   // The longest a server's Retry-After may hold an origin, for the run-wide pause and the pacer alike.
   const maxPauseMs = Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000);
-  const pause = await backoffPause({ max_pause_ms: maxPauseMs }, runtime);
+  const waits = async () => {
+    if (!listed.has('circuit_breaker')) chain.push(await circuitBreaker({ enabled: true, ...DEFAULT_CIRCUIT_BREAKER }, runtime));
+    chain.push(await backoffPause({ max_pause_ms: maxPauseMs }, runtime));
+    if (!listed.has('adaptive_concurrency')) {
+      chain.push(await adaptiveConcurrency({ enabled: true, min: 1, max: config.execution.concurrency, max_pause_ms: maxPauseMs }, runtime));
+    }
+  };
+  const at = config.middleware.findIndex((m) => m.type === 'rate_limit' || m.type === 'adaptive_concurrency');
   for (let i = 0; i < config.middleware.length; i++) {
-    if (config.middleware[i].type === 'adaptive_concurrency') chain.push(pause);
+    if (i === at) await waits();
     chain.push(await instantiate(config.middleware[i], i, config, runtime, maxPauseMs));
   }
-  if (!listed.has('circuit_breaker')) chain.push(await circuitBreaker({ enabled: true, ...DEFAULT_CIRCUIT_BREAKER }, runtime));
-  if (!listed.has('adaptive_concurrency')) {
-    chain.push(pause);
-    chain.push(await adaptiveConcurrency({ enabled: true, min: 1, max: config.execution.concurrency, max_pause_ms: maxPauseMs }, runtime));
-  }
+  if (at < 0) await waits();
   const auth = await authMiddleware(config.auth, runtime);
   if (auth) chain.push(auth);
   return composeHandler(chain, transportHandler(transport, config.transport, hostPolicyOf(config.request)));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
+import { pausesOf } from './backoff-pause.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';
 import { testExchange } from './testing.js';
 import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from './types.js';
@@ -78,4 +79,28 @@ test('a row cancelled while waiting for a permit ends with an error on the excha
   await p;
   assert.equal(e.attempts, 0);
   assert.equal(e.error?.code, 'RESTLAKE_ABORTED');
+});
+
+test('a pause that begins while a row waits for its permit is waited out, and a permit taken again after it', async () => {
+  const svc = await startDriverServices({});
+  const client = createDriverClient(svc.url, svc.secret);
+  try {
+    const rt = runtime(client);
+    const mw = await rateLimit(opts({ requests_per_second: 10, burst: 1 }), rt);
+    await run(mw, ex('http://api.local/x')); // the burst: the next permit comes in ~100 ms
+    let sentAt = 0;
+    const e = ex('http://api.local/x');
+    const t0 = Date.now();
+    const p = mw(e, async () => {
+      sentAt = Date.now();
+    });
+    pausesOf(rt).report('http://api.local', t0 + 400); // a 429 + Retry-After seen meanwhile
+    await p;
+    assert.ok(sentAt - t0 >= 400, `sent ${sentAt - t0} ms in, during the pause`);
+    // The permit granted during the pause was dropped, another one taken after it.
+    assert.deepEqual(svc.stats().permits, { '10/1': 3 });
+  } finally {
+    await client.close();
+    await svc.close();
+  }
 });

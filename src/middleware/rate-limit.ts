@@ -2,11 +2,20 @@
 // takes a permit from the run's token bucket before it is sent. With a driver
 // (DESIGN §5) the bucket lives there and is shared by every worker and Spark executor;
 // the driver client leases permits in small batches. Without a driver (one process),
-// the bucket lives here. Run-wide pauses after 429 + Retry-After are backoff_pause's job.
+// the bucket lives here.
+//
+// A permit is spent when it is taken, so it must be taken when nothing holds the
+// request back any more: requests that took permits and then waited (out a server's
+// pause, for a circuit's probe, for a concurrency slot) would all go when the wait
+// ends, in one burst over the limit. So buildChain puts those waits outside rate_limit,
+// and a run-wide pause (backoff_pause) that begins while a request waits for its
+// permit is waited out here, and a new permit taken after it: the one granted during
+// the pause is dropped (the bucket refills meanwhile anyway).
 import { RowError } from '../errors.js';
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
-import type { DriverServices, MiddlewareFactory } from './types.js';
+import { pausesOf } from './backoff-pause.js';
+import type { DriverServices, Exchange, MiddlewareFactory } from './types.js';
 import { BucketSet, rateLimitKey, type RateSpec } from './rate-limit-bucket.js';
 
 export interface RateLimitOptions extends RateSpec {
@@ -21,19 +30,33 @@ export const rateLimit: MiddlewareFactory<RateLimitOptions> = (options, runtime)
     ? runtime.driver.acquirePermits.bind(runtime.driver)
     : localAcquire();
 
+  const pauses = pausesOf(runtime);
+
+  // Like every layer, leave the outcome on the exchange rather than throw past retry.
+  const fail = (ex: Exchange, err: unknown): void => {
+    ex.response = null;
+    ex.error = ex.signal.aborted
+      ? new AbortedError()
+      : err instanceof RowError
+        ? err
+        : new RowError('rate_limited', 'RESTLAKE_RATE_LIMIT', `no rate-limit permit: ${(err as Error)?.message ?? String(err)}`);
+  };
+
   return async (ex, next) => {
-    const key = options.per_origin ? rateLimitKey(spec, withoutUserinfo(originOf(ex.request.url))) : sharedKey;
-    try {
-      await acquire(key, 1, ex.signal);
-    } catch (err) {
-      // Like every layer, leave the outcome on the exchange rather than throw past retry.
-      ex.response = null;
-      ex.error = ex.signal.aborted
-        ? new AbortedError()
-        : err instanceof RowError
-          ? err
-          : new RowError('rate_limited', 'RESTLAKE_RATE_LIMIT', `no rate-limit permit: ${(err as Error)?.message ?? String(err)}`);
-      return;
+    const origin = originOf(ex.request.url);
+    const key = options.per_origin ? rateLimitKey(spec, withoutUserinfo(origin)) : sharedKey;
+    for (;;) {
+      try {
+        await acquire(key, 1, ex.signal);
+      } catch (err) {
+        fail(ex, err);
+        return;
+      }
+      if (!pauses.active(origin)) break;
+      if (!(await pauses.waitOut(origin, ex.signal))) {
+        fail(ex, null);
+        return;
+      }
     }
     await next();
   };
