@@ -7,6 +7,7 @@ import { composeHandler } from './compose.js';
 import { backoffDelay, retry, type RetryOptions } from './retry.js';
 import { exchange, testRuntime } from './test-support.js';
 import { transportHandler } from './transport-handler.js';
+import type { Middleware } from './types.js';
 
 /** A server answering the n-th request (1-based) with script[n-1] (the last entry repeats). */
 async function scripted(script: ((res: import('node:http').ServerResponse) => void)[]) {
@@ -185,4 +186,38 @@ test('full jitter: every draw lies in [0, min(max_delay, base * 2^(n-1))] and th
   assert.equal(backoffDelay(3, 100, 5000, () => 1), 400);
   assert.equal(backoffDelay(40, 100, 5000, () => 1), 5000);
   assert.equal(backoffDelay(1, 100, 5000, () => 0), 0);
+});
+
+test('every attempt starts from the request retry was given: changes of inner layers do not pile up', async () => {
+  const seen: { url: string; mark: string | undefined; method: string }[] = [];
+  const srv = await httpServer((req, res) => {
+    seen.push({ url: req.url!, mark: req.headers['x-mark'] as string | undefined, method: req.method! });
+    res.statusCode = seen.length < 3 ? 503 : 200;
+    res.end();
+  });
+  const cfg = transportConfig();
+  const transport = createTransport(cfg);
+  try {
+    // After retry: appends a query parameter and a header, replaces the method, once per attempt.
+    const inner: Middleware = async (ex, next) => {
+      ex.request.url += `&sig=${ex.attempts}`;
+      ex.request.headers['x-mark'] = (ex.request.headers['x-mark'] ?? '') + 'A';
+      ex.request.method = ex.request.method === 'GET' ? 'POST' : 'PUT';
+      await next();
+    };
+    const ex = exchange({ url: srv.url + '/api/1?a=1', headers: { accept: 'text/plain' } });
+    await composeHandler([await retry(fast, testRuntime()), inner], transportHandler(transport, cfg))(ex);
+    assert.equal(ex.attempts, 3);
+    assert.deepEqual(seen, [
+      { url: '/api/1?a=1&sig=0', mark: 'A', method: 'POST' },
+      { url: '/api/1?a=1&sig=1', mark: 'A', method: 'POST' },
+      { url: '/api/1?a=1&sig=2', mark: 'A', method: 'POST' },
+    ]);
+    // The row records the last attempt's request as sent.
+    assert.equal(ex.request.url, srv.url + '/api/1?a=1&sig=2');
+    assert.deepEqual(ex.request.headers, { accept: 'text/plain', 'x-mark': 'A' });
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
 });

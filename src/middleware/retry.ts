@@ -8,6 +8,13 @@
 // A status not listed (404, 400, …) is never retried. Giving up leaves the last
 // attempt's outcome on the exchange: the row fails with http_status (rate_limited
 // for a 429) or with the transport error's class.
+//
+// Every attempt starts from the request as retry got it: layers inside retry (headers,
+// signing, auth, your modules) change ex.request once per attempt, and their changes
+// must not pile up (a query parameter appended twice, a header doubled). The request
+// is copied once before the first attempt (its headers shallowly: values are strings)
+// and a fresh copy of that put back before each further attempt; the last attempt's
+// request, as sent, is what the row records.
 import type { MiddlewareConfig } from '../config/types.js';
 import { parseRetryAfter } from './retry-after.js';
 import { sleep } from './sleep.js';
@@ -45,7 +52,10 @@ export const retry: MiddlewareFactory<RetryOptions> = (options) => {
   };
 
   return async (ex, next) => {
+    if (maxAttempts === 1) return next();
+    const asGiven = { ...ex.request, headers: { ...ex.request.headers } };
     for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) ex.request = { ...asGiven, headers: { ...asGiven.headers } };
       await next();
       if (attempt >= maxAttempts || ex.signal.aborted) return;
       const wait = waitFor(ex, attempt);

@@ -6,8 +6,8 @@
 //   }
 //
 // Onion order: the first configured middleware is outermost. `next()` runs the rest
-// of the chain and then the transport; it may be called more than once (retry does),
-// and each call starts from the request as the caller left it.
+// of the chain and then the transport; it may be called more than once (retry does,
+// and puts back the request it was given before each attempt: see compose.ts).
 import type { HttpRequest, Row } from '../request/types.js';
 import type { HttpResponse } from '../transport/types.js';
 import type { RowError } from '../errors.js';
