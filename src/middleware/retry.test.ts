@@ -221,3 +221,16 @@ test('every attempt starts from the request retry was given: changes of inner la
     await srv.close();
   }
 });
+
+test('Retry-After: 0 keeps the backoff (it does not mean retry at once)', async (t) => {
+  t.mock.method(Math, 'random', () => 1); // every draw at its ceiling: 100 ms, then 200 ms
+  const { srv, times } = await scripted([status(429, { 'Retry-After': '0' }), status(429, { 'Retry-After': '0' }), status(200)]);
+  try {
+    const { ex } = await run(srv.url + '/', { max_attempts: 3, base_delay_ms: 100, max_delay_ms: 30_000 });
+    assert.equal(ex.response?.status, 200);
+    assert.ok(times[1] - times[0] >= 95, `second attempt after ${times[1] - times[0]} ms`);
+    assert.ok(times[2] - times[1] >= 195, `third attempt after ${times[2] - times[1]} ms`);
+  } finally {
+    await srv.close();
+  }
+});

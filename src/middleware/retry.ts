@@ -3,7 +3,8 @@
 // up to max_attempts in all. Waits between attempts with exponential backoff and full
 // jitter: a uniform draw from [0, min(max_delay, base_delay * 2^(n-1))], which spreads
 // a crowd of failing workers out instead of having them retry in lockstep. A server's
-// Retry-After (seconds or HTTP date) replaces the draw, capped by max_delay.
+// Retry-After (seconds or HTTP date) replaces the draw, capped by max_delay, unless it
+// is 0.
 //
 // A status not listed (404, 400, …) is never retried. Giving up leaves the last
 // attempt's outcome on the exchange: the row fails with http_status (rate_limited
@@ -48,7 +49,9 @@ export const retry: MiddlewareFactory<RetryOptions> = (options) => {
     }
     if (!res || !statuses.has(res.status)) return null;
     const asked = parseRetryAfter(res.headers['retry-after'], Date.now());
-    return asked !== null ? Math.min(asked, max) : backoffDelay(attempt, base, max);
+    // "Retry-After: 0" (or a date already past) asks for no wait in particular; it must
+    // not turn backoff off, or a crowd of rows retries at once, again and again.
+    return asked !== null && asked > 0 ? Math.min(asked, max) : backoffDelay(attempt, base, max);
   };
 
   return async (ex, next) => {
