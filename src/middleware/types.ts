@@ -27,6 +27,10 @@ export interface Exchange {
   attempts: number;
   /** Free-form per-request state for middleware (e.g. timing marks). */
   readonly state: Record<string, unknown>;
+  /**
+   * The worker's stop signal (one for all its requests): aborts when it must stop at
+   * once. Not per attempt: the transport's timeout ends an attempt without firing it.
+   */
   readonly signal: AbortSignal;
 }
 
