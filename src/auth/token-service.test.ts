@@ -227,3 +227,31 @@ test('close() ends the retry loop; waiting callers are released', async () => {
     assert.equal(s.stats().outages, outages, 'no more token requests after close');
   });
 });
+
+test('a token living longer than a timer can wait (expires_in of a year) is fetched once, not every millisecond', async () => {
+  const year = 365 * 24 * 3600_000;
+  let fetches = 0;
+  const source = {
+    fetchToken: async () => ({ accessToken: `tok-${++fetches}`, expiresAtMs: Date.now() + year, lifetimeMs: year, grant: 'client_credentials' as const }),
+  };
+  const overflow: string[] = [];
+  const onWarning = (w: Error) => {
+    if (w.name === 'TimeoutOverflowWarning') overflow.push(w.message);
+  };
+  process.on('warning', onWarning);
+  const ts = track(new TokenService(cc({ tokenUrl: 'http://127.0.0.1:9/token' }), { source }));
+  try {
+    await ts.start();
+    await sleep(300);
+    assert.equal(fetches, 1, 'one grant: the proactive refresh timer must not fire at once');
+    const t = await ts.token();
+    // Replaced when a timer can fire (~24.8 days), so workers never cache it past that.
+    assert.ok(t.refreshAtMs <= Date.now() + 2 ** 31 - 1);
+    assert.ok(t.refreshAtMs > Date.now() + 24 * 24 * 3600_000);
+    assert.deepEqual(overflow, []);
+  } finally {
+    ts.close();
+    open.delete(ts);
+    process.off('warning', onWarning);
+  }
+});
