@@ -206,7 +206,7 @@ test('unusable 2xx bodies are bad_response; secrets echoed by a server are scrub
     const e = await c.fetchToken().then(() => null, (err: unknown) => err);
     assert.ok(e instanceof OAuth2TokenError);
     assert.equal(e.kind, 'rejected');
-    assert.match(e.message, /invalid_request: bad secret \[redacted\]/);
+    assert.match(e.message, /invalid_request: bad secret \[REDACTED\]/);
     assertNoSecrets(e.message);
   } finally {
     await cap.close();
@@ -249,5 +249,43 @@ test('a token endpoint that never answers times out as unreachable', async () =>
     assert.match(e.message, /timed out/);
   } finally {
     await s.close();
+  }
+});
+
+test('a server echoing the token request in its error: no secret in any form (form-encoded, Basic) in the message', async () => {
+  // The secrets as the request carries them: form-encoded in the body, and inside the base64
+  // of Basic client authentication (id and secret form-encoded first), besides as is.
+  const forms = (secret: string) => [secret, encodeURIComponent(secret), formEncode(secret), Buffer.from(secret).toString('base64')];
+  const basic = Buffer.from(`id:${formEncode(SECRET)}`).toString('base64');
+  const REFRESH = 'rt+/x=y&z';
+  const leaked = (text: string) => [...forms(SECRET), ...forms(PASSWORD), ...forms(REFRESH), basic].filter((f) => text.includes(f));
+  let grants = 0;
+  const cap = await captureServer((req, body) => {
+    const echo = `you sent ${body} with ${req.headers.authorization ?? 'no authorization'}`;
+    // The first password grant works (and hands out a refresh token); the refresh then meets a 503.
+    if (new URLSearchParams(body).get('grant_type') === 'password' && grants++ === 0) {
+      return { status: 200, body: JSON.stringify({ access_token: 'tok', token_type: 'Bearer', refresh_token: REFRESH }) };
+    }
+    return { status: body.includes('refresh_token') ? 503 : 400, body: JSON.stringify({ error: 'invalid_request', error_description: echo }) };
+  });
+  try {
+    const messages: string[] = [];
+    const fail = async (c: OAuth2Client) => {
+      const e = await c.fetchToken().then(() => null, (err: unknown) => err);
+      assert.ok(e instanceof OAuth2TokenError);
+      assert.deepEqual(leaked(e.message), [], e.message);
+      assert.match(e.message, /you sent grant_type=.*\[REDACTED\]/, 'the echo is kept, redacted');
+      messages.push(e.message);
+    };
+    await fail(new OAuth2Client(cfg(cap.url))); // Basic client authentication
+    const pw = new OAuth2Client(cfg(cap.url, { type: 'oauth2_password', username: 'alice', password: PASSWORD, client_auth: 'body' }));
+    await pw.fetchToken();
+    await fail(pw); // refresh_token grant: 503 echoing the refresh token
+    assert.equal(pw.hasRefreshToken, true);
+    assert.match(messages[1], /refresh_token token request/);
+    await fail(new OAuth2Client(cfg(cap.url, { type: 'oauth2_password', username: 'alice', password: PASSWORD, client_auth: 'body' })));
+    assert.match(messages[2], /password token request/);
+  } finally {
+    await cap.close();
   }
 });

@@ -10,8 +10,16 @@
 //
 // Messages never contain a secret, a password, or a token: they name the endpoint
 // (without userinfo or query), the grant, the client_id, and the server's error code.
+// What the server wrote into them (error, error_description, token_type) goes through
+// the redactor the sink uses, since servers echo the request: the secret, the password
+// and the refresh token in each form they take there (form-encoded in the body, inside
+// the base64 of the Basic client authentication, ...). These messages reach the
+// workers (a 503 from the driver) and the sink, where nothing else could redact them:
+// workers never hold these secrets.
 import { request, type Dispatcher } from 'undici';
 import { RestlakeError } from '../errors.js';
+import { LiveSecrets } from '../middleware/live-secrets.js';
+import { createRedactor, type Redactor } from '../middleware/redact.js';
 import type { OAuth2AuthConfig } from './oauth2-identity.js';
 
 /** Why a token request failed; decides how the run reports and whether retrying can help. */
@@ -65,7 +73,12 @@ export class OAuth2Client {
   private readonly dispatcher: Dispatcher | undefined;
   private readonly now: () => number;
   private readonly primaryGrant: 'client_credentials' | 'password';
-  private readonly secrets: string[];
+  /** HTTP Basic client authentication (§2.3.1), or null for body authentication or a public client. */
+  private readonly basicAuth: string | null;
+  /** Tokens the server issued (refresh tokens, a refused access token), for the redactor; the newest few. */
+  private readonly issued = new LiveSecrets();
+  /** Scrubs every secret we hold, in every form, from text a server sent (servers echo input). */
+  private readonly redactor: Redactor;
   /** Where and who, for messages: never a secret. */
   private readonly label: string;
   private refreshToken: string | null = null;
@@ -79,7 +92,12 @@ export class OAuth2Client {
     if (this.primaryGrant === 'password' && (auth.username === null || auth.password === null)) {
       throw new RestlakeError('RESTLAKE_OAUTH2_CONFIG', 'oauth2_password needs auth.username and auth.password');
     }
-    this.secrets = [auth.client_secret, auth.password].filter((s): s is string => !!s);
+    this.basicAuth =
+      auth.client_auth === 'basic' && auth.client_secret !== null
+        ? Buffer.from(`${formEncode(auth.client_id)}:${formEncode(auth.client_secret)}`).toString('base64')
+        : null;
+    // The Basic value is a secret of its own: the secret's own forms are not substrings of it.
+    this.redactor = createRedactor([auth.client_secret, auth.password, this.basicAuth].filter((s): s is string => !!s), [], this.issued);
     this.label = `${this.primaryGrant} token request to ${safeUrl(auth.token_url)} (client_id "${auth.client_id}")`;
   }
 
@@ -125,8 +143,8 @@ export class OAuth2Client {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
     };
-    if (a.client_auth === 'basic' && a.client_secret !== null) {
-      headers.authorization = 'Basic ' + Buffer.from(`${formEncode(a.client_id)}:${formEncode(a.client_secret)}`).toString('base64');
+    if (this.basicAuth !== null) {
+      headers.authorization = `Basic ${this.basicAuth}`;
     } else {
       // Body authentication, or a public client (no secret) that identifies itself by id.
       form.set('client_id', a.client_id);
@@ -167,18 +185,22 @@ export class OAuth2Client {
       }
       const type = body!.token_type;
       if (typeof type === 'string' && type.toLowerCase() !== 'bearer') {
-        throw new OAuth2TokenError('bad_response', `${what} got token_type "${this.scrub(type, token)}"; only Bearer tokens are supported`, status);
+        this.issued.add(token); // refused, never used, but the server may repeat it in token_type
+        throw new OAuth2TokenError('bad_response', `${what} got token_type "${this.redactor.text(type)}"; only Bearer tokens are supported`, status);
       }
       const lifetimeMs = expiresInMs(body!.expires_in) ?? this.auth.default_expires_in_ms;
       const refresh = body!.refresh_token;
       // A rotated refresh token replaces the old one; when none comes back the old one stays valid (§6).
-      if (typeof refresh === 'string' && refresh !== '') this.refreshToken = refresh;
+      if (typeof refresh === 'string' && refresh !== '') {
+        this.refreshToken = refresh;
+        this.issued.add(refresh);
+      }
       return { accessToken: token, expiresAtMs: sentAt + lifetimeMs, lifetimeMs, grant };
     }
 
     const code = typeof body?.error === 'string' ? body.error : null;
     const desc = typeof body?.error_description === 'string' ? body.error_description : null;
-    const detail = code ? ` (${this.scrub(code)}${desc ? ': ' + this.scrub(desc).slice(0, 200) : ''})` : '';
+    const detail = code ? ` (${this.redactor.text(code)}${desc ? ': ' + this.redactor.text(desc).slice(0, 200) : ''})` : '';
     if (status >= 500 || status === 429) {
       throw new OAuth2TokenError('unavailable', `${what} failed: token endpoint answered HTTP ${status}${detail}`, status, code);
     }
@@ -198,15 +220,6 @@ export class OAuth2Client {
 
   private describe(grant: GrantType): string {
     return grant === this.primaryGrant ? this.label : this.label.replace(this.primaryGrant, grant);
-  }
-
-  /** Removes every secret we hold from text a server sent (servers sometimes echo input). */
-  private scrub(text: string, ...more: string[]): string {
-    let out = text;
-    for (const s of [...this.secrets, ...(this.refreshToken ? [this.refreshToken] : []), ...more]) {
-      if (s) out = out.split(s).join('[redacted]');
-    }
-    return out;
   }
 }
 

@@ -255,3 +255,44 @@ test('a token living longer than a timer can wait (expires_in of a year) is fetc
     process.off('warning', onWarning);
   }
 });
+
+test('a token endpoint echoing the request in its errors: no secret in any form in the log or the RowError workers get', async () => {
+  const password = 'p@ss w+rd/é';
+  const secret = "s3cr3t+/=&x!'";
+  // The first request of each kind of client authentication gets a token; a closed service's
+  // last request, still in flight, cannot take the next one's.
+  const served = new Set<string>();
+  const srv = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const kind = req.headers.authorization ? 'basic' : 'body';
+      const ok = !served.has(kind);
+      served.add(kind);
+      res.writeHead(ok ? 200 : 400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(ok ? { access_token: 'tok-1', token_type: 'Bearer' } : { error: 'invalid_request', error_description: `you sent ${body} with ${req.headers.authorization}` }));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const tokenUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/token`;
+  const forms = (s: string) => [s, encodeURIComponent(s), new URLSearchParams([['', s]]).toString().slice(1), Buffer.from(s).toString('base64')];
+  const basic = Buffer.from(`cid:${new URLSearchParams([['', secret]]).toString().slice(1)}`).toString('base64');
+  try {
+    for (const clientAuth of ['basic', 'body'] as const) {
+      const logged: string[] = [];
+      const auth = oauthAuthConfig({ tokenUrl }, { grant: 'password', clientId: 'cid', clientSecret: secret, username: 'alice', password, clientAuth, failureDeadlineMs: 1000 });
+      const ts = track(new TokenService(auth, { retryBaseMs: 20, retryMaxMs: 50, log: (_l, m) => logged.push(m) }));
+      await ts.start();
+      const err = await ts.refreshIfStill('tok-1').then(() => null, (e: unknown) => e);
+      ts.close();
+      assert.ok(err instanceof RowError && err.errorClass === 'auth');
+      const texts = [err.message, ...logged];
+      assert.ok(logged.some((m) => /you sent grant_type=password/.test(m)), 'the echo is logged, redacted');
+      for (const t of texts) {
+        for (const f of [...forms(secret), ...forms(password), basic]) assert.ok(!t.includes(f), `${clientAuth}: leaked ${f} in ${t}`);
+      }
+    }
+  } finally {
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+});

@@ -66,6 +66,8 @@ test('secrets are scrubbed from a rendered URL however the URL parser re-encoded
 test('secretForms: each form once, and no scrap shorter than a secret', () => {
   assert.deepEqual(secretForms('abcd1234'), ['abcd1234', 'YWJjZDEyMzQ=']);
   assert.ok(secretForms("a'b c").includes('a%27b%20c'));
+  // Form-encoded as URLSearchParams writes it (OAuth2 token requests): ! ' ( ) ~ encoded too.
+  assert.ok(secretForms("p!ss'w (x)").includes('p%21ss%27w+%28x%29'));
   // The parser resolves "./" and drops tabs: what is left of these is too short to redact.
   assert.ok(secretForms('./ab').every((f) => f.length >= 4));
   assert.ok(secretForms('a\tb\tc\t').every((f) => f.length >= 4));

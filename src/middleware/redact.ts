@@ -106,7 +106,10 @@ function parsedForm(prefix: string, s: string): string | null {
 /** Every form a secret can take in the sink and logs (computed once, at construction). */
 export function secretForms(s: string): string[] {
   const encoded = encodeURIComponent(s);
-  const out = new Set([s, encoded, encoded.replace(/%20/g, '+'), Buffer.from(s, 'utf8').toString('base64')]);
+  // Form-encoded twice over: as templates write it (encodeURIComponent, + for space) and as
+  // URLSearchParams does (OAuth2 token requests), which also encodes ! ' ( ) ~.
+  const form = new URLSearchParams([['', s]]).toString().slice(1);
+  const out = new Set([s, encoded, encoded.replace(/%20/g, '+'), form, Buffer.from(s, 'utf8').toString('base64')]);
   // A row value or a query template is encoded before parsing; a secret written into the URL template is not.
   for (const v of [encoded, s]) {
     for (const prefix of [QUERY_AT, PATH_AT]) {
