@@ -24,6 +24,11 @@ export interface DispatcherOptions {
   /** A row given up on after `maxRowDeaths` workers died holding it (the last ones holding it alone). */
   onAbandoned(requestId: string, line: string, message: string): void;
   log(level: LogLevel, message: string): void;
+  /**
+   * Scrubs the config's secrets from worker stderr (their logs, the reason one could not
+   * start), with the driver's list: workers lack the OAuth2 ones, yet inherit its environment.
+   */
+  redact?: (text: string) => string;
   maxRowDeaths?: number;
   /** Deaths that end the run count within this window (default 60 s): a long run survives an occasional OOM kill. */
   restartWindowMs?: number;
@@ -71,6 +76,7 @@ export class Dispatcher {
       script: this.opts.script,
       jobPath: this.opts.jobPath,
       env: this.opts.env,
+      redact: this.opts.redact,
       onResult: (w, line, head) => {
         if (w.load === 0) w.isolating = false;
         this.opts.onResult(line, head);

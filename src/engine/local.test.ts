@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
 import { runPipeline } from '../index.js';
+import { startOAuthServer } from '../testkit/oauth-server.js';
 import { queryTable, startTestServer, tempDir } from './e2e-support.js';
 
 test('a source that cannot be opened fails the run before any request; the workers started meanwhile stop quietly', { timeout: 60_000 }, async () => {
@@ -150,6 +151,50 @@ test('a middleware module that cannot start stops the run with its reason: no re
     assert.equal(server.count(), 0);
     assert.equal(existsSync(sink), false, 'nothing committed');
   } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('a module that quotes a secret when it cannot start: redacted in the run error and the workers\' log lines', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  const secret = 'sig-secret-4242';
+  // An OAuth2 client secret: workers never hold it, but they inherit the driver's environment.
+  const clientSecret = 'oauth-client-secret-77';
+  const idp = await startOAuthServer({ clients: [{ id: 'etl', secret: clientSecret }] });
+  process.env.RESTLAKE_TEST_CLIENT_SECRET = clientSecret;
+  try {
+    // A factory quoting its option, and a module whose top level quotes what it read.
+    const factory = join(tmp.dir, 'factory.mjs');
+    await writeFile(factory, "export default (o) => { throw new Error('bad signing key ' + o.secret); };\n");
+    const topLevel = join(tmp.dir, 'top-level.mjs');
+    await writeFile(topLevel, `throw new Error('no key like ${secret} here');\n`);
+    const fromEnv = join(tmp.dir, 'from-env.mjs');
+    await writeFile(fromEnv, "throw new Error('env has ' + process.env.RESTLAKE_TEST_CLIENT_SECRET);\n");
+    for (const mod of [factory, topLevel, fromEnv]) {
+      const logged: string[] = [];
+      const err = await runPipeline(
+        {
+          version: 1,
+          name: 'secret_module',
+          request: { url: `${server.url}/items/{{ id }}` },
+          middleware: [{ type: 'module', path: mod, options: { secret } }],
+          ...(mod === fromEnv ? { auth: { type: 'oauth2_client_credentials', token_url: idp.tokenUrl, client_id: 'etl', client_secret: clientSecret } } : {}),
+          sink: { path: join(tmp.dir, 'sink') },
+          execution: { workers: 2, concurrency: 1 },
+        },
+        { rows: [{ id: 1 }], log: (level, message) => logged.push(`${level}: ${message}`) },
+      ).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof RunError, String(err));
+      assert.match(err.message, /^a worker could not start: .*\[REDACTED\]/);
+      assert.ok(logged.some((l) => l.includes('cannot start')), logged.join('\n'));
+      for (const text of [err.message, ...logged]) assert.ok(!text.includes(secret) && !text.includes(clientSecret), text);
+    }
+    assert.equal(server.count(), 0);
+  } finally {
+    delete process.env.RESTLAKE_TEST_CLIENT_SECRET;
+    await idp.close();
     await server.close();
     await tmp.cleanup();
   }

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRedactor } from '../middleware/redact.js';
 import { parseRowJson } from '../request/row-json.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';
 import type { EngineContext } from './context.js';
@@ -106,6 +107,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
           accept(serialize(failedResult(config, runId, id, 'internal', message, row)), false, 'internal', 0);
         },
         log: (level, message) => log(level, message),
+        redact: createRedactor(config.secrets).text,
       });
     };
 

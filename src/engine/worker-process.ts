@@ -17,6 +17,8 @@ export interface WorkerProcessOptions {
   onResult(worker: WorkerProcess, line: Buffer, head: ResultHead): void;
   onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
   onLog?(worker: WorkerProcess, line: string): void;
+  /** Applied to every stderr line as it arrives, before it is kept or logged. */
+  redact?: (line: string) => string;
 }
 
 export class WorkerProcess {
@@ -56,8 +58,9 @@ export class WorkerProcess {
     const err = new LineSplitter();
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (chunk: string) => {
-      for (const line of err.push(chunk)) {
-        if (line.length === 0) continue;
+      for (const raw of err.push(chunk)) {
+        if (raw.length === 0) continue;
+        const line = opts.redact ? opts.redact(raw) : raw;
         this.recentLog.push(line);
         if (this.recentLog.length > 20) this.recentLog.shift();
         opts.onLog?.(this, line);

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RestlakeError } from '../errors.js';
+import { createRedactor } from './redact.js';
 import type { Middleware, MiddlewareFactory, MiddlewareRuntime } from './types.js';
 
 export interface ModuleOptions {
@@ -61,7 +62,11 @@ async function instantiate(factory: MiddlewareFactory<Record<string, unknown>>, 
   try {
     mw = await factory(options.options ?? {}, runtime);
   } catch (err) {
-    throw new MiddlewareModuleError(options.path, `factory "${options.export ?? 'default'}" threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    // The factory saw its options, secrets among them, and may quote them ("bad signing
+    // key …"): `run` and `plan` print this message, so it is redacted, and the error
+    // itself, which holds the clear text, is not kept as the cause.
+    const why = createRedactor(runtime.secrets).text((err as Error)?.message ?? String(err));
+    throw new MiddlewareModuleError(options.path, `factory "${options.export ?? 'default'}" threw: ${why}`);
   }
   if (typeof mw !== 'function') {
     throw new MiddlewareModuleError(options.path, `factory "${options.export ?? 'default'}" returned a ${mw === null ? 'null' : typeof mw}, not a middleware (ex, next) => Promise<void>`);

@@ -5,6 +5,7 @@
 // stdout; logs go to stderr. Under Spark this runs inside SELECT TRANSFORM ... USING.
 import { createWriteStream, fstatSync, readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { createRedactor } from '../middleware/redact.js';
 import { serveLines } from './serve.js';
 import { createWorkerRuntime } from './runtime.js';
 import { WORKER_EXIT_START_FAILED, WORKER_START_FAILED_PREFIX, type WorkerJob } from './types.js';
@@ -66,8 +67,11 @@ async function main(): Promise<number> {
     runtime = await createWorkerRuntime(job);
   } catch (e) {
     // One line the driver shows as the reason the run stopped; the stack only on request.
+    // Redacted: user code that failed (a middleware factory, a module's top level) may
+    // quote a secret it was given or read.
     const why = e instanceof Error ? (process.env.RESTLAKE_DEBUG === '1' ? (e.stack ?? e.message) : e.message) : String(e);
-    process.stderr.write(`${WORKER_START_FAILED_PREFIX}${why.replace(/\n(?!\s+at )/g, ' ')}\n`);
+    const text = createRedactor(job.config.secrets).text(why);
+    process.stderr.write(`${WORKER_START_FAILED_PREFIX}${text.replace(/\n(?!\s+at )/g, ' ')}\n`);
     return WORKER_EXIT_START_FAILED;
   }
   runtimeToAbort = runtime;
