@@ -34,9 +34,9 @@ async function send(mw: Middleware, url: string): Promise<Exchange> {
   return ex;
 }
 
-async function platform(opts: { failureDeadlineMs?: number } = {}) {
+async function platform(opts: { failureDeadlineMs?: number; refuseAll?: boolean } = {}) {
   const oauth = await startOAuthServer({ clients: [{ id: 'etl', secret: SECRET }], accessTokenLifetimeSec: 3600 });
-  const api = await startMockApi({ verifyToken: (t) => oauth.verify(t) });
+  const api = await startMockApi({ verifyToken: async (t) => !opts.refuseAll && (await oauth.verify(t)) });
   const auth = oauthAuthConfig(oauth, { grant: 'client_credentials', clientId: 'etl', clientSecret: SECRET, failureDeadlineMs: opts.failureDeadlineMs });
   const svc = await startDriverServices({ auth: [auth], tokenOptions: { retryBaseMs: 20, retryMaxMs: 50 } });
   const clients: DriverClient[] = [0, 1, 2].map((i) => createDriverClient(svc.url, svc.secret, { workerId: `w${i}` }));
@@ -82,6 +82,29 @@ test('workers send the shared token; after the IdP expires it, a burst of 401s c
     const after = await Promise.all(Array.from({ length: 30 }, (_, i) => send(p.mws[i % 3], url + i)));
     assert.ok(after.every((ex) => ex.response?.status === 200 && ex.attempts === 1));
     assert.equal(p.oauth.stats().grants.client_credentials, 2);
+  } finally {
+    await p.close();
+  }
+});
+
+test('an API that refuses every token (wrong audience): one forced refresh, then the 401s stand without new grants or resends', async () => {
+  const p = await platform({ refuseAll: true });
+  try {
+    const url = `${p.api.url}/v1/oauth2/score/`;
+    const first = await Promise.all(Array.from({ length: 30 }, (_, i) => send(p.mws[i % 3], url + i)));
+    assert.ok(first.every((ex) => ex.response?.status === 401 && ex.attempts === 2), 'the first burst retries with a new token');
+    assert.equal(p.oauth.stats().grants.client_credentials, 2);
+    // That new token is refused too: further bursts keep it, and their 401 is final.
+    for (let burst = 0; burst < 3; burst++) {
+      const more = await Promise.all(Array.from({ length: 30 }, (_, i) => send(p.mws[i % 3], url + i)));
+      for (const ex of more) {
+        assert.equal(ex.response?.status, 401);
+        assert.equal(ex.attempts, 1, 'not sent again with the token the API just refused');
+        assert.equal(ex.error, null);
+      }
+    }
+    assert.equal(p.oauth.stats().grants.client_credentials, 2, 'no grant per burst');
+    assert.equal(p.api.stats().byAuth.oauth2.rejected, 60 + 90);
   } finally {
     await p.close();
   }

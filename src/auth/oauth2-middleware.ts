@@ -3,7 +3,9 @@
 // provider and never hold its credentials). When the API answers 401, the token may
 // have been revoked or expired early: ask the driver for a new one "if the current one
 // is still the one that failed" (a burst of 401s costs one grant) and send the request
-// once more with it. That second send is an attempt like any other.
+// once more with it. That second send is an attempt like any other. When the driver
+// hands back the same token (the API refused a token just issued too, see
+// REFUSED_REFRESH_INTERVAL_MS), the 401 stands: sending it again could only get another.
 //
 // Each token is registered with the worker's live secrets when it is first sent, so an
 // API echoing it cannot put it in the sink or the logs (the worker never had it in its
@@ -57,7 +59,7 @@ export const oauth2Middleware: MiddlewareFactory<AuthConfig> = (auth, runtime) =
     await next();
     if (ex.response?.status !== 401) return;
     const fresh = await tokenOr(ex, () => driver.refreshToken(authId, token));
-    if (fresh === null) return;
+    if (fresh === null || fresh === token) return;
     ex.request.headers.authorization = sending(fresh);
     await next();
   };

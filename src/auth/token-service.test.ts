@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TokenService } from './token-service.js';
+import { REFUSED_REFRESH_INTERVAL_MS, TokenService } from './token-service.js';
 import { RowError, RunError } from '../errors.js';
 import { startOAuthServer, oauthAuthConfig, type OAuthServer } from '../testkit/oauth-server.js';
 
@@ -295,4 +295,50 @@ test('a token endpoint echoing the request in its errors: no secret in any form 
   } finally {
     await new Promise<void>((r) => srv.close(() => r()));
   }
+});
+
+test('a token a forced refresh just produced, refused too, is kept for REFUSED_REFRESH_INTERVAL_MS: then one more refresh', async () => {
+  await withServer(async (s) => {
+    let clock = Date.now();
+    const logged: string[] = [];
+    const ts = track(new TokenService(cc(s), { now: () => clock, log: (level, m) => logged.push(`${level}: ${m}`) }));
+    await ts.start();
+    const t1 = await ts.token();
+    const t2 = await ts.refreshIfStill(t1.token); // revoked: one refresh
+    assert.notEqual(t2.token, t1.token);
+    assert.equal(s.stats().grants.client_credentials, 2);
+    // The API refuses the brand-new token too: it is kept, whatever the burst.
+    const held = await Promise.all(Array.from({ length: 50 }, () => ts.refreshIfStill(t2.token)));
+    assert.ok(held.every((t) => t.token === t2.token));
+    assert.equal((await ts.token()).token, t2.token);
+    assert.equal(s.stats().grants.client_credentials, 2);
+    assert.equal(logged.filter((l) => /refused \(401\) a token just issued/.test(l)).length, 1, logged.join('\n'));
+    assert.ok(logged.every((l) => !l.includes(SECRET) && !l.includes(t2.token)));
+    clock += REFUSED_REFRESH_INTERVAL_MS - 1_000;
+    assert.equal((await ts.refreshIfStill(t2.token)).token, t2.token);
+    // Past the interval: one more forced refresh, and its token is held again.
+    clock += 1_000;
+    const t3 = await ts.refreshIfStill(t2.token);
+    assert.notEqual(t3.token, t2.token);
+    assert.equal((await ts.refreshIfStill(t3.token)).token, t3.token);
+    assert.equal(s.stats().grants.client_credentials, 3);
+    ts.close();
+  });
+});
+
+test('a refused token that no forced refresh produced is replaced at once, even right after a forced refresh', async () => {
+  await withServer(async (s) => {
+    const ts = track(new TokenService(cc(s, { refreshMarginMs: 1000 })));
+    await ts.start();
+    const t1 = await ts.token();
+    const t2 = await ts.refreshIfStill(t1.token); // forced
+    // A proactive refresh (4 s tokens, 1 s margin) replaces t2 at ~3 s.
+    for (let i = 0; i < 100 && ts.stats().grants < 3; i++) await sleep(50);
+    const t3 = await ts.token();
+    assert.notEqual(t3.token, t2.token);
+    const t4 = await ts.refreshIfStill(t3.token); // revoked: replaced, not held
+    assert.notEqual(t4.token, t3.token);
+    assert.equal(s.stats().grants.client_credentials, 4);
+    ts.close();
+  }, 4);
 });

@@ -5,7 +5,10 @@
 // - at most one token request in flight (single-flight): a thousand callers that need a
 //   new token share one grant;
 // - `refreshIfStill(stale)`: an API that answered 401 to token T asks for a new token only
-//   if the current one is still T, so a burst of 401s costs one refresh;
+//   if the current one is still T, so a burst of 401s costs one refresh; and when the
+//   token such a refresh produced is refused too, the next forced refresh waits
+//   REFUSED_REFRESH_INTERVAL_MS, so an API that refuses every token costs a grant per
+//   30 s, not one per burst;
 // - a token endpoint that fails mid-run is retried with jittered backoff while callers
 //   wait; they get RowError('auth') only once the outage is older than `failure_deadline_ms`;
 // - `start()` gets the first token before any API request and turns failure into a
@@ -15,6 +18,14 @@ import { MAX_DURATION_MS } from '../config/schema-parts.js';
 import { RestlakeError, RowError, RunError } from '../errors.js';
 import { OAuth2Client, OAuth2TokenError, safeUrl, type OAuth2ClientOptions, type TokenGrant } from './oauth2-client.js';
 import { authIdOf, tokenFingerprint, type OAuth2AuthConfig } from './oauth2-identity.js';
+
+/**
+ * How long after a forced refresh (a 401) the token it produced is kept when the API
+ * refuses it too. A token that new is not stale: the API refuses these tokens for
+ * another reason (wrong audience, missing scope or role), and a grant per burst of 401s
+ * would only load the identity provider. The 401s stand meanwhile.
+ */
+export const REFUSED_REFRESH_INTERVAL_MS = 30_000;
 
 export interface TokenInfo {
   token: string;
@@ -72,6 +83,10 @@ export class TokenService {
   /** When the current run of failed token requests began; null while healthy. */
   private outageSince: number | null = null;
   private lastError: OAuth2TokenError | null = null;
+  /** The token the last forced refresh produced, and when that refresh was forced. */
+  private forced: { token: string; at: number } | null = null;
+  /** The refused fresh token last warned about (one warning per token). */
+  private warnedRefused: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly closing = new AbortController();
   private readonly counts: TokenServiceStats = { grants: 0, refreshes: 0, failures: 0 };
@@ -125,9 +140,14 @@ export class TokenService {
    */
   async refreshIfStill(stale: string): Promise<TokenInfo> {
     const cur = this.current;
-    if (cur && cur.token !== stale && this.usable(cur, this.now())) return cur;
-    if (cur && cur.token === stale) this.current = null; // the API refused it: nobody gets it again
-    return this.awaitRefresh();
+    const now = this.now();
+    if (cur && cur.token !== stale && this.usable(cur, now)) return cur;
+    if (!cur || cur.token !== stale) return this.awaitRefresh();
+    if (this.refusedWhileFresh(cur, now)) return cur;
+    this.current = null; // the API refused it: nobody gets it again
+    const info = await this.awaitRefresh();
+    this.forced = { token: info.token, at: now };
+    return info;
   }
 
   /** The cached token, without side effects (null before start or after a refused token). */
@@ -230,6 +250,22 @@ export class TokenService {
       void this.refresh().catch(() => {});
     }, timerMs(at - this.now()));
     this.timer.unref();
+  }
+
+  /** Whether `cur`, refused, came from a forced refresh under REFUSED_REFRESH_INTERVAL_MS ago (then it is kept). */
+  private refusedWhileFresh(cur: TokenInfo, now: number): boolean {
+    const f = this.forced;
+    if (!f || f.token !== cur.token || now - f.at >= REFUSED_REFRESH_INTERVAL_MS || !this.usable(cur, now)) return false;
+    if (this.warnedRefused !== cur.token) {
+      this.warnedRefused = cur.token;
+      const secs = Math.round(REFUSED_REFRESH_INTERVAL_MS / 1000);
+      this.log(
+        'warn',
+        `the API refused (401) a token just issued for ${this.label}: it rejects these tokens whatever their age (audience, scope or role?); ` +
+          `their requests fail with their 401, and the next new token is requested in ${secs}s at the earliest`,
+      );
+    }
+    return true;
   }
 
   private usable(t: TokenInfo, now: number): boolean {
