@@ -146,7 +146,7 @@ test('unreachable token endpoint and injected 503 are transient kinds', async ()
 });
 
 /** A token endpoint that records what it got and answers what the test says. */
-async function captureServer(answer: (req: IncomingMessage, body: string) => { status: number; body: string; type?: string }) {
+async function captureServer(answer: (req: IncomingMessage, body: string) => { status: number; body: string; type?: string; headers?: Record<string, string> }) {
   const seen: Array<{ headers: IncomingMessage['headers']; form: URLSearchParams }> = [];
   const srv = createServer((req, res) => {
     let body = '';
@@ -154,7 +154,7 @@ async function captureServer(answer: (req: IncomingMessage, body: string) => { s
     req.on('end', () => {
       seen.push({ headers: req.headers, form: new URLSearchParams(body) });
       const a = answer(req, body);
-      res.writeHead(a.status, { 'content-type': a.type ?? 'application/json' });
+      res.writeHead(a.status, { ...a.headers, 'content-type': a.type ?? 'application/json' });
       res.end(a.body);
     });
   });
@@ -214,7 +214,7 @@ test('unusable 2xx bodies are bad_response; secrets echoed by a server are scrub
 });
 
 test('a public client (no secret) identifies itself in the body; expires_in as a string; 429 and redirects classified', async () => {
-  let answer = { status: 200, body: JSON.stringify({ access_token: 'tok', expires_in: '120' }) };
+  let answer: { status: number; body: string; headers?: Record<string, string> } = { status: 200, body: JSON.stringify({ access_token: 'tok', expires_in: '120' }) };
   const cap = await captureServer(() => answer);
   try {
     const c = new OAuth2Client(cfg(cap.url, { client_secret: null }));
@@ -227,6 +227,12 @@ test('a public client (no secret) identifies itself in the body; expires_in as a
     answer = { status: 429, body: '{}' };
     const e1 = await c.fetchToken().then(() => null, (e: unknown) => e);
     assert.ok(e1 instanceof OAuth2TokenError && e1.kind === 'unavailable' && e1.transient);
+    assert.equal(e1.retryAfterMs, null);
+    answer = { status: 429, body: '{}', headers: { 'retry-after': '7' } };
+    const e429 = await c.fetchToken().then(() => null, (e: unknown) => e);
+    assert.ok(e429 instanceof OAuth2TokenError && e429.kind === 'unavailable');
+    assert.equal(e429.retryAfterMs, 7000, 'the wait the endpoint asked for');
+    assert.match(e429.message, /HTTP 429, asking to wait 7s/);
     answer = { status: 302, body: '' };
     const e2 = await c.fetchToken().then(() => null, (e: unknown) => e);
     assert.ok(e2 instanceof OAuth2TokenError && e2.kind === 'bad_response');

@@ -20,6 +20,7 @@ import { request, type Dispatcher } from 'undici';
 import { RestlakeError } from '../errors.js';
 import { LiveSecrets } from '../middleware/live-secrets.js';
 import { createRedactor, type Redactor } from '../middleware/redact.js';
+import { serverBackoffMs } from '../middleware/retry-after.js';
 import type { OAuth2AuthConfig } from './oauth2-identity.js';
 
 /** Why a token request failed; decides how the run reports and whether retrying can help. */
@@ -35,11 +36,14 @@ export class OAuth2TokenError extends RestlakeError {
   readonly status: number | null;
   /** The RFC 6749 §5.2 `error` code, when the server sent one. */
   readonly oauthError: string | null;
-  constructor(kind: TokenFailureKind, message: string, status: number | null = null, oauthError: string | null = null) {
+  /** The wait a 429 or 5xx asked for (Retry-After or RateLimit headers), ms; null when none. */
+  readonly retryAfterMs: number | null;
+  constructor(kind: TokenFailureKind, message: string, status: number | null = null, oauthError: string | null = null, retryAfterMs: number | null = null) {
     super(`RESTLAKE_OAUTH2_${kind.toUpperCase()}`, message);
     this.kind = kind;
     this.status = status;
     this.oauthError = oauthError;
+    this.retryAfterMs = retryAfterMs;
   }
   /** Worth retrying later (the endpoint may recover), as opposed to a wrong config. */
   get transient(): boolean {
@@ -155,6 +159,7 @@ export class OAuth2Client {
     let status: number;
     let text: string;
     let contentType: string;
+    let resHeaders: Record<string, string>;
     try {
       const res = await request(a.token_url, {
         method: 'POST',
@@ -167,14 +172,15 @@ export class OAuth2Client {
       });
       status = res.statusCode;
       contentType = String(res.headers['content-type'] ?? '');
+      resHeaders = Object.fromEntries(Object.entries(res.headers).filter((e): e is [string, string] => typeof e[1] === 'string'));
       text = await readCapped(res.body, MAX_TOKEN_RESPONSE_BYTES);
     } catch (err) {
       throw new OAuth2TokenError('unreachable', `${this.describe(grant)} failed: token endpoint unreachable (${networkReason(err)})`);
     }
-    return this.interpret(grant, status, contentType, text, sentAt);
+    return this.interpret(grant, status, contentType, text, sentAt, resHeaders);
   }
 
-  private interpret(grant: GrantType, status: number, contentType: string, text: string, sentAt: number): TokenGrant {
+  private interpret(grant: GrantType, status: number, contentType: string, text: string, sentAt: number, headers: Record<string, string>): TokenGrant {
     const what = this.describe(grant);
     const body = parseJsonObject(text);
     if (status >= 200 && status < 300) {
@@ -202,7 +208,9 @@ export class OAuth2Client {
     const desc = typeof body?.error_description === 'string' ? body.error_description : null;
     const detail = code ? ` (${this.redactor.text(code)}${desc ? ': ' + this.redactor.text(desc).slice(0, 200) : ''})` : '';
     if (status >= 500 || status === 429) {
-      throw new OAuth2TokenError('unavailable', `${what} failed: token endpoint answered HTTP ${status}${detail}`, status, code);
+      const wait = serverBackoffMs(headers, this.now());
+      const asked = wait === null ? '' : `, asking to wait ${Math.ceil(wait / 1000)}s`;
+      throw new OAuth2TokenError('unavailable', `${what} failed: token endpoint answered HTTP ${status}${detail}${asked}`, status, code, wait);
     }
     if (status >= 300 && status < 400) {
       throw new OAuth2TokenError('bad_response', `${what} got a redirect (HTTP ${status}); token_url must be the token endpoint itself`, status, code);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REFUSED_REFRESH_INTERVAL_MS, TokenService } from './token-service.js';
 import { RowError, RunError } from '../errors.js';
+import { OAuth2TokenError } from './oauth2-client.js';
 import { startOAuthServer, oauthAuthConfig, type OAuthServer } from '../testkit/oauth-server.js';
 
 const SECRET = 'ts-client-secret-9f8e';
@@ -341,4 +342,35 @@ test('a refused token that no forced refresh produced is replaced at once, even 
     assert.equal(s.stats().grants.client_credentials, 4);
     ts.close();
   }, 4);
+});
+
+test('a 429 with Retry-After from the token endpoint is waited out, at start and mid-run, and each retry is logged', async () => {
+  let failNext = 1;
+  let n = 0;
+  const source = {
+    fetchToken: async () => {
+      if (failNext > 0) {
+        failNext--;
+        throw new OAuth2TokenError('unavailable', 'token endpoint answered HTTP 429, asking to wait 1s', 429, null, 400);
+      }
+      return { accessToken: `tok-${++n}`, expiresAtMs: Date.now() + 3_600_000, lifetimeMs: 3_600_000, grant: 'client_credentials' as const };
+    },
+  };
+  const logged: string[] = [];
+  const ts = track(new TokenService(cc({ tokenUrl: 'http://127.0.0.1:9/token' }), { source, retryBaseMs: 1, retryMaxMs: 2, log: (level, m) => logged.push(`${level}: ${m}`) }));
+  try {
+    let t0 = Date.now();
+    await ts.start();
+    assert.ok(Date.now() - t0 >= 390, `start waited ${Date.now() - t0} ms, not the 400 ms asked for`);
+    assert.match(logged[0] ?? '', /^warn: first token request failed \(attempt 1 of 3, retrying in 0\.4s\): .*HTTP 429/);
+    failNext = 1;
+    t0 = Date.now();
+    const t = await ts.refreshIfStill('tok-1');
+    assert.equal(t.token, 'tok-2');
+    assert.ok(Date.now() - t0 >= 390, `the refresh waited ${Date.now() - t0} ms`);
+    assert.match(logged[1] ?? '', /^warn: token refresh failed \(attempt 1, retrying in 0\.4s\)/);
+  } finally {
+    ts.close();
+    open.delete(ts);
+  }
 });

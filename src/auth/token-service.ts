@@ -9,8 +9,8 @@
 //   token such a refresh produced is refused too, the next forced refresh waits
 //   REFUSED_REFRESH_INTERVAL_MS, so an API that refuses every token costs a grant per
 //   30 s, not one per burst;
-// - a token endpoint that fails mid-run is retried with jittered backoff while callers
-//   wait; they get RowError('auth') only once the outage is older than `failure_deadline_ms`;
+// - a token endpoint that fails mid-run is retried with jittered backoff (or after the
+//   Retry-After it sent, up to RETRY_AFTER_MAX_MS) while callers wait; they get RowError('auth') only once the outage is older than `failure_deadline_ms`;
 // - `start()` gets the first token before any API request and turns failure into a
 //   RunError (exit 3) that says whether the credentials are wrong or the endpoint is not
 //   answering. No message ever holds a secret or a token.
@@ -26,6 +26,9 @@ import { authIdOf, tokenFingerprint, type OAuth2AuthConfig } from './oauth2-iden
  * would only load the identity provider. The 401s stand meanwhile.
  */
 export const REFUSED_REFRESH_INTERVAL_MS = 30_000;
+
+/** The longest wait a Retry-After from the token endpoint gets (a longer one is cut to this). */
+export const RETRY_AFTER_MAX_MS = 60_000;
 
 export interface TokenInfo {
   token: string;
@@ -116,7 +119,10 @@ export class TokenService {
         this.counts.failures++;
         const e = asTokenError(err);
         if (!e.transient || attempt >= this.startAttempts) throw startFailure(e);
-        await sleep(this.backoff(attempt - 1), this.closing.signal);
+        // Each try may take the whole request timeout (15 s): say why nothing is happening yet.
+        const wait = this.retryWait(e, attempt - 1);
+        this.log('warn', `first token request failed (attempt ${attempt} of ${this.startAttempts}, retrying in ${seconds(wait)}): ${e.message}`);
+        await sleep(wait, this.closing.signal);
       }
     }
   }
@@ -212,8 +218,9 @@ export class TokenService {
         this.counts.failures++;
         this.lastError = e;
         this.outageSince ??= this.now();
-        this.log('warn', `token refresh failed (attempt ${attempt + 1}, retrying with backoff): ${e.message}`);
-        await sleep(this.backoff(attempt), this.closing.signal);
+        const wait = this.retryWait(e, attempt);
+        this.log('warn', `token refresh failed (attempt ${attempt + 1}, retrying in ${seconds(wait)}): ${e.message}`);
+        await sleep(wait, this.closing.signal);
       }
     }
   }
@@ -272,6 +279,11 @@ export class TokenService {
     return now < t.usableUntilMs;
   }
 
+  /** The backoff, or longer when the endpoint asked for it (Retry-After on a 429 or 503). */
+  private retryWait(e: OAuth2TokenError, attempt: number): number {
+    return Math.max(this.backoff(attempt), Math.min(e.retryAfterMs ?? 0, RETRY_AFTER_MAX_MS));
+  }
+
   private backoff(attempt: number): number {
     const cap = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(attempt, 20));
     return cap / 2 + Math.random() * (cap / 2); // "equal jitter": never hammer, never sync up
@@ -302,6 +314,10 @@ function startFailure(e: OAuth2TokenError): RunError {
   return new RunError('RESTLAKE_AUTH_FAILED', `OAuth2 authentication failed, nothing was sent: ${START_REASON[e.kind]}. ${e.message}`, {
     cause: e,
   });
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
 }
 
 /**
