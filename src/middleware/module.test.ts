@@ -97,15 +97,22 @@ test('clear config-time errors: missing file, missing export, not a factory, bad
   await configError(moduleMiddleware({ path: throwsOnImport, export: 'x' }, rt), /cannot be loaded: import-time failure/);
 });
 
-test('a factory that quotes a secret option in its error: the message is redacted and keeps no cause holding it', async () => {
+test('a factory or a module top level that quotes a secret in its error: the message is redacted and keeps no cause holding it', async () => {
   const secret = 'sigsecret99';
-  const p = file('quotes.mjs', `export const bad = (o) => { throw new Error('bad signing key ' + o.secret + ' (' + encodeURIComponent(o.secret + '/x') + ')'); };`);
-  const err = await Promise.resolve(moduleMiddleware({ path: p, export: 'bad', options: { secret } }, testRuntime({ secrets: [secret] }))).then(() => null, (e: unknown) => e);
-  assert.ok(err instanceof RestlakeError && err.code === 'RESTLAKE_MIDDLEWARE_MODULE');
-  assert.match(err.message, /factory "bad" threw: bad signing key \[REDACTED\]/);
-  assert.ok(!err.message.includes(secret), err.message);
-  assert.ok(!String(err.stack).includes(secret));
-  assert.equal(err.cause, undefined);
+  const factoryThrows = file('quotes.mjs', `export const bad = (o) => { throw new Error('bad signing key ' + o.secret + ' (' + encodeURIComponent(o.secret + '/x') + ')'); };`);
+  // The top level reads it from the environment, as a signing module might.
+  const topLevelThrows = file('quotes-top.mjs', `throw new Error('SIGN_KEY must be 8 hex digits, got ${secret}');`);
+  for (const [p, expected] of [
+    [factoryThrows, /factory "bad" threw: bad signing key \[REDACTED\]/],
+    [topLevelThrows, /cannot be loaded: SIGN_KEY must be 8 hex digits, got \[REDACTED\]/],
+  ] as const) {
+    const err = await Promise.resolve(moduleMiddleware({ path: p, export: 'bad', options: { secret } }, testRuntime({ secrets: [secret] }))).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof RestlakeError && err.code === 'RESTLAKE_MIDDLEWARE_MODULE');
+    assert.match(err.message, expected);
+    assert.ok(!err.message.includes(secret), err.message);
+    assert.ok(!String(err.stack).includes(secret));
+    assert.equal(err.cause, undefined);
+  }
 });
 
 test('examples/middleware/sign.ts loads through module and produces a verifiable HMAC signature', async () => {

@@ -25,16 +25,31 @@ export interface ModuleOptions {
 }
 
 export class MiddlewareModuleError extends RestlakeError {
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super('RESTLAKE_MIDDLEWARE_MODULE', `middleware module ${path}: ${message}`, options);
+  constructor(
+    readonly path: string,
+    /** What went wrong, after the path. */
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super('RESTLAKE_MIDDLEWARE_MODULE', `middleware module ${path}: ${detail}`, options);
   }
 }
 
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
 
 export const moduleMiddleware: MiddlewareFactory<ModuleOptions> = async (options, runtime) => {
-  const factory = await loadMiddlewareFactory(options.path, options.export ?? 'default');
-  return instantiate(factory, options, runtime);
+  try {
+    const factory = await loadMiddlewareFactory(options.path, options.export ?? 'default');
+    return await instantiate(factory, options, runtime);
+  } catch (err) {
+    // A module's top level and its factory see secrets (the environment, the options)
+    // and may quote them ("SIGN_KEY must be 8 hex digits, got …"): `run` and `plan`
+    // print this message, so it is redacted here, where the run's secrets are known
+    // (loading is cached per process, for every runtime), and the original error,
+    // which holds the clear text, is not kept as the cause.
+    if (!(err instanceof MiddlewareModuleError)) throw err;
+    throw new MiddlewareModuleError(err.path, createRedactor(runtime.secrets).text(err.detail));
+  }
 };
 
 /** Loads (once per process and path) and returns the named export, checked to be a function. */
@@ -62,11 +77,7 @@ async function instantiate(factory: MiddlewareFactory<Record<string, unknown>>, 
   try {
     mw = await factory(options.options ?? {}, runtime);
   } catch (err) {
-    // The factory saw its options, secrets among them, and may quote them ("bad signing
-    // key …"): `run` and `plan` print this message, so it is redacted, and the error
-    // itself, which holds the clear text, is not kept as the cause.
-    const why = createRedactor(runtime.secrets).text((err as Error)?.message ?? String(err));
-    throw new MiddlewareModuleError(options.path, `factory "${options.export ?? 'default'}" threw: ${why}`);
+    throw new MiddlewareModuleError(options.path, `factory "${options.export ?? 'default'}" threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
   if (typeof mw !== 'function') {
     throw new MiddlewareModuleError(options.path, `factory "${options.export ?? 'default'}" returned a ${mw === null ? 'null' : typeof mw}, not a middleware (ex, next) => Promise<void>`);
