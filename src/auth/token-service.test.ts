@@ -327,6 +327,22 @@ test('a token a forced refresh just produced, refused too, is kept for REFUSED_R
   });
 });
 
+test('the hold on a refused fresh token counts from when the refresh produced it, not from the 401 that forced it', async () => {
+  await withServer(async (s) => {
+    let clock = Date.now();
+    const ts = track(new TokenService(cc(s), { now: () => clock }));
+    await ts.start();
+    const t1 = await ts.token();
+    const forcing = ts.refreshIfStill(t1.token);
+    clock += 20_000; // a slow grant (an IdP outage, retries)
+    const t2 = await forcing;
+    clock += REFUSED_REFRESH_INTERVAL_MS - 1_000;
+    assert.equal((await ts.refreshIfStill(t2.token)).token, t2.token, 'still held');
+    assert.equal(s.stats().grants.client_credentials, 2);
+    ts.close();
+  });
+});
+
 test('a refused token that no forced refresh produced is replaced at once, even right after a forced refresh', async () => {
   await withServer(async (s) => {
     const ts = track(new TokenService(cc(s, { refreshMarginMs: 1000 })));

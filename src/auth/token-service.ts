@@ -152,7 +152,8 @@ export class TokenService {
     if (this.refusedWhileFresh(cur, now)) return cur;
     this.current = null; // the API refused it: nobody gets it again
     const info = await this.awaitRefresh();
-    this.forced = { token: info.token, at: now };
+    // From when the new token exists (a slow or retried grant must not eat the window).
+    this.forced = { token: info.token, at: this.now() };
     return info;
   }
 
