@@ -7,7 +7,13 @@
 //   2. a scan with store_rejects (which skips and records bad lines) counts the rows
 //      in that dialect and casts every column, so a value the sniffed type cannot hold
 //      (line 30,000's "abc" in a number column) is found now, not mid-run;
-//   3. any rejected line stops the run, named (file, line, reason, text).
+//   3. a line with one field too many that is empty (`2,b,` under `id,name`) is no
+//      reject to DuckDB, which drops a trailing delimiter; its strict reader then
+//      fails to sniff the file ("Error when sniffing file"), and Spark refuses the
+//      line. DuckDB lists the lines that end with the delimiter (cheap, and none in
+//      most files); only when one may be such a line is the file read here to find
+//      them, quotes and all;
+//   4. any such or rejected line stops the run, named (file, line, reason, text).
 // The scan is the row count the local engine needs anyway: a clean file costs the
 // casts on top of a count, no second pass. The rows themselves are then read with the
 // strict reader in the checked dialect, so a line can never be silently dropped.
@@ -15,6 +21,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteLiteral } from '../delta/schema/duckdb-types.js';
 import { firstLine, RunError } from '../errors.js';
 import { badLinesError, SHOWN_BAD_LINES, type BadLine } from './bad-lines.js';
+import { decoderLabel, linesRelation, textOf } from './lines.js';
 
 export interface CsvDialect {
   delim: string;
@@ -113,6 +120,77 @@ async function scan(conn: DuckDBConnection, file: string, dialect: CsvDialect, n
 }
 
 /**
+ * The lines of `file` with one field more than the header's `columns`, that one
+ * empty: DuckDB reads them without a word (it drops a delimiter at the end of a line).
+ */
+async function trailingFieldLines(conn: DuckDBConnection, file: string, dialect: CsvDialect, columns: number, encoding: string | undefined): Promise<{ shown: BadLine[]; total: number }> {
+  const { delim, quote } = dialect;
+  const d = quoteLiteral(delim);
+  let maybe = true;
+  try {
+    // A line without quotes is such a line exactly when it ends with the delimiter and
+    // holds `columns` of them; a line with quotes needs reading to tell.
+    const r = await conn.runAndReadAll(
+      `SELECT count(*)::DOUBLE FROM ${linesRelation(file, encoding)} WHERE ends_with(l, ${d}) AND (contains(l, ${quoteLiteral(quote)}) OR length(l) - length(replace(l, ${d}, '')) = ${columns * delim.length})`,
+    );
+    maybe = Number((r.getRows()[0] as unknown[])[0]) > 0;
+  } catch {
+    // A line DuckDB cannot read as one value: the scan below tells.
+  }
+  if (!maybe) return { shown: [], total: 0 };
+  const shown: BadLine[] = [];
+  let total = 0;
+  let line = 1;
+  let start = 1;
+  let record = '';
+  let fields = 0;
+  let lastEmpty = true;
+  let inQuote = false;
+  let header = true;
+  const end = (): void => {
+    if (!header && fields === columns + 1 && lastEmpty) {
+      total++;
+      if (shown.length < SHOWN_BAD_LINES) {
+        shown.push({ file, line: start, reason: `${columns + 1} fields where the header has ${columns} (the last one empty: the line ends with a delimiter)`, text: record });
+      }
+    }
+    header = false;
+    record = '';
+    fields = 0;
+    lastEmpty = true;
+  };
+  for await (const text of textOf(file, await decoderLabel(file, encoding))) {
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i] as string;
+      if (c === '\n') {
+        line++;
+        if (!inQuote) {
+          if (fields > 0 || !lastEmpty) {
+            fields++;
+            end();
+          }
+          start = line;
+          continue;
+        }
+      }
+      if (record.length < 200 && c !== '\r') record += c;
+      if (c === quote) {
+        inQuote = !inQuote;
+        lastEmpty = false;
+      } else if (!inQuote && c === delim) {
+        fields++;
+        lastEmpty = true;
+      } else if (c !== '\r') lastEmpty = false;
+    }
+  }
+  if (fields > 0 || !lastEmpty) {
+    fields++;
+    end();
+  }
+  return { shown, total };
+}
+
+/**
  * Checks every CSV file of a source (`path` as the user wrote it, for messages):
  * throws a RunError naming the bad lines, or returns the row count and dialects.
  */
@@ -130,6 +208,9 @@ export async function checkCsvFiles(conn: DuckDBConnection, files: readonly stri
       dialects.push(dialect);
       rows += await scan(conn, file, dialect, names, encoding);
       found = await readRejects(conn, file);
+      const trailing = await trailingFieldLines(conn, file, dialect, names.length, encoding);
+      found.shown = [...found.shown, ...trailing.shown].sort((a, b) => a.line - b.line).slice(0, SHOWN_BAD_LINES);
+      found.total += trailing.total;
     } catch (e) {
       if (e instanceof RunError) throw e;
       throw new RunError('RESTLAKE_SOURCE', `cannot read source ${path} (csv): ${file}: ${firstLine(e)}`, { cause: e });

@@ -37,6 +37,16 @@ const cases: [string, Record<string, string | Buffer>, string, 'csv' | 'json', s
     7,
   ],
   [
+    'one field too many, and it empty (DuckDB alone reads the line without it, or fails: "Error when sniffing file ""), quoted line ends too',
+    { 'a.csv': 'id,name\n1,a\n2,b,\n3,"c,\nd",\n4,d\n5,e\n6,f\n' },
+    'a.csv', 'csv',
+    [
+      '  <dir>/a.csv line 3: 3 fields where the header has 2 (the last one empty: the line ends with a delimiter): "2,b,"',
+      '  <dir>/a.csv line 4: 3 fields where the header has 2 (the last one empty: the line ends with a delimiter): "3,\\"c,"',
+    ],
+    2,
+  ],
+  [
     'broken quoting (DuckDB alone drops the quote character and keeps the quotes in the values)',
     { 'a.csv': 'id,name\n1,"a, b"\n2,"c"\n3,"d"x\n4,"e\n5,f\n' },
     'a.csv', 'csv',
@@ -129,6 +139,8 @@ test('a clean CSV or JSON source is counted by its check (limit applied); quoted
     {
       'a.csv': 'zip;name\n' + lines(25000, (i) => `${String(i).padStart(5, '0')};n`) + '99999;"a;b"\n',
       'j/a.jsonl': '{"id":1}\n\n{"id":2}\n',
+      // A last column left empty ends lines with the delimiter: no extra field.
+      'e.csv': 'id,name,x\n1,a,\n2,"b,\n",\n',
     },
     async (dir, conn) => {
       const csv = await registerSource(conn, { path: join(dir, 'a.csv'), format: 'csv', key: null, limit: null });
@@ -139,6 +151,7 @@ test('a clean CSV or JSON source is counted by its check (limit applied); quoted
       assert.equal((await registerSource(conn, { path: join(dir, 'a.csv'), format: 'csv', key: null, limit: 10 })).rows, 10);
       const json = await registerSource(conn, { path: join(dir, 'j'), format: 'json', key: null, limit: null });
       assert.deepEqual([json.rows, json.csv], [2, null]);
+      assert.equal((await registerSource(conn, { path: join(dir, 'e.csv'), format: 'csv', key: null, limit: null })).rows, 2);
     },
   ));
 

@@ -1,0 +1,54 @@
+// Reading a text file's physical lines, for checks DuckDB's readers cannot make
+// themselves (they accept a line a strict reader, or Spark, refuses).
+import { open } from 'node:fs/promises';
+import { quoteLiteral } from '../delta/schema/duckdb-types.js';
+
+// A delimiter no text line holds: each line is one VARCHAR. A line that did hold it
+// makes the read fail, and callers then fall back to their full scan.
+const NO_DELIM = '\x01\x02\x03\x04';
+
+/** A DuckDB relation of `file`'s physical lines (column `l`, line ends removed), decoded as `encoding`. */
+export function linesRelation(file: string, encoding?: string): string {
+  const enc = encoding && encoding !== 'utf-8' ? `, encoding = ${quoteLiteral(encoding)}` : '';
+  return `read_csv(${quoteLiteral(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false, delim = ${quoteLiteral(NO_DELIM)}, quote = '', escape = ''${enc})`;
+}
+
+/** The WHATWG decoder label for a source.encoding (utf-16 by the file's BOM, else little-endian, as DuckDB reads it). */
+export async function decoderLabel(file: string, encoding: string | undefined): Promise<string> {
+  if (encoding === 'latin-1') return 'latin1';
+  if (encoding === 'utf-16') return (await utf16Bom(file)) === 'UTF-16BE' ? 'utf-16be' : 'utf-16le';
+  return 'utf-8';
+}
+
+/** A UTF-16 file's byte order as its BOM says it (`UTF-16LE`, `UTF-16BE`), or null without one. */
+export async function utf16Bom(file: string): Promise<'UTF-16LE' | 'UTF-16BE' | null> {
+  const fh = await open(file);
+  try {
+    const b = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(b, 0, 2, 0);
+    if (bytesRead < 2) return null;
+    if (b[0] === 0xff && b[1] === 0xfe) return 'UTF-16LE';
+    if (b[0] === 0xfe && b[1] === 0xff) return 'UTF-16BE';
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A file's text, decoded in chunks. */
+export async function* textOf(file: string, label: string): AsyncGenerator<string> {
+  const fh = await open(file);
+  const decoder = new TextDecoder(label);
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      yield decoder.decode(chunk.subarray(0, bytesRead), { stream: true });
+    }
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  } finally {
+    await fh.close();
+  }
+}
