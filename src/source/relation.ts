@@ -9,7 +9,7 @@ import { DeltaTable, isS3Uri, openStorage } from '../delta/index.js';
 import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
 import { firstLine, RunError } from '../errors.js';
 import { checkCsvFiles, csvOptions, type CsvDialect } from './csv-check.js';
-import { jsonBadLines } from './json-check.js';
+import { jsonBadLines, maybeLenientJson } from './json-check.js';
 
 export const SOURCE_VIEW = 'restlake_source';
 
@@ -165,8 +165,8 @@ function isJsonFallback(columns: readonly { name: string; duckType: string }[]):
 
 /**
  * Counts a JSON-lines source with every column read (so a value its sniffed type cannot
- * hold is found now, not mid-run); a failure, or the one-column fallback, is explained
- * line by line.
+ * hold is found now, not mid-run); a failure, the one-column fallback, or a line DuckDB
+ * read although it is not JSON, is explained line by line.
  */
 async function checkJson(conn: DuckDBConnection, relation: string, files: string[], path: string): Promise<number> {
   try {
@@ -176,6 +176,10 @@ async function checkJson(conn: DuckDBConnection, relation: string, files: string
       if (bad) throw bad;
     }
     const r = await conn.runAndReadAll(`SELECT count(*)::DOUBLE, count(COLUMNS(*)) FROM ${relation}`);
+    // Read, but maybe not JSON: a trailing comma, NaN (json-check.ts).
+    const suspect = await maybeLenientJson(conn, await nonEmpty(files));
+    const bad = suspect.length ? await jsonBadLines(suspect, path) : null;
+    if (bad) throw bad;
     return Number((r.getRows()[0] as unknown[])[0]);
   } catch (e) {
     if (e instanceof RunError) throw e;

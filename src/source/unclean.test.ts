@@ -95,6 +95,18 @@ const cases: [string, Record<string, string | Buffer>, string, 'csv' | 'json', s
     1,
   ],
   [
+    'JSON lines: what DuckDB reads although it is not JSON (a trailing comma, NaN), and a BOM',
+    { 'a.jsonl': '\uFEFF{"id":1}\n{"id":2,}\n{"id":3,"x":[1,2,]}\n{"id":4,"x":NaN}\n{"id":5,"x":"a, inf,}"}\n' },
+    'a.jsonl', 'json',
+    [
+      '  <dir>/a.jsonl line 1: starts with a byte order mark (BOM), which JSON lines do not have: save the file as UTF-8 without BOM: "{\\"id\\":1}"',
+      '  <dir>/a.jsonl line 2: not valid JSON (Expected double-quoted property name): "{\\"id\\":2,}"',
+      '  <dir>/a.jsonl line 3: not valid JSON (Unexpected token \']\', "{"id":3,"x":[1,2,]}" is not valid JSON): "{\\"id\\":3,\\"x\\":[1,2,]}"',
+      '  <dir>/a.jsonl line 4: not valid JSON (Unexpected token \'N\', "{"id":4,"x":NaN}" is not valid JSON): "{\\"id\\":4,\\"x\\":NaN}"',
+    ],
+    4,
+  ],
+  [
     'JSON lines: not UTF-8',
     { 'a.jsonl': Buffer.from('{"name":"Zoë"}\n', 'latin1') },
     'a.jsonl', 'json',
