@@ -216,7 +216,7 @@ test('sourceReadOptions: Spark reads CSV in the dialect and encoding the local e
     ['s3:// csv: RFC 4180 (Spark would escape with a backslash)', sourceReadOptions(src('csv'), null), { header: 'true', mode: 'FAILFAST', sep: ',', quote: '"', escape: '"' }],
     ['local csv: the sniffed dialect', sourceReadOptions(src('csv'), { delim: ';', quote: "'" }), { header: 'true', mode: 'FAILFAST', sep: ';', quote: "'", escape: "'" }],
     ['latin-1', sourceReadOptions(src('csv', 'latin-1'), null), { header: 'true', mode: 'FAILFAST', sep: ',', quote: '"', escape: '"', encoding: 'ISO-8859-1' }],
-    ['utf-16 is read whole', sourceReadOptions(src('csv', 'utf-16'), null), { header: 'true', mode: 'FAILFAST', sep: ',', quote: '"', escape: '"', encoding: 'UTF-16', multiLine: 'true' }],
+    ['utf-16 is read whole', sourceReadOptions(src('csv', 'utf-16'), null), { header: 'true', mode: 'FAILFAST', sep: ',', quote: '"', escape: '"', encoding: 'UTF-16LE', multiLine: 'true' }],
     ['json', sourceReadOptions(src('json'), null), { mode: 'FAILFAST' }],
     ['parquet', sourceReadOptions(src('parquet'), null), {}],
   ];

@@ -83,8 +83,11 @@ export function buildPlan(
   };
 }
 
-// Spark's names for the encodings source.encoding accepts.
-const SPARK_ENCODING: Readonly<Record<SourceEncoding, string>> = { 'utf-8': 'UTF-8', 'utf-16': 'UTF-16', 'latin-1': 'ISO-8859-1' };
+// Spark's names for the encodings source.encoding accepts. DuckDB reads utf-16 as
+// little-endian, BOM or not (a big-endian file is garbage to it); Spark's 'UTF-16'
+// takes a file without BOM as big-endian and finds no rows in a little-endian one. So
+// Spark is told UTF-16LE, which reads the same rows as DuckDB with or without BOM.
+const SPARK_ENCODING: Readonly<Record<SourceEncoding, string>> = { 'utf-8': 'UTF-8', 'utf-16': 'UTF-16LE', 'latin-1': 'ISO-8859-1' };
 
 /**
  * Spark reader options for a CSV or JSON source, so it reads what the local engine
