@@ -246,6 +246,31 @@ sparkTest('OAuth2: executors get tokens only from the driver token service, one 
   assert.deepEqual(leaks, []);
 });
 
+sparkTest('a CSV source in UTF-16LE without BOM, with a t/f column: Spark reads the rows and values DuckDB reads', async () => {
+  const csv = join(tmp.dir, 'u16.csv');
+  await writeFile(csv, Buffer.from('id,name,flag\n' + Array.from({ length: 6 }, (_, i) => `${i + 1},Zoë ${i + 1},${i % 2 ? 't' : 'F'}`).join('\n') + '\n', 'utf16le'));
+  const config = (engine: 'local' | 'spark') =>
+    loadConfig(
+      {
+        version: 1,
+        name: 'spark_u16',
+        source: { path: csv, key: ['id'], encoding: 'utf-16' },
+        request: { url: `${server.url}/items/{{ id }}`, query: { flag: '{{ flag }}' } },
+        sink: { path: join(tmp.dir, 'lake', `u16_${engine}`), source_columns: ['name', 'flag'] },
+        execution: engine === 'spark' ? { engine, workers: 2, spark: sparkSection() } : { engine },
+      },
+      { baseDir: tmp.dir },
+    );
+  const s = await runConfig(await config('spark'));
+  assert.equal(s.rows, 6);
+  const l = await runConfig(await config('local'));
+  assert.equal(l.rows, 6);
+  const q = 'SELECT request_id, name, flag, typeof(flag) AS t, url FROM t ORDER BY request_id';
+  const spark = await queryTable(join(tmp.dir, 'lake', 'u16_spark'), q);
+  assert.deepEqual(spark, await queryTable(join(tmp.dir, 'lake', 'u16_local'), q));
+  assert.deepEqual(spark.filter((r) => r.name === 'Zoë 2').map((r) => [r.flag, r.t]), [[true, 'BOOLEAN']]);
+});
+
 sparkTest('a worker that fails in the executors ends the run with RunError carrying its stderr', async () => {
   const dir = join(tmp.dir, 'mw');
   await mkdir(dir, { recursive: true });

@@ -224,6 +224,7 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
       answer,
       secretConf,
       sourceSchema: sniffed?.ddl ?? null,
+      sourceCasts: sniffed?.casts ?? {},
       csvDialect: sniffed?.dialect ?? null,
     });
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));

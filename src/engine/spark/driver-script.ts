@@ -54,10 +54,17 @@ def read_source(spark, src):
     elif fmt == "csv":
         reader = reader.options(inferSchema="true")
     if fmt == "csv":
-        return reader.csv(path)
-    if fmt == "json":
-        return reader.json(path)
-    raise ValueError("unknown source format " + fmt)
+        df = reader.csv(path)
+    elif fmt == "json":
+        df = reader.json(path)
+    else:
+        raise ValueError("unknown source format " + fmt)
+    # Columns read as text because Spark's parser takes fewer forms than DuckDB did
+    # (t/f booleans), cast as DuckDB read them (plan.ts source.casts).
+    casts = src.get("casts") or {}
+    if casts:
+        df = df.select(*[F.col(q(c)).cast(casts[c]).alias(c) if c in casts else F.col(q(c)) for c in df.columns])
+    return df
 
 
 def ask(plan, question):

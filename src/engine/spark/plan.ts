@@ -19,9 +19,10 @@ export interface SparkPlan {
   run_id: string;
   /**
    * `schema`: the DDL Spark reads a CSV or JSON source with (DuckDB's sniffed types), or
-   * null; `options`: its reader options (sourceReadOptions).
+   * null; `options`: its reader options (sourceReadOptions); `casts`: columns cast after
+   * reading (name -> Spark SQL type; source-schema.ts sparkCastsOf).
    */
-  source: { path: string | null; table: string | null; format: string; limit: number | null; schema: string | null; options: Record<string, string> };
+  source: { path: string | null; table: string | null; format: string; limit: number | null; schema: string | null; options: Record<string, string>; casts: Record<string, string> };
   sink: { path: string; mode: 'append' | 'overwrite' };
   resume: boolean;
   max_requests: number | null;
@@ -49,7 +50,7 @@ export function sparkPath(path: string): string {
 export function buildPlan(
   config: PipelineConfig,
   runId: string,
-  files: { question: string; answer: string; secretConf?: string | null; sourceSchema?: string | null; csvDialect?: CsvDialect | null },
+  files: { question: string; answer: string; secretConf?: string | null; sourceSchema?: string | null; sourceCasts?: Record<string, string>; csvDialect?: CsvDialect | null },
   nodeCommand = 'node',
 ): SparkPlan {
   const src = config.source;
@@ -67,6 +68,7 @@ export function buildPlan(
       limit: src.limit,
       schema: files.sourceSchema ?? null,
       options: table ? {} : sourceReadOptions(src, files.csvDialect ?? null),
+      casts: files.sourceSchema ? (files.sourceCasts ?? {}) : {},
     },
     sink: { path: sparkPath(config.sink.path), mode: config.sink.mode },
     resume: config.execution.resume,

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import { sniffSource, sparkDdlOf } from './source-schema.js';
+import { SPARK_READ_OF, sniffSource, sparkCastsOf, sparkDdlOf } from './source-schema.js';
 
 test('Spark reads CSV and JSON with the types DuckDB finds: 00123 stays text, JSON keeps the file order', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'restlake-sniff-'));
@@ -31,5 +31,32 @@ test('Spark: a local CSV with a bad line is refused before Spark starts; the dia
   await assert.rejects(sniffSource(await config(join(dir, 'bad.csv'))), {
     message: `cannot read source ${join(dir, 'bad.csv')} (csv): 1 line that cannot be read; nothing was sent\n  ${join(dir, 'bad.csv')} line 3: 3 fields where the header has 2: "2,b,extra"`,
   });
-  assert.deepEqual(await sniffSource(await config(join(dir, 'semi.csv'))), { ddl: '`id` BIGINT, `name` STRING', dialect: { delim: ';', quote: '"' } });
+  assert.deepEqual(await sniffSource(await config(join(dir, 'semi.csv'))), { ddl: '`id` BIGINT, `name` STRING', casts: {}, dialect: { delim: ';', quote: '"' } });
+});
+
+test('Spark is handed only types its parser reads as DuckDB did: a t/f boolean is read as text and cast', async (t) => {
+  // The whole table: what DuckDB sniffs in CSV or JSON, and what Spark's reader gets.
+  assert.deepEqual(
+    Object.fromEntries(['VARCHAR', 'BIGINT', 'INTEGER', 'DOUBLE', 'FLOAT', 'BOOLEAN', 'DATE', 'TIMESTAMP', 'DECIMAL(18,3)'].map((d) => [d, [sparkDdlOf([{ name: 'c', duckType: d }]), sparkCastsOf([{ name: 'c', duckType: d }]).c ?? null]])),
+    {
+      VARCHAR: ['`c` STRING', null],
+      BIGINT: ['`c` BIGINT', null],
+      INTEGER: ['`c` INT', null],
+      DOUBLE: ['`c` DOUBLE', null],
+      FLOAT: ['`c` FLOAT', null],
+      BOOLEAN: ['`c` STRING', 'BOOLEAN'],
+      DATE: ['`c` STRING', null],
+      TIMESTAMP: ['`c` STRING', null],
+      'DECIMAL(18,3)': ['`c` DECIMAL(18,3)', null],
+    },
+  );
+  assert.equal(SPARK_READ_OF.boolean?.ddl, 'STRING');
+  const dir = await mkdtemp(join(tmpdir(), 'restlake-sniff-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'b.csv'), 'id,flag\n1,t\n2,F\n3,\n');
+  await writeFile(join(dir, 'b.jsonl'), '{"id":1,"flag":true}\n');
+  const config = async (path: string) =>
+    loadConfig({ version: 1, name: 'p', source: { path }, request: { url: 'http://127.0.0.1/{{ id }}' }, sink: { path: join(dir, 'lake') } }, { env: {} });
+  assert.deepEqual(await sniffSource(await config(join(dir, 'b.csv'))), { ddl: '`id` BIGINT, `flag` STRING', casts: { flag: 'BOOLEAN' }, dialect: { delim: ',', quote: '"' } });
+  assert.deepEqual((await sniffSource(await config(join(dir, 'b.jsonl'))))?.casts, { flag: 'BOOLEAN' });
 });

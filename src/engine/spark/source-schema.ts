@@ -11,45 +11,65 @@ import { describe, registerSource } from '../../source/relation.js';
 import type { CsvDialect } from '../../source/csv-check.js';
 import { RunError } from '../../errors.js';
 
-// Delta's primitive type names to Spark SQL DDL. Anything else (nested JSON) is left to
-// Spark's own inference.
-const DDL_OF: Readonly<Record<string, string>> = {
-  string: 'STRING',
-  long: 'BIGINT',
-  integer: 'INT',
-  short: 'SMALLINT',
-  byte: 'TINYINT',
-  double: 'DOUBLE',
-  float: 'FLOAT',
-  boolean: 'BOOLEAN',
+// Delta's primitive type names to what Spark reads a CSV or JSON source with: `ddl`,
+// the type handed to its reader, and `cast`, a Spark SQL type the column is then cast
+// to. A type goes to the reader only when Spark's parser reads every value DuckDB
+// accepted for it as DuckDB did; anything else (nested JSON) is left to Spark's own
+// inference.
+export const SPARK_READ_OF: Readonly<Record<string, { ddl: string; cast?: string }>> = {
+  string: { ddl: 'STRING' },
+  long: { ddl: 'BIGINT' },
+  integer: { ddl: 'INT' },
+  short: { ddl: 'SMALLINT' },
+  byte: { ddl: 'TINYINT' },
+  double: { ddl: 'DOUBLE' },
+  float: { ddl: 'FLOAT' },
+  // DuckDB sniffs t/f (and reads y/n, yes/no, 1/0, any case) as BOOLEAN; Spark's CSV
+  // parser takes only true/false (FAILFAST aborts the job on 't'; before, nulls), and
+  // its JSON parser only the tokens. Spark's cast from text takes exactly DuckDB's set.
+  boolean: { ddl: 'STRING', cast: 'BOOLEAN' },
   // DuckDB detects a date or timestamp format ("13/02/2024") that Spark would have to be
   // told; given only the type, Spark reads such values as null. As text they keep what
   // the file says, the same text DuckDB renders for ISO values.
-  date: 'STRING',
-  timestamp: 'STRING',
-  binary: 'BINARY',
+  date: { ddl: 'STRING' },
+  timestamp: { ddl: 'STRING' },
+  binary: { ddl: 'BINARY' },
 };
 
-function ddlType(t: DeltaType): string | null {
+function readType(t: DeltaType): { ddl: string; cast?: string } | null {
   if (typeof t !== 'string') return null;
-  if (/^decimal\(\d+,\s*\d+\)$/.test(t)) return t.toUpperCase();
-  return DDL_OF[t] ?? null;
+  if (/^decimal\(\d+,\s*\d+\)$/.test(t)) return { ddl: t.toUpperCase() };
+  return SPARK_READ_OF[t] ?? null;
 }
+
+const quoteName = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
 
 /** A Spark DDL schema (`\`a\` STRING, \`b\` BIGINT`) for DuckDB columns, or null when one has no simple Spark type. */
 export function sparkDdlOf(columns: readonly { name: string; duckType: string }[]): string | null {
   const parts: string[] = [];
   for (const c of columns) {
-    const type = ddlType(deltaTypeOfDuckDb(c.duckType));
+    const type = readType(deltaTypeOfDuckDb(c.duckType));
     if (type === null) return null;
-    parts.push(`\`${c.name.replace(/`/g, '``')}\` ${type}`);
+    parts.push(`${quoteName(c.name)} ${type.ddl}`);
   }
   return parts.length ? parts.join(', ') : null;
+}
+
+/** The columns Spark casts after reading them as sparkDdlOf says (name -> Spark SQL type). */
+export function sparkCastsOf(columns: readonly { name: string; duckType: string }[]): Record<string, string> {
+  const casts: Record<string, string> = {};
+  for (const c of columns) {
+    const cast = readType(deltaTypeOfDuckDb(c.duckType))?.cast;
+    if (cast) casts[c.name] = cast;
+  }
+  return casts;
 }
 
 export interface SniffedSource {
   /** The DDL Spark reads the source with, or null to let Spark infer. */
   ddl: string | null;
+  /** Columns Spark casts after reading (sparkCastsOf); empty without a DDL. */
+  casts: Record<string, string>;
   /** A CSV source's dialect (one for all its files), or null. */
   dialect: CsvDialect | null;
 }
@@ -70,7 +90,9 @@ export async function sniffSource(config: PipelineConfig): Promise<SniffedSource
   const conn = await db.connect();
   try {
     const { relation, csv } = await registerSource(conn, src);
-    return { ddl: sparkDdlOf(await describe(conn, relation)), dialect: csv ? oneDialect(src.path, csv) : null };
+    const columns = await describe(conn, relation);
+    const ddl = sparkDdlOf(columns);
+    return { ddl, casts: ddl ? sparkCastsOf(columns) : {}, dialect: csv ? oneDialect(src.path, csv) : null };
   } finally {
     conn.closeSync();
     db.closeSync();
