@@ -21,7 +21,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteLiteral } from '../delta/schema/duckdb-types.js';
 import { firstLine, RunError } from '../errors.js';
 import { badLinesError, SHOWN_BAD_LINES, type BadLine } from './bad-lines.js';
-import { decoderLabel, linesRelation, textOf } from './lines.js';
+import { decoderLabel, encodingOption, linesRelation, textOf } from './lines.js';
 
 export interface CsvDialect {
   delim: string;
@@ -41,13 +41,11 @@ const DELIMITERS = [',', ';', '\t', '|'];
 
 /** read_csv options every read of a file shares (check and rows alike). */
 export function csvOptions(dialect: CsvDialect, encoding: string | undefined): string {
-  const enc = encoding && encoding !== 'utf-8' ? `, encoding = ${quoteLiteral(encoding)}` : '';
-  return `header = true, delim = ${quoteLiteral(dialect.delim)}, quote = ${quoteLiteral(dialect.quote)}${enc}`;
+  return `header = true, delim = ${quoteLiteral(dialect.delim)}, quote = ${quoteLiteral(dialect.quote)}${encodingOption(encoding)}`;
 }
 
 async function sniff(conn: DuckDBConnection, file: string, encoding: string | undefined): Promise<{ dialect: CsvDialect; names: string[] }> {
-  const enc = encoding && encoding !== 'utf-8' ? `, encoding = ${quoteLiteral(encoding)}` : '';
-  const r = await conn.runAndReadAll(`SELECT Delimiter, Quote, Columns FROM sniff_csv(${quoteLiteral(file)}, header = true, ignore_errors = true${enc})`);
+  const r = await conn.runAndReadAll(`SELECT Delimiter, Quote, Columns FROM sniff_csv(${quoteLiteral(file)}, header = true, ignore_errors = true${encodingOption(encoding)})`);
   const [delim, quote, columns] = r.getRowsJson()[0] as [string, string, { name: string }[]];
   const names = columns.map((c) => c.name);
   // No quote found: the sample had none, or only broken ones. Either way the file is
@@ -79,7 +77,7 @@ function reasonOf(type: string, column: string | null, message: string): string 
   return message;
 }
 
-async function readRejects(conn: DuckDBConnection, file: string): Promise<{ shown: BadLine[]; total: number; types: Set<string> }> {
+async function readRejects(conn: DuckDBConnection, file: string, name: string): Promise<{ shown: BadLine[]; total: number; types: Set<string> }> {
   const r = await conn.runAndReadAll(
     `SELECT line::DOUBLE, error_type::VARCHAR, column_name, csv_line, error_message, count(*) OVER ()::DOUBLE FROM ${REJECTS} ORDER BY line LIMIT ${SHOWN_BAD_LINES}`,
   );
@@ -87,7 +85,7 @@ async function readRejects(conn: DuckDBConnection, file: string): Promise<{ show
   const all = await conn.runAndReadAll(`SELECT DISTINCT error_type::VARCHAR FROM ${REJECTS}`);
   await dropRejects(conn);
   return {
-    shown: rows.map(([line, type, column, text, message]) => ({ file, line: Number(line), reason: reasonOf(type, column, message), text })),
+    shown: rows.map(([line, type, column, text, message]) => ({ file: name, line: Number(line), reason: reasonOf(type, column, message), text })),
     total: Number(rows[0]?.[5] ?? 0),
     types: new Set((all.getRowsJson() as [string][]).map((x) => x[0])),
   };
@@ -123,7 +121,7 @@ async function scan(conn: DuckDBConnection, file: string, dialect: CsvDialect, n
  * The lines of `file` with one field more than the header's `columns`, that one
  * empty: DuckDB reads them without a word (it drops a delimiter at the end of a line).
  */
-async function trailingFieldLines(conn: DuckDBConnection, file: string, dialect: CsvDialect, columns: number, encoding: string | undefined): Promise<{ shown: BadLine[]; total: number }> {
+async function trailingFieldLines(conn: DuckDBConnection, file: string, name: string, dialect: CsvDialect, columns: number, encoding: string | undefined): Promise<{ shown: BadLine[]; total: number }> {
   const { delim, quote } = dialect;
   const d = quoteLiteral(delim);
   let maybe = true;
@@ -151,7 +149,7 @@ async function trailingFieldLines(conn: DuckDBConnection, file: string, dialect:
     if (!header && fields === columns + 1 && lastEmpty) {
       total++;
       if (shown.length < SHOWN_BAD_LINES) {
-        shown.push({ file, line: start, reason: `${columns + 1} fields where the header has ${columns} (the last one empty: the line ends with a delimiter)`, text: record });
+        shown.push({ file: name, line: start, reason: `${columns + 1} fields where the header has ${columns} (the last one empty: the line ends with a delimiter)`, text: record });
       }
     }
     header = false;
@@ -191,10 +189,17 @@ async function trailingFieldLines(conn: DuckDBConnection, file: string, dialect:
 }
 
 /**
- * Checks every CSV file of a source (`path` as the user wrote it, for messages):
- * throws a RunError naming the bad lines, or returns the row count and dialects.
+ * Checks every CSV file of a source (`path` as the user wrote it, for messages; `nameOf`
+ * a file as messages name it: an s3:// object, not its local copy): throws a RunError
+ * naming the bad lines, or returns the row count and dialects.
  */
-export async function checkCsvFiles(conn: DuckDBConnection, files: readonly string[], path: string, encoding: string | undefined): Promise<CheckedCsv> {
+export async function checkCsvFiles(
+  conn: DuckDBConnection,
+  files: readonly string[],
+  path: string,
+  encoding: string | undefined,
+  nameOf: (file: string) => string = (f) => f,
+): Promise<CheckedCsv> {
   const shown: BadLine[] = [];
   const types = new Set<string>();
   let total = 0;
@@ -207,13 +212,13 @@ export async function checkCsvFiles(conn: DuckDBConnection, files: readonly stri
       const { dialect, names } = await sniff(conn, file, encoding);
       dialects.push(dialect);
       rows += await scan(conn, file, dialect, names, encoding);
-      found = await readRejects(conn, file);
-      const trailing = await trailingFieldLines(conn, file, dialect, names.length, encoding);
+      found = await readRejects(conn, file, nameOf(file));
+      const trailing = await trailingFieldLines(conn, file, nameOf(file), dialect, names.length, encoding);
       found.shown = [...found.shown, ...trailing.shown].sort((a, b) => a.line - b.line).slice(0, SHOWN_BAD_LINES);
       found.total += trailing.total;
     } catch (e) {
       if (e instanceof RunError) throw e;
-      throw new RunError('RESTLAKE_SOURCE', `cannot read source ${path} (csv): ${file}: ${firstLine(e)}`, { cause: e });
+      throw new RunError('RESTLAKE_SOURCE', `cannot read source ${path} (csv): ${nameOf(file)}: ${firstLine(e)}`, { cause: e });
     }
     shown.push(...found.shown.slice(0, SHOWN_BAD_LINES - shown.length));
     total += found.total;

@@ -61,7 +61,7 @@ function problemOf(bytes: Buffer, line: number): string | null {
  * The RunError naming the bad lines of `files` (`path` as the user wrote it), or null
  * when every line is a JSON object (DuckDB's complaint was about something else).
  */
-export async function jsonBadLines(files: readonly string[], path: string): Promise<RunError | null> {
+export async function jsonBadLines(files: readonly string[], path: string, nameOf: (file: string) => string = (f) => f): Promise<RunError | null> {
   const shown: BadLine[] = [];
   let total = 0;
   let utf8 = false;
@@ -71,7 +71,7 @@ export async function jsonBadLines(files: readonly string[], path: string): Prom
       if (reason === null) continue;
       total++;
       utf8 ||= reason === 'not valid UTF-8';
-      if (shown.length < SHOWN_BAD_LINES) shown.push({ file, line, reason, text: bytes.toString('utf8').replace(/^\uFEFF/, '') });
+      if (shown.length < SHOWN_BAD_LINES) shown.push({ file: nameOf(file), line, reason, text: bytes.toString('utf8').replace(/^\uFEFF/, '') });
     }
   }
   if (total === 0) return null;

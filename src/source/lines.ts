@@ -7,10 +7,14 @@ import { quoteLiteral } from '../delta/schema/duckdb-types.js';
 // makes the read fail, and callers then fall back to their full scan.
 const NO_DELIM = '\x01\x02\x03\x04';
 
+/** The read_csv option (with its leading comma) for a source.encoding; none for UTF-8. */
+export function encodingOption(encoding: string | undefined): string {
+  return encoding && encoding !== 'utf-8' ? `, encoding = ${quoteLiteral(encoding)}` : '';
+}
+
 /** A DuckDB relation of `file`'s physical lines (column `l`, line ends removed), decoded as `encoding`. */
 export function linesRelation(file: string, encoding?: string): string {
-  const enc = encoding && encoding !== 'utf-8' ? `, encoding = ${quoteLiteral(encoding)}` : '';
-  return `read_csv(${quoteLiteral(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false, delim = ${quoteLiteral(NO_DELIM)}, quote = '', escape = ''${enc})`;
+  return `read_csv(${quoteLiteral(file)}, columns = {'l': 'VARCHAR'}, header = false, auto_detect = false, delim = ${quoteLiteral(NO_DELIM)}, quote = '', escape = ''${encodingOption(encoding)})`;
 }
 
 /** The WHATWG decoder label for a source.encoding (utf-16 by the file's BOM, else little-endian, as DuckDB reads it). */

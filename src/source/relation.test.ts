@@ -58,6 +58,19 @@ test('an s3:// source skips hidden and _-prefixed files as a local directory doe
     };
     assert.deepEqual(await ids(`s3://${s3.bucket}/in`), [1, 2, 3]);
     assert.deepEqual(await ids(`s3://${s3.bucket}/exp/orders.csv`), [7, 8]);
+    // A bad line is named by its s3:// object, not by the local cache copy DuckDB read.
+    await put('bad/a.csv', 'id,name\n1,a\n2,b,x\n');
+    await put('bad/j.jsonl', '{"id":1}\n{"id":2,}\n');
+    for (const [path, line] of [
+      [`s3://${s3.bucket}/bad`, `  s3://${s3.bucket}/bad/a.csv line 3: 3 fields where the header has 2: "2,b,x"`],
+      [`s3://${s3.bucket}/bad/a.csv`, `  s3://${s3.bucket}/bad/a.csv line 3: 3 fields where the header has 2: "2,b,x"`],
+      [`s3://${s3.bucket}/bad/j.jsonl`, `  s3://${s3.bucket}/bad/j.jsonl line 2: not valid JSON (Expected double-quoted property name): "{\\"id\\":2,}"`],
+    ]) {
+      await assert.rejects(registerSource(conn, { path: path as string, format: path.endsWith('jsonl') ? 'json' : 'csv', key: ['id'], limit: null }), (e: unknown) => {
+        assert.equal(String((e as Error).message).split('\n')[1], line);
+        return true;
+      });
+    }
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);

@@ -66,14 +66,19 @@ function isHidden(rel: string, separator: string): boolean {
   return rel.split(separator).some((part) => part.startsWith('.') || part.startsWith('_'));
 }
 
-/** s3:// plain files: fetched through the delta Storage (which caches them locally for DuckDB). */
-async function s3Files(uri: string, format: string): Promise<string[]> {
+/**
+ * s3:// plain files: fetched through the delta Storage (which caches them locally for
+ * DuckDB); `names` maps each local copy to its s3:// object, which messages name.
+ */
+async function s3Files(uri: string, format: string, names: Map<string, string>): Promise<string[]> {
   const exts = EXTENSIONS[format] ?? [format];
   const glob = hasGlob(uri);
   const lastSlash = uri.lastIndexOf('/');
   if (!glob && exts.some((e) => uri.toLowerCase().endsWith('.' + e))) {
     try {
-      return [await openStorage(uri.slice(0, lastSlash)).localPath(uri.slice(lastSlash + 1))];
+      const local = await openStorage(uri.slice(0, lastSlash)).localPath(uri.slice(lastSlash + 1));
+      names.set(local, uri);
+      return [local];
     } catch (e) {
       // No such object: maybe a directory named like a file, as Spark's
       // df.write.csv("orders.csv") makes; it is listed as a prefix below.
@@ -89,7 +94,13 @@ async function s3Files(uri: string, format: string): Promise<string[]> {
     (f) => !isHidden(f.path, '/') && (re ? re.test(f.path) : exts.some((e) => f.path.endsWith('.' + e))),
   );
   if (files.length === 0) throw new RunError('RESTLAKE_SOURCE', `no ${format} files at ${uri}`);
-  return Promise.all(files.map((f) => storage.localPath(f.path)));
+  return Promise.all(
+    files.map(async (f) => {
+      const local = await storage.localPath(f.path);
+      names.set(local, `${dir}/${f.path}`);
+      return local;
+    }),
+  );
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -168,24 +179,24 @@ function isJsonFallback(columns: readonly { name: string; duckType: string }[]):
  * hold is found now, not mid-run); a failure, the one-column fallback, or a line DuckDB
  * read although it is not JSON, is explained line by line.
  */
-async function checkJson(conn: DuckDBConnection, relation: string, files: string[], path: string): Promise<number> {
+async function checkJson(conn: DuckDBConnection, relation: string, files: string[], path: string, nameOf: (file: string) => string): Promise<number> {
   try {
     const columns = await describe(conn, relation);
     if (isJsonFallback(columns)) {
-      const bad = await jsonBadLines(await nonEmpty(files), path);
+      const bad = await jsonBadLines(await nonEmpty(files), path, nameOf);
       if (bad) throw bad;
     }
     const r = await conn.runAndReadAll(`SELECT count(*)::DOUBLE, count(COLUMNS(*)) FROM ${relation}`);
     // Read, but maybe not JSON: a trailing comma, NaN (json-check.ts).
     const suspect = await maybeLenientJson(conn, await nonEmpty(files));
-    const bad = suspect.length ? await jsonBadLines(suspect, path) : null;
+    const bad = suspect.length ? await jsonBadLines(suspect, path, nameOf) : null;
     if (bad) throw bad;
     return Number((r.getRows()[0] as unknown[])[0]);
   } catch (e) {
     if (e instanceof RunError) throw e;
     // DuckDB names the file; the scan names the lines (and counts them).
     const named = /in file "((?:[^"\\]|\\.)+)"/.exec((e as Error).message)?.[1];
-    const bad = /Malformed JSON|invalid UTF-8/.test((e as Error).message) ? await jsonBadLines(named ? [named] : await nonEmpty(files), path) : null;
+    const bad = /Malformed JSON|invalid UTF-8/.test((e as Error).message) ? await jsonBadLines(named ? [named] : await nonEmpty(files), path, nameOf) : null;
     if (bad) throw bad;
     throw e;
   }
@@ -219,18 +230,20 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
       await table.registerScan(conn, inner);
       relation = quoteIdent(inner);
     } else {
-      const patterns = isS3Uri(source.path) ? await s3Files(source.path, source.format) : await localPatterns(source.path, source.format);
+      const s3Names = new Map<string, string>();
+      const nameOf = (file: string): string => s3Names.get(file) ?? file;
+      const patterns = isS3Uri(source.path) ? await s3Files(source.path, source.format, s3Names) : await localPatterns(source.path, source.format);
       await refuseEmptyFiles(patterns, source.path, source.format);
       if (source.format === 'csv') {
         // Zero-byte files hold no header and no rows: nothing to check, nothing to read.
         const files = await nonEmpty(await expand(conn, patterns));
-        const checked = await checkCsvFiles(conn, files, source.path, source.encoding);
+        const checked = await checkCsvFiles(conn, files, source.path, source.encoding, nameOf);
         relation = csvReader(files, checked.dialects, source.encoding);
         rows = checked.rows;
         csv = checked.dialects;
       } else {
         relation = reader(source.format, patterns);
-        if (source.format === 'json') rows = await checkJson(conn, relation, await expand(conn, patterns), source.path);
+        if (source.format === 'json') rows = await checkJson(conn, relation, await expand(conn, patterns), source.path, nameOf);
       }
     }
     const limit = source.limit !== null ? ` LIMIT ${Math.max(0, Math.floor(source.limit))}` : '';
