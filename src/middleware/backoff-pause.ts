@@ -4,9 +4,12 @@
 // (runtime.driver.reportBackoff, shared by every worker of the run); before sending,
 // every request waits out the pause (runtime.driver.pausedUntil), resuming with a
 // little jitter so paused requests do not all return in the same millisecond. Without
-// a driver the pause is kept in this worker. buildChain always adds this inside retry
-// and outside rate_limit and adaptive_concurrency, so it runs once per attempt and a
-// request waiting out a pause holds neither a permit nor a concurrency slot.
+// a driver the pause is kept in this worker. buildChain always adds this inside the
+// last retry listed (chainLayout in index.ts), so it runs once per attempt: a 429 that
+// retry gets past still pauses the other rows. And it comes before every rate-limit
+// permit (a rate_limit listed outside retry takes its permit inside, after this) and
+// before the adaptive_concurrency it adds or one listed after retry, so a request
+// waiting out a pause holds neither a permit nor a concurrency slot.
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
 import { serverBackoffMs } from './retry-after.js';

@@ -5,10 +5,11 @@ import { RestlakeError } from '../errors.js';
 import { testConfig } from '../request/test-support.js';
 import { httpServer, transportConfig } from '../transport/test-support.js';
 import { createTransport } from '../transport/undici-transport.js';
-import { buildChain, builtinMiddleware, DEFAULT_CIRCUIT_BREAKER } from './index.js';
+import { buildChain, builtinMiddleware, chainLayout, DEFAULT_CIRCUIT_BREAKER } from './index.js';
 import { startDriverServices } from '../services/server.js';
 import { createDriverClient } from '../worker/driver-client.js';
 import { exchange, memoryDriver, testRuntime } from './test-support.js';
+import type { Exchange } from './types.js';
 
 test('every config middleware type has a built-in factory', () => {
   const types: MiddlewareConfig['type'][] = ['retry', 'rate_limit', 'timing', 'logging', 'headers', 'module', 'adaptive_concurrency', 'circuit_breaker'];
@@ -126,63 +127,194 @@ test('an unknown middleware type or a failing factory is a config-time error nam
   }
 });
 
-test("rate_limit holds across a server's pause: permits are taken after it, not spent waiting for it", { timeout: 30_000 }, async () => {
-  const times: number[] = [];
-  let limitedAt = 0;
-  const srv = await httpServer((_req, res) => {
-    times.push(Date.now());
-    if (times.length === 10) {
-      limitedAt = Date.now();
-      res.writeHead(429, { 'Retry-After': '2' });
-      res.end();
-    } else res.end('ok');
-  });
-  const config = testConfig({
-    request: { url: srv.url + '/' },
-    middleware: [
-      { type: 'retry', max_attempts: 3, base_delay_ms: 10, max_delay_ms: 30_000, statuses: [429], on_network_error: true },
-      { type: 'rate_limit', requests_per_second: 20, burst: 5, per_origin: false },
-    ],
-  });
-  config.execution.concurrency = 16;
-  // Two workers sharing the driver's bucket and pauses, 16 rows in flight each.
-  const svc = await startDriverServices({ config });
-  const workers = await Promise.all(
-    [0, 1].map(async () => {
-      const client = createDriverClient(svc.url, svc.secret);
-      const transport = createTransport(transportConfig({ connections: 16 }));
-      return { client, transport, chain: await buildChain(config, testRuntime({ driver: client }), transport) };
-    }),
-  );
-  try {
-    let next = 0;
-    await Promise.all(
-      workers.flatMap((w) =>
-        Array.from({ length: 16 }, async () => {
-          while (next < 60) {
-            next++;
-            await w.chain(exchange({ url: srv.url + '/' }));
-          }
-        }),
-      ),
-    );
-    assert.equal(times.length, 61);
-    let most = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i] - times[j] >= 1000) j++;
-      most = Math.max(most, i - j + 1);
-    }
-    // The bucket allows 5 at once and 20 a second; the permits of the paused 2 s (every
-    // waiting row's) must not all go when the pause ends.
-    assert.ok(most <= 26, `${most} requests in one second`);
-    const duringPause = times.filter((t) => t > limitedAt + 50 && t < limitedAt + 1990).length;
-    assert.equal(duringPause, 0, 'nothing sent during the pause');
-  } finally {
-    for (const w of workers) {
-      await w.transport.close();
-      await w.client.close();
-    }
-    await svc.close();
-    await srv.close();
-  }
+type Order = 'rl-first' | 'retry-first';
+const ORDERS: Order[] = ['rl-first', 'retry-first'];
+type RetryCfg = Extract<MiddlewareConfig, { type: 'retry' }>;
+type RateCfg = Extract<MiddlewareConfig, { type: 'rate_limit' }>;
+const retryCfg = (o: Partial<RetryCfg> = {}): RetryCfg => ({ type: 'retry', max_attempts: 3, base_delay_ms: 10, max_delay_ms: 30_000, statuses: [429], on_network_error: true, ...o });
+const rateCfg = (o: Partial<RateCfg> = {}): RateCfg => ({ type: 'rate_limit', requests_per_second: 1000, burst: 100, per_origin: false, ...o });
+/** rate_limit before retry (a permit per row) or after it (a permit per attempt). */
+const ordered = (order: Order, rl: RateCfg, re: RetryCfg): MiddlewareConfig[] => (order === 'rl-first' ? [rl, re] : [re, rl]);
+
+const layerNames = (mw: MiddlewareConfig[]): string[] =>
+  chainLayout(mw).map((l) => (l.layer === 'configured' ? mw[l.index].type : l.layer === 'row_permit' ? `permit of ${l.index}` : l.layer));
+
+test('chain order: the built-in waits go inside retry, before the first rate_limit or adaptive_concurrency after it, and every permit is taken after them', () => {
+  const headers: MiddlewareConfig = { type: 'headers', set: {}, remove: [] };
+  const ac: MiddlewareConfig = { type: 'adaptive_concurrency', enabled: true, min: 1, max: null };
+  // rl-first: the rate_limit keeps its place (one permit per row) but takes the permit innermost.
+  assert.deepEqual(layerNames(ordered('rl-first', rateCfg(), retryCfg())), ['rate_limit', 'retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permit of 0']);
+  // retry-first: the waits just before the rate_limit, inside retry.
+  assert.deepEqual(layerNames(ordered('retry-first', rateCfg(), retryCfg())), ['retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'rate_limit']);
+  // Both: the row's permit is taken with the attempt's, after the waits.
+  assert.deepEqual(layerNames([rateCfg(), retryCfg(), headers, rateCfg({ per_origin: true })]), [
+    'rate_limit', 'retry', 'headers', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permit of 0', 'rate_limit',
+  ]);
+  assert.deepEqual(layerNames([headers, retryCfg(), ac, rateCfg()]), ['headers', 'retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'rate_limit']);
+  assert.deepEqual(layerNames([rateCfg(), retryCfg(), ac]), ['rate_limit', 'retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permit of 0']);
+  // Inside the last retry listed; without retry, before the first rate_limit.
+  assert.deepEqual(layerNames([retryCfg(), rateCfg(), retryCfg()]), ['retry', 'rate_limit', 'retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permit of 1']);
+  assert.deepEqual(layerNames([headers, rateCfg()]), ['headers', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'rate_limit']);
+  assert.deepEqual(layerNames([]), ['circuit_breaker', 'backoff_pause', 'adaptive_concurrency']);
 });
+
+/** A server answering by path; records when each path was hit. */
+async function scripted(answer: (path: string, hit: number, res: import('node:http').ServerResponse) => void) {
+  const hits = new Map<string, number[]>();
+  const srv = await httpServer((req, res) => {
+    const path = req.url ?? '/';
+    const t = hits.get(path) ?? [];
+    t.push(Date.now());
+    hits.set(path, t);
+    answer(path, t.length, res);
+  });
+  return { srv, hits: (path: string) => hits.get(path) ?? [] };
+}
+
+/** A driver in memory that records when each permit was taken. */
+function permitClock() {
+  const driver = memoryDriver();
+  const taken: number[] = [];
+  driver.acquirePermits = async (_k, want) => {
+    taken.push(Date.now());
+    return want;
+  };
+  return { driver, taken };
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+for (const order of ORDERS) {
+  test(`chain order (${order}): backoff_pause, the circuit breaker and adaptive concurrency act per attempt, inside retry, and the permit is taken after their waits`, { timeout: 30_000 }, async () => {
+    const { srv, hits } = await scripted((path, hit, res) => {
+      if (path === '/limited' && hit === 1) res.writeHead(429, { 'Retry-After': '1' });
+      else if (path === '/failing') res.statusCode = 500;
+      else if (path === '/backoff' && hit === 1) res.writeHead(500, { 'Retry-After': '1' });
+      if (path === '/slow') setTimeout(() => res.end('ok'), 300);
+      else res.end('ok');
+    });
+    const transport = createTransport(transportConfig({ connections: 8 }));
+    const chainFor = async (re: RetryCfg, concurrency: number) => {
+      const permits = permitClock();
+      const config = testConfig({ request: { url: srv.url + '/' }, middleware: ordered(order, rateCfg(), re) });
+      config.execution.concurrency = concurrency;
+      return { ...permits, chain: await buildChain(config, testRuntime({ driver: permits.driver }), transport) };
+    };
+    const send = (chain: (ex: Exchange) => Promise<void>, path: string, signal?: AbortSignal) => {
+      const ex = exchange({ url: srv.url + path }, {}, signal);
+      return chain(ex).then(() => ex);
+    };
+    try {
+      // 1. A 429 + Retry-After: 1 that retry gets past (its own wait capped at 50 ms)
+      //    still pauses the origin for 1 s: the other row and the retry wait it out, and
+      //    no permit is taken during it.
+      {
+        const { chain, taken } = await chainFor(retryCfg({ max_delay_ms: 50 }), 8);
+        const a = send(chain, '/limited');
+        await delay(200);
+        const b = await send(chain, '/other');
+        assert.equal((await a).response?.status, 200);
+        assert.equal(b.response?.status, 200);
+        const limitedAt = hits('/limited')[0];
+        assert.ok(hits('/other')[0] - limitedAt >= 900, `the other row was sent ${hits('/other')[0] - limitedAt} ms into the 1 s pause`);
+        assert.ok(hits('/limited')[1] - limitedAt >= 900, `the retry was sent ${hits('/limited')[1] - limitedAt} ms into the pause`);
+        const during = taken.filter((t) => t > limitedAt && t < limitedAt + 900);
+        assert.deepEqual(during, [], 'permits taken during the pause');
+      }
+      // 2. The breaker counts attempts: after its 50 failed attempts the row waits for
+      //    the circuit instead of sending 60.
+      {
+        const { chain } = await chainFor(retryCfg({ max_attempts: 60, base_delay_ms: 1, max_delay_ms: 1, statuses: [500] }), 8);
+        const stop = new AbortController();
+        setTimeout(() => stop.abort(), 500);
+        await send(chain, '/failing', stop.signal);
+        assert.equal(hits('/failing').length, DEFAULT_CIRCUIT_BREAKER.min_requests);
+      }
+      // 3. One slot (concurrency 1): a row backing off for 1 s holds none, the next row goes meanwhile.
+      {
+        const { chain } = await chainFor(retryCfg({ max_delay_ms: 2000, statuses: [500] }), 1);
+        const a = send(chain, '/backoff');
+        await delay(100);
+        await send(chain, '/next');
+        await a;
+        assert.equal(hits('/backoff').length, 2);
+        assert.ok(hits('/next')[0] < hits('/backoff')[1], 'the next row waited for the backing-off row');
+      }
+      // 4. One slot: a row waiting for it takes its permit only once it has the slot.
+      {
+        const { chain, taken } = await chainFor(retryCfg(), 1);
+        const a = send(chain, '/slow');
+        await delay(50);
+        const b = send(chain, '/after-slow');
+        const done = await a;
+        const doneAt = Date.now();
+        await b;
+        assert.equal(done.response?.status, 200);
+        assert.equal(taken.length, 2);
+        assert.ok(taken[1] >= doneAt - 20, `a permit taken ${doneAt - taken[1]} ms before the slot was free`);
+      }
+    } finally {
+      await transport.close();
+      await srv.close();
+    }
+  });
+
+  test(`rate_limit holds across a server's pause (${order}): permits are taken after it, not spent waiting for it, and nothing is sent during it`, { timeout: 30_000 }, async () => {
+    const times: number[] = [];
+    let limitedAt = 0;
+    const srv = await httpServer((_req, res) => {
+      times.push(Date.now());
+      if (times.length === 10) {
+        limitedAt = Date.now();
+        res.writeHead(429, { 'Retry-After': '2' });
+        res.end();
+      } else res.end('ok');
+    });
+    const config = testConfig({
+      request: { url: srv.url + '/' },
+      middleware: ordered(order, rateCfg({ requests_per_second: 20, burst: 5 }), retryCfg()),
+    });
+    config.execution.concurrency = 16;
+    // Two workers sharing the driver's bucket and pauses, 16 rows in flight each.
+    const svc = await startDriverServices({ config });
+    const workers = await Promise.all(
+      [0, 1].map(async () => {
+        const client = createDriverClient(svc.url, svc.secret);
+        const transport = createTransport(transportConfig({ connections: 16 }));
+        return { client, transport, chain: await buildChain(config, testRuntime({ driver: client }), transport) };
+      }),
+    );
+    try {
+      let next = 0;
+      await Promise.all(
+        workers.flatMap((w) =>
+          Array.from({ length: 16 }, async () => {
+            while (next < 60) {
+              next++;
+              await w.chain(exchange({ url: srv.url + '/' }));
+            }
+          }),
+        ),
+      );
+      assert.equal(times.length, 61);
+      let most = 0;
+      for (let i = 0, j = 0; i < times.length; i++) {
+        while (times[i] - times[j] >= 1000) j++;
+        most = Math.max(most, i - j + 1);
+      }
+      // The bucket allows 5 at once and 20 a second (rl-first: the retry takes no
+      // permit); the permits of the paused 2 s (every waiting row's) must not all go
+      // when the pause ends.
+      assert.ok(most <= 26, `${most} requests in one second`);
+      const duringPause = times.filter((t) => t > limitedAt + 50 && t < limitedAt + 1990).length;
+      assert.equal(duringPause, 0, 'nothing sent during the pause');
+    } finally {
+      for (const w of workers) {
+        await w.transport.close();
+        await w.client.close();
+      }
+      await svc.close();
+      await srv.close();
+    }
+  });
+}

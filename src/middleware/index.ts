@@ -1,20 +1,33 @@
-// The middleware registry and the chain a worker runs for every row:
+// The middleware registry and the chain a worker runs for every row (chainLayout):
 //
-//   configured middleware, in config order (first = outermost), and just before the
-//   first rate_limit or adaptive_concurrency listed (after everything, without one):
+//   configured middleware, in config order (first = outermost), with these three just
+//   before the first rate_limit or adaptive_concurrency listed after retry (after
+//   everything configured when none is):
 //     circuit_breaker       unless configured (on by default, conservative thresholds)
 //     backoff_pause         always: run-wide pauses after 429/503 with Retry-After
 //     adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
 //   auth                  innermost, so every attempt (retry) carries fresh credentials
 //   transport             one attempt (allowed_hosts checked again, whatever middleware did)
 //
-// The first three make requests wait (for a probe, out of a server's pause, for a slot
-// or a paced turn), so they go outside rate_limit: a permit is spent when taken, and
-// requests that held permits through a wait would all go when it ends, in one burst
-// over the limit (rate-limit.ts). backoff_pause sits just outside adaptive_concurrency
-// (when the config lists the latter first): a request waiting out a server's pause
-// holds no concurrency slot, and when the pause ends it passes the rate pacer, which
-// spaces the resumed requests instead of letting them hit the server in one burst.
+// "After retry" is after the last retry listed (the first place, when there is none):
+// the three run once per attempt, wherever retry is listed. backoff_pause then sees
+// every attempt's 429 + Retry-After, also one that retry gets past, and pauses the
+// other rows; the breaker and the AIMD limit count attempts; no concurrency slot is
+// held through retry's backoff.
+//
+// The three make requests wait (for a probe, out of a server's pause, for a slot or a
+// paced turn), so every rate-limit permit is taken after them: a permit is spent when
+// taken, and requests that held permits through a wait would all go when it ends, in
+// one burst over the limit (rate-limit.ts). A rate_limit listed after retry comes
+// after them by the rule above. One listed before retry (one permit per row) keeps
+// its place in the onion, but takes its permit inside retry (rowRateLimit): just
+// before the first rate_limit listed after retry, or after everything configured
+// when there is none, so also after the three. backoff_pause sits just outside
+// adaptive_concurrency (when the config lists the latter after retry): a request
+// waiting out a server's pause holds no concurrency slot, and when the pause ends it
+// passes the rate pacer, which spaces the resumed requests instead of letting them hit
+// the server in one burst. A circuit_breaker or adaptive_concurrency you list stays
+// where you list it: list it after retry and before rate_limit.
 //
 // Built once per worker, before any request; a module that cannot be loaded is a
 // config-time RestlakeError (RESTLAKE_MIDDLEWARE_MODULE).
@@ -33,7 +46,7 @@ import { composeHandler, type Handler } from './compose.js';
 import { headers } from './headers.js';
 import { logging } from './logging.js';
 import { moduleMiddleware } from './module.js';
-import { rateLimit } from './rate-limit.js';
+import { rateLimit, rowRateLimit } from './rate-limit.js';
 import { retry } from './retry.js';
 import { timing } from './timing.js';
 import { transportHandler } from './transport-handler.js';
@@ -58,25 +71,74 @@ export const builtinMiddleware: Record<string, MiddlewareFactory<any>> = {
 /** Defaults for the resilience middleware a config does not list (issue 5: on by default). */
 export const DEFAULT_CIRCUIT_BREAKER = { failure_ratio: 0.8, min_requests: 50, window_ms: 30_000, open_ms: 10_000 } as const;
 
+/** One layer of the chain buildChain makes, outermost first; auth and the transport follow. */
+export type ChainLayer =
+  /** config.middleware[index], at its place (for a rate_limit listed outside retry: where it notes the permit owed) */
+  | { layer: 'configured'; index: number }
+  /** a built-in default buildChain adds */
+  | { layer: 'circuit_breaker' | 'backoff_pause' | 'adaptive_concurrency' }
+  /** where the rate_limit config.middleware[index], listed outside retry, takes its permit */
+  | { layer: 'row_permit'; index: number };
+
+/** The order of the chain for `middleware` (see the top of this file). */
+export function chainLayout(middleware: readonly MiddlewareConfig[]): ChainLayer[] {
+  let retryAt = -1;
+  for (let i = 0; i < middleware.length; i++) if (middleware[i].type === 'retry') retryAt = i;
+  const after = (types: readonly string[]): number => {
+    for (let i = retryAt + 1; i < middleware.length; i++) if (types.includes(middleware[i].type)) return i;
+    return middleware.length;
+  };
+  const waitsAt = after(['rate_limit', 'adaptive_concurrency']);
+  const permitsAt = after(['rate_limit']); // never before waitsAt
+  const listed = new Set(middleware.map((m) => m.type));
+  const out: ChainLayer[] = [];
+  for (let i = 0; i <= middleware.length; i++) {
+    if (i === waitsAt) {
+      if (!listed.has('circuit_breaker')) out.push({ layer: 'circuit_breaker' });
+      out.push({ layer: 'backoff_pause' });
+      if (!listed.has('adaptive_concurrency')) out.push({ layer: 'adaptive_concurrency' });
+    }
+    if (i === permitsAt) {
+      for (let j = 0; j < retryAt; j++) if (middleware[j].type === 'rate_limit') out.push({ layer: 'row_permit', index: j });
+    }
+    if (i < middleware.length) out.push({ layer: 'configured', index: i });
+  }
+  return out;
+}
+
 export async function buildChain(config: PipelineConfig, runtime: MiddlewareRuntime, transport: Transport): Promise<Handler> {
-  const chain: Middleware[] = [];
-  const listed = new Set(config.middleware.map((m) => m.type));
+  const layout = chainLayout(config.middleware);
   const retryCfg = config.middleware.find((m) => m.type === 'retry');
   // The longest a server's Retry-After may hold an origin, for the run-wide pause and the pacer alike.
   const maxPauseMs = Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000);
-  const waits = async () => {
-    if (!listed.has('circuit_breaker')) chain.push(await circuitBreaker({ enabled: true, ...DEFAULT_CIRCUIT_BREAKER }, runtime));
-    chain.push(await backoffPause({ max_pause_ms: maxPauseMs }, runtime));
-    if (!listed.has('adaptive_concurrency')) {
-      chain.push(await adaptiveConcurrency({ enabled: true, min: 1, max: config.execution.concurrency, max_pause_ms: maxPauseMs }, runtime));
+  // A rate_limit listed outside retry: its two parts, by index (rowRateLimit).
+  const split = new Map<number, { owe: Middleware; take: Middleware }>();
+  for (const l of layout) {
+    if (l.layer === 'row_permit') {
+      const m = config.middleware[l.index];
+      if (m.type === 'rate_limit') split.set(l.index, rowRateLimit(m, runtime));
     }
-  };
-  const at = config.middleware.findIndex((m) => m.type === 'rate_limit' || m.type === 'adaptive_concurrency');
-  for (let i = 0; i < config.middleware.length; i++) {
-    if (i === at) await waits();
-    chain.push(await instantiate(config.middleware[i], i, config, runtime, maxPauseMs));
   }
-  if (at < 0) await waits();
+  const chain: Middleware[] = [];
+  for (const l of layout) {
+    switch (l.layer) {
+      case 'configured':
+        chain.push(split.get(l.index)?.owe ?? (await instantiate(config.middleware[l.index], l.index, config, runtime, maxPauseMs)));
+        break;
+      case 'row_permit':
+        chain.push(split.get(l.index)!.take);
+        break;
+      case 'circuit_breaker':
+        chain.push(await circuitBreaker({ enabled: true, ...DEFAULT_CIRCUIT_BREAKER }, runtime));
+        break;
+      case 'backoff_pause':
+        chain.push(await backoffPause({ max_pause_ms: maxPauseMs }, runtime));
+        break;
+      case 'adaptive_concurrency':
+        chain.push(await adaptiveConcurrency({ enabled: true, min: 1, max: config.execution.concurrency, max_pause_ms: maxPauseMs }, runtime));
+        break;
+    }
+  }
   const auth = await authMiddleware(config.auth, runtime);
   if (auth) chain.push(auth);
   return composeHandler(chain, transportHandler(transport, config.transport, hostPolicyOf(config.request)));

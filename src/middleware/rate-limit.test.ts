@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
+import { RowError } from '../errors.js';
 import { pausesOf } from './backoff-pause.js';
-import { rateLimit, type RateLimitOptions } from './rate-limit.js';
+import { rateLimit, rowRateLimit, type RateLimitOptions } from './rate-limit.js';
 import { testExchange } from './testing.js';
 import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from './types.js';
 import { startDriverServices } from '../services/server.js';
@@ -54,7 +55,8 @@ test('per_origin: one bucket per origin; userinfo never reaches the key', async 
     await run(mw, ex('https://a.example/x?q=1'));
     await run(mw, ex('https://a.example/y'));
     await run(mw, ex('https://user:pw@b.example:8443/z'));
-    assert.deepEqual(svc.stats().permits, { '1000/100 https://a.example': 2, '1000/100 https://b.example:8443': 1 });
+    await run(mw, ex('https://a.example/w')); // back to a: the remembered key follows the origin
+    assert.deepEqual(svc.stats().permits, { '1000/100 https://a.example': 3, '1000/100 https://b.example:8443': 1 });
   } finally {
     await client.close();
     await svc.close();
@@ -103,4 +105,51 @@ test('a pause that begins while a row waits for its permit is waited out, and a 
     await client.close();
     await svc.close();
   }
+});
+
+test('rowRateLimit (listed outside retry): one permit per call of owe, taken by the first attempt that reaches take', async () => {
+  const svc = await startDriverServices({});
+  const client = createDriverClient(svc.url, svc.secret);
+  try {
+    const { owe, take } = rowRateLimit(opts(), runtime(client));
+    const e = ex('http://api.local/x');
+    let sent = 0;
+    // owe, then a retry-like loop of 3 attempts through take.
+    await owe(e, async () => {
+      for (let i = 0; i < 3; i++) await take(e, async () => void sent++);
+    });
+    assert.equal(sent, 3);
+    assert.deepEqual(svc.stats().permits, { '1000/100': 1 });
+    // An exchange that owes nothing passes take without a permit.
+    await take(ex('http://api.local/y'), async () => void sent++);
+    assert.equal(sent, 4);
+    assert.deepEqual(svc.stats().permits, { '1000/100': 1 });
+  } finally {
+    await client.close();
+    await svc.close();
+  }
+});
+
+test('rowRateLimit: an attempt that got no permit is not sent, and the next attempt still owes it', async () => {
+  let calls = 0;
+  const driver = {
+    acquirePermits: async (_key: string, want: number) => {
+      if (++calls === 1) throw new RowError('rate_limited', 'RESTLAKE_DRIVER_DOWN', 'driver unreachable');
+      return want;
+    },
+    pausedUntil: () => 0,
+  } as unknown as DriverServices;
+  const { owe, take } = rowRateLimit(opts(), { ...runtime(null), driver });
+  const e = ex('http://api.local/x');
+  const errors: (string | undefined)[] = [];
+  await owe(e, async () => {
+    for (let i = 0; i < 3; i++) {
+      e.error = null;
+      await take(e, async () => void e.attempts++);
+      errors.push((e.error as RowError | null)?.code);
+    }
+  });
+  assert.deepEqual(errors, ['RESTLAKE_DRIVER_DOWN', undefined, undefined]);
+  assert.equal(e.attempts, 2);
+  assert.equal(calls, 2);
 });

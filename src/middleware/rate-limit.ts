@@ -1,21 +1,27 @@
-// `rate_limit` middleware: every attempt (retries included — it sits inside `retry`)
-// takes a permit from the run's token bucket before it is sent. With a driver
-// (DESIGN §5) the bucket lives there and is shared by every worker and Spark executor;
-// the driver client leases permits in small batches. Without a driver (one process),
-// the bucket lives here.
+// `rate_limit` middleware: takes a permit from the run's token bucket before a request
+// is sent. With a driver (DESIGN §5) the bucket lives there and is shared by every
+// worker and Spark executor; the driver client leases permits in small batches.
+// Without a driver (one process), the bucket lives here.
+//
+// Listed after (inside) `retry`, every attempt takes a permit. Listed before (outside)
+// `retry`, each row takes one (retries take none), and buildChain builds it with
+// rowRateLimit: the listed position only notes that the row owes a permit, and the
+// permit is taken inside retry, where a rate_limit listed there would take its own
+// (after the waits, below), just before the row's first attempt that gets that far.
 //
 // A permit is spent when it is taken, so it must be taken when nothing holds the
 // request back any more: requests that took permits and then waited (out a server's
-// pause, for a circuit's probe, for a concurrency slot) would all go when the wait
-// ends, in one burst over the limit. So buildChain puts those waits outside rate_limit,
-// and a run-wide pause (backoff_pause) that begins while a request waits for its
-// permit is waited out here, and a new permit taken after it: the one granted during
-// the pause is dropped (the bucket refills meanwhile anyway).
+// pause, for a circuit's probe, for a concurrency slot or a paced turn) would all go
+// when the wait ends, in one burst over the limit. So buildChain puts those waits
+// (circuit_breaker, backoff_pause, adaptive_concurrency) before every permit, and a
+// run-wide pause (backoff_pause) that begins while a request waits for its permit is
+// waited out here, and a new permit taken after it: the one granted during the pause
+// is dropped (the bucket refills meanwhile anyway).
 import { RowError } from '../errors.js';
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
 import { pausesOf } from './backoff-pause.js';
-import type { DriverServices, Exchange, MiddlewareFactory } from './types.js';
+import type { DriverServices, Exchange, Middleware, MiddlewareFactory, MiddlewareRuntime } from './types.js';
 import { BucketSet, rateLimitKey, type RateSpec } from './rate-limit-bucket.js';
 
 export interface RateLimitOptions extends RateSpec {
@@ -23,44 +29,90 @@ export interface RateLimitOptions extends RateSpec {
   per_origin: boolean;
 }
 
-export const rateLimit: MiddlewareFactory<RateLimitOptions> = (options, runtime) => {
+/** Takes one permit for `ex` after any run-wide pause; false (the outcome left on `ex`) when it got none. */
+type TakePermit = (ex: Exchange) => Promise<boolean>;
+
+function permitTaker(options: RateLimitOptions, runtime: MiddlewareRuntime): TakePermit {
   const spec: RateSpec = { requests_per_second: options.requests_per_second, burst: options.burst };
-  const sharedKey = rateLimitKey(spec, null);
   const acquire: DriverServices['acquirePermits'] = runtime.driver
     ? runtime.driver.acquirePermits.bind(runtime.driver)
     : localAcquire();
-
   const pauses = pausesOf(runtime);
 
+  // The bucket key, chosen once: one shared string, or the origin's (the last one
+  // remembered: rows of a pipeline nearly always share one origin, so no new string per request).
+  let keyOf: (origin: string) => string;
+  if (options.per_origin) {
+    let lastOrigin = '';
+    let lastKey = '';
+    keyOf = (origin) => (origin === lastOrigin ? lastKey : (lastKey = rateLimitKey(spec, withoutUserinfo((lastOrigin = origin)))));
+  } else {
+    const sharedKey = rateLimitKey(spec, null);
+    keyOf = () => sharedKey;
+  }
+
   // Like every layer, leave the outcome on the exchange rather than throw past retry.
-  const fail = (ex: Exchange, err: unknown): void => {
+  const fail = (ex: Exchange, err: unknown): false => {
     ex.response = null;
     ex.error = ex.signal.aborted
       ? new AbortedError()
       : err instanceof RowError
         ? err
         : new RowError('rate_limited', 'RESTLAKE_RATE_LIMIT', `no rate-limit permit: ${(err as Error)?.message ?? String(err)}`);
+    return false;
   };
 
-  return async (ex, next) => {
+  return async (ex) => {
+    // The origin is needed whatever the key: pauses are per origin.
     const origin = originOf(ex.request.url);
-    const key = options.per_origin ? rateLimitKey(spec, withoutUserinfo(origin)) : sharedKey;
+    const key = keyOf(origin);
     for (;;) {
       try {
         await acquire(key, 1, ex.signal);
       } catch (err) {
-        fail(ex, err);
-        return;
+        return fail(ex, err);
       }
-      if (!pauses.active(origin)) break;
-      if (!(await pauses.waitOut(origin, ex.signal))) {
-        fail(ex, null);
-        return;
-      }
+      // until() first: no clock read when nothing is paused (the common case).
+      const until = pauses.until(origin);
+      if (until === 0 || until <= Date.now()) return true;
+      if (!(await pauses.waitOut(origin, ex.signal))) return fail(ex, null);
     }
-    await next();
+  };
+}
+
+/** A permit per call: per attempt when listed inside retry (buildChain), or wherever it is composed. */
+export const rateLimit: MiddlewareFactory<RateLimitOptions> = (options, runtime) => {
+  const take = permitTaker(options, runtime);
+  return async (ex, next) => {
+    if (await take(ex)) await next();
   };
 };
+
+/**
+ * A rate_limit listed outside retry, in two parts: `owe`, at its listed position,
+ * notes that the exchange owes a permit (once per call of it: once per row, or per
+ * attempt of an outer retry); `take`, which buildChain places inside retry after the
+ * circuit breaker, backoff pause and adaptive concurrency, takes it on the first
+ * attempt that reaches it. So the permit is never held through those waits, nor
+ * through a pause, and later attempts take none.
+ */
+export function rowRateLimit(options: RateLimitOptions, runtime: MiddlewareRuntime): { owe: Middleware; take: Middleware } {
+  const take = permitTaker(options, runtime);
+  const owing = new WeakSet<Exchange>();
+  return {
+    owe: (ex, next) => {
+      owing.add(ex);
+      return next();
+    },
+    take: async (ex, next) => {
+      if (owing.has(ex)) {
+        if (!(await take(ex))) return; // still owed: a later attempt tries again
+        owing.delete(ex);
+      }
+      await next();
+    },
+  };
+}
 
 function localAcquire(): DriverServices['acquirePermits'] {
   const buckets = new BucketSet();
