@@ -209,6 +209,8 @@ export interface RegisteredSource {
   rows: number | null;
   /** A CSV source's dialect per file (what Spark must be told); null for other formats. */
   csv: CsvDialect[] | null;
+  /** The files a CSV or JSON source was read from (local paths, globs expanded), or null. */
+  files: string[] | null;
 }
 
 /**
@@ -222,6 +224,7 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
   let relation: string;
   let rows: number | null = null;
   let csv: CsvDialect[] | null = null;
+  let read: string[] | null = null;
   try {
     if (source.format === 'delta') {
       const table = await DeltaTable.forPath(source.path);
@@ -241,9 +244,13 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
         relation = csvReader(files, checked.dialects, source.encoding);
         rows = checked.rows;
         csv = checked.dialects;
+        read = files;
       } else {
         relation = reader(source.format, patterns);
-        if (source.format === 'json') rows = await checkJson(conn, relation, await expand(conn, patterns), source.path, nameOf);
+        if (source.format === 'json') {
+          read = await expand(conn, patterns);
+          rows = await checkJson(conn, relation, read, source.path, nameOf);
+        }
       }
     }
     const limit = source.limit !== null ? ` LIMIT ${Math.max(0, Math.floor(source.limit))}` : '';
@@ -255,7 +262,7 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
     if (e instanceof RunError) throw e;
     throw new RunError('RESTLAKE_SOURCE', `cannot read source ${source.path} (${source.format}): ${firstLine(e)}`, { cause: e });
   }
-  return { relation: SOURCE_VIEW, rows, csv };
+  return { relation: SOURCE_VIEW, rows, csv, files: read };
 }
 
 /** Column names and DuckDB types of a relation. */

@@ -10,6 +10,10 @@ import { deltaTypeOfDuckDb } from '../../sink/types.js';
 import { describe, registerSource } from '../../source/relation.js';
 import type { CsvDialect } from '../../source/csv-check.js';
 import { RunError } from '../../errors.js';
+import { quoteIdent, quoteLiteral } from '../../delta/schema/duckdb-types.js';
+import { SHOWN_BAD_LINES } from '../../source/bad-lines.js';
+import { csvOptions } from '../../source/csv-check.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 
 // Delta's primitive type names to what Spark reads a CSV or JSON source with: `ddl`,
 // the type handed to its reader, and `cast`, a Spark SQL type the column is then cast
@@ -89,10 +93,12 @@ export async function sniffSource(config: PipelineConfig): Promise<SniffedSource
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   try {
-    const { relation, csv } = await registerSource(conn, src);
+    const { relation, csv, files } = await registerSource(conn, src);
     const columns = await describe(conn, relation);
     const ddl = sparkDdlOf(columns);
-    return { ddl, casts: ddl ? sparkCastsOf(columns) : {}, dialect: csv ? oneDialect(src.path, csv) : null };
+    const dialect = csv ? oneDialect(src.path, csv) : null;
+    if (ddl && files?.length) await refuseNumberForms(conn, src.path, src.format, files, columns, dialect, src.encoding);
+    return { ddl, casts: ddl ? sparkCastsOf(columns) : {}, dialect };
   } finally {
     conn.closeSync();
     db.closeSync();
@@ -109,4 +115,86 @@ function oneDialect(path: string, dialects: readonly CsvDialect[]): CsvDialect |
     throw new RunError('RESTLAKE_SOURCE', `cannot read source ${path} (csv) on Spark: its files mix CSV dialects (${show(first)}; ${show(other)}), and Spark reads a source in one; the local engine reads it, or split the files`);
   }
   return first;
+}
+
+// Past its sniff sample DuckDB's readers take number forms Spark's refuse (FAILFAST
+// aborts the job mid-run, after requests went out) or reads differently: ' 5', 0x1F,
+// 1_000, 1e3 or 5.7 (DuckDB: 6) in an integer column, inf or nan in a double one; in
+// JSON 5.0, 1e3 or "5" for an integer, "1.5" for a double. So a source's number columns
+// are read once more as text and every value must be in a form both read alike.
+type NumberFamily = 'integer' | 'float' | 'decimal';
+
+function familyOf(duckType: string): NumberFamily | null {
+  if (/^(BIGINT|INTEGER|SMALLINT|TINYINT)$/.test(duckType)) return 'integer';
+  if (/^(DOUBLE|FLOAT|REAL)$/.test(duckType)) return 'float';
+  if (/^DECIMAL\(/.test(duckType)) return 'decimal';
+  return null;
+}
+
+/** CSV text (RE2, matched whole) that Spark's CSV reader parses as DuckDB's does, per family. */
+export const SPARK_CSV_NUMBER: Readonly<Record<NumberFamily, string>> = {
+  integer: '[+-]?[0-9]+',
+  float: '[ \\t]*[+-]?(?:(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?|Infinity|NaN)[ \\t]*',
+  decimal: '[+-]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?',
+};
+
+/** JSON value types (DuckDB's json_type) Spark's JSON reader reads as DuckDB's does, per family. */
+const SPARK_JSON_NUMBER: Readonly<Record<NumberFamily, readonly string[]>> = {
+  integer: ['BIGINT', 'UBIGINT', 'NULL'],
+  float: ['BIGINT', 'UBIGINT', 'DOUBLE', 'NULL'],
+  decimal: ['BIGINT', 'UBIGINT', 'DOUBLE', 'NULL'],
+};
+
+const WRITE_AS: Readonly<Record<NumberFamily, { csv: string; json: string }>> = {
+  integer: { csv: 'digits with an optional sign (1000, -5)', json: 'a JSON integer (1000, -5)' },
+  float: { csv: 'a decimal number (1.5, -2e3, NaN, Infinity)', json: 'a JSON number (1.5, -2e3)' },
+  decimal: { csv: 'a decimal number without spaces (1.50, -2)', json: 'a JSON number (1.50, -2)' },
+};
+
+async function refuseNumberForms(
+  conn: DuckDBConnection,
+  path: string,
+  format: 'csv' | 'json',
+  files: readonly string[],
+  columns: readonly { name: string; duckType: string }[],
+  dialect: CsvDialect | null,
+  encoding: string | undefined,
+): Promise<void> {
+  const checked = columns.map((c) => ({ ...c, family: familyOf(c.duckType) })).filter((c) => c.family !== null);
+  if (!checked.length) return;
+  const list = '[' + files.map(quoteLiteral).join(', ') + ']';
+  const FILE = 'restlake_file';
+  const raw =
+    format === 'csv'
+      ? `read_csv(${list}, ${csvOptions(dialect ?? { delim: ',', quote: '"' }, encoding)}, union_by_name = true, all_varchar = true, filename = '${FILE}')`
+      : `read_ndjson_objects(${list}, filename = '${FILE}')`;
+  const shown: string[] = [];
+  let total = 0;
+  for (const c of checked) {
+    const family = c.family as NumberFamily;
+    let value: string;
+    let bad: string;
+    if (format === 'csv') {
+      value = quoteIdent(c.name);
+      bad = `${value} IS NOT NULL AND NOT regexp_full_match(${value}, ${quoteLiteral(SPARK_CSV_NUMBER[family])})`;
+    } else {
+      const pointer = quoteLiteral('/' + c.name.replace(/~/g, '~0').replace(/\//g, '~1'));
+      value = `json_extract(json, ${pointer})::VARCHAR`;
+      bad = `coalesce(json_type(json, ${pointer}), 'NULL') NOT IN (${SPARK_JSON_NUMBER[family].map(quoteLiteral).join(', ')})`;
+    }
+    const r = await conn.runAndReadAll(`SELECT ${FILE}, ${value}, count(*) OVER ()::DOUBLE FROM ${raw} WHERE ${bad} LIMIT ${SHOWN_BAD_LINES}`);
+    const rows = r.getRowsJson() as [string, string, number][];
+    if (!rows.length) continue;
+    total += Number(rows[0]?.[2]);
+    const reason = `Spark reads this ${c.duckType} differently: write it as ${WRITE_AS[family][format]}`;
+    for (const [file, v] of rows) shown.push(`  ${file} column ${JSON.stringify(c.name)}: ${reason}: ${JSON.stringify(v)}`);
+  }
+  if (!total) return;
+  const lines = shown.slice(0, SHOWN_BAD_LINES);
+  if (total > lines.length) lines.push(`  … and ${total - lines.length} more`);
+  lines.push('  the local engine reads these values as they are');
+  const what = total === 1 ? '1 value' : `${total} values`;
+  throw new RunError('RESTLAKE_SOURCE', `cannot read source ${path} (${format}) on Spark: ${what} Spark reads differently from DuckDB; nothing was sent\n${lines.join('\n')}`, {
+    multiline: true,
+  });
 }
