@@ -98,16 +98,20 @@ export const rateLimit: MiddlewareFactory<RateLimitOptions> = (options, runtime)
  */
 export function rowRateLimit(options: RateLimitOptions, runtime: MiddlewareRuntime): { owe: Middleware; take: Middleware } {
   const take = permitTaker(options, runtime);
-  const owing = new WeakSet<Exchange>();
+  // A mark on the exchange's own state, not a WeakSet of exchanges: a long-lived
+  // collection every row enters and leaves made V8 promote each row's objects to the
+  // old generation (bench/README.md, the transport's attempts Set).
+  const owes = Symbol('rate_limit permit owed');
+  const marks = (ex: Exchange) => ex.state as Record<symbol, boolean | undefined>;
   return {
     owe: (ex, next) => {
-      owing.add(ex);
+      marks(ex)[owes] = true;
       return next();
     },
     take: async (ex, next) => {
-      if (owing.has(ex)) {
+      if (marks(ex)[owes] === true) {
         if (!(await take(ex))) return; // still owed: a later attempt tries again
-        owing.delete(ex);
+        marks(ex)[owes] = false;
       }
       await next();
     },
