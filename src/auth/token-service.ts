@@ -14,7 +14,7 @@
 // - `start()` gets the first token before any API request and turns failure into a
 //   RunError (exit 3) that says whether the credentials are wrong or the endpoint is not
 //   answering. No message ever holds a secret or a token.
-import { MAX_DURATION_MS } from '../config/schema-parts.js';
+import { MAX_TIMER_MS, sleep, timerMs } from '../middleware/sleep.js';
 import { RestlakeError, RowError, RunError } from '../errors.js';
 import { OAuth2Client, OAuth2TokenError, safeUrl, type OAuth2ClientOptions, type TokenGrant } from './oauth2-client.js';
 import { authIdOf, tokenFingerprint, type OAuth2AuthConfig } from './oauth2-identity.js';
@@ -239,9 +239,9 @@ export class TokenService {
     const info: TokenInfo = {
       token: g.accessToken,
       expiresAtMs: g.expiresAtMs,
-      // A Node timer cannot wait longer than MAX_DURATION_MS (~24.8 days): a token that
+      // A Node timer cannot wait longer than MAX_TIMER_MS (~24.8 days): a token that
       // lives longer (expires_in of a year) is replaced then, early, instead of never.
-      refreshAtMs: Math.min(g.expiresAtMs - margin, this.now() + MAX_DURATION_MS),
+      refreshAtMs: Math.min(g.expiresAtMs - margin, this.now() + MAX_TIMER_MS),
       usableUntilMs: g.expiresAtMs - slack,
     };
     this.current = info;
@@ -321,23 +321,3 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
-/**
- * A delay a timer can hold. Node fires a timer set beyond 2^31-1 ms after 1 ms (with a
- * TimeoutOverflowWarning), so an unclamped long delay becomes a busy loop.
- */
-function timerMs(ms: number): number {
-  return Math.min(Math.max(0, ms), MAX_DURATION_MS);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, timerMs(ms));
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
