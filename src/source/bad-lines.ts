@@ -26,11 +26,22 @@ function excerpt(text: string): string {
  * SHOWN_BAD_LINES); `hint` is a last line saying what to do, when there is one thing.
  */
 export function badLinesError(path: string, format: string, shown: readonly BadLine[], total: number, hint?: string): RunError {
-  const lines = shown.slice(0, SHOWN_BAD_LINES).map((b) => `  ${b.file} line ${b.line}: ${b.reason}: ${excerpt(b.text)}`);
+  const what = total === 1 ? '1 line that cannot be read' : `${total} lines that cannot be read`;
+  return listedSourceError(
+    `cannot read source ${path} (${format}): ${what}; nothing was sent`,
+    shown.map((b) => `${b.file} line ${b.line}: ${b.reason}: ${excerpt(b.text)}`),
+    total,
+    hint,
+  );
+}
+
+/**
+ * A source refused for what it holds: `head`, then the first SHOWN_BAD_LINES of
+ * `entries` (of `total` in all) indented, how many more there are, and `hint`.
+ */
+export function listedSourceError(head: string, entries: readonly string[], total: number, hint?: string): RunError {
+  const lines = entries.slice(0, SHOWN_BAD_LINES).map((e) => `  ${e}`);
   if (total > lines.length) lines.push(`  … and ${total - lines.length} more`);
   if (hint) lines.push(`  ${hint}`);
-  const what = total === 1 ? '1 line that cannot be read' : `${total} lines that cannot be read`;
-  return new RunError('RESTLAKE_SOURCE', `cannot read source ${path} (${format}): ${what}; nothing was sent\n${lines.join('\n')}`, {
-    multiline: true,
-  });
+  return new RunError('RESTLAKE_SOURCE', `${head}\n${lines.join('\n')}`, { multiline: true });
 }

@@ -11,7 +11,7 @@ import { describe, registerSource } from '../../source/relation.js';
 import type { CsvDialect } from '../../source/csv-check.js';
 import { RunError } from '../../errors.js';
 import { quoteIdent, quoteLiteral } from '../../delta/schema/duckdb-types.js';
-import { SHOWN_BAD_LINES } from '../../source/bad-lines.js';
+import { listedSourceError, SHOWN_BAD_LINES } from '../../source/bad-lines.js';
 import { csvOptions } from '../../source/csv-check.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
@@ -187,14 +187,14 @@ async function refuseNumberForms(
     if (!rows.length) continue;
     total += Number(rows[0]?.[2]);
     const reason = `Spark reads this ${c.duckType} differently: write it as ${WRITE_AS[family][format]}`;
-    for (const [file, v] of rows) shown.push(`  ${file} column ${JSON.stringify(c.name)}: ${reason}: ${JSON.stringify(v)}`);
+    for (const [file, v] of rows) shown.push(`${file} column ${JSON.stringify(c.name)}: ${reason}: ${JSON.stringify(v)}`);
   }
   if (!total) return;
-  const lines = shown.slice(0, SHOWN_BAD_LINES);
-  if (total > lines.length) lines.push(`  … and ${total - lines.length} more`);
-  lines.push('  the local engine reads these values as they are');
   const what = total === 1 ? '1 value' : `${total} values`;
-  throw new RunError('RESTLAKE_SOURCE', `cannot read source ${path} (${format}) on Spark: ${what} Spark reads differently from DuckDB; nothing was sent\n${lines.join('\n')}`, {
-    multiline: true,
-  });
+  throw listedSourceError(
+    `cannot read source ${path} (${format}) on Spark: ${what} Spark reads differently from DuckDB; nothing was sent`,
+    shown,
+    total,
+    'the local engine reads these values as they are',
+  );
 }
