@@ -9,35 +9,26 @@
 // cost ~2.5 s per million lines (DuckDB counts them in ~0.4 s), so DuckDB lists the
 // lines that could be such (a comma before } or ], a nan or inf after : , or [), which
 // a clean file seldom has, and only a file with one is read line by line here.
-import { open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { badLinesError, SHOWN_BAD_LINES, type BadLine } from './bad-lines.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { RunError } from '../errors.js';
-import { linesRelation } from './lines.js';
+import { chunksOf, linesRelation } from './lines.js';
 
 /** The lines of a file as bytes, without their line ends, numbered from 1. */
 async function* linesOf(file: string): AsyncGenerator<[number, Buffer]> {
-  const fh = await open(file);
-  try {
-    let rest = Buffer.alloc(0);
-    let n = 0;
-    const chunk = Buffer.alloc(1 << 20);
-    for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      let buf = Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
-      let nl: number;
-      while ((nl = buf.indexOf(10)) >= 0) {
-        yield [++n, buf.subarray(0, nl > 0 && buf[nl - 1] === 13 ? nl - 1 : nl)];
-        buf = buf.subarray(nl + 1);
-      }
-      rest = Buffer.from(buf);
+  let rest = Buffer.alloc(0);
+  let n = 0;
+  for await (const chunk of chunksOf(file)) {
+    let buf = Buffer.concat([rest, chunk]);
+    let nl: number;
+    while ((nl = buf.indexOf(10)) >= 0) {
+      yield [++n, buf.subarray(0, nl > 0 && buf[nl - 1] === 13 ? nl - 1 : nl)];
+      buf = buf.subarray(nl + 1);
     }
-    if (rest.length > 0) yield [++n, rest];
-  } finally {
-    await fh.close();
+    rest = Buffer.from(buf);
   }
+  if (rest.length > 0) yield [++n, rest];
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);

@@ -39,20 +39,25 @@ export async function utf16Bom(file: string): Promise<'UTF-16LE' | 'UTF-16BE' | 
   }
 }
 
-/** A file's text, decoded in chunks. */
-export async function* textOf(file: string, label: string): AsyncGenerator<string> {
+/** A file's bytes, in chunks of up to 1 MiB (each a view of one buffer: use it before the next). */
+export async function* chunksOf(file: string): AsyncGenerator<Buffer> {
   const fh = await open(file);
-  const decoder = new TextDecoder(label);
   try {
     const chunk = Buffer.alloc(1 << 20);
     for (;;) {
       const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
-      yield decoder.decode(chunk.subarray(0, bytesRead), { stream: true });
+      yield chunk.subarray(0, bytesRead);
     }
-    const rest = decoder.decode();
-    if (rest) yield rest;
   } finally {
     await fh.close();
   }
+}
+
+/** A file's text, decoded in chunks. */
+export async function* textOf(file: string, label: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder(label);
+  for await (const bytes of chunksOf(file)) yield decoder.decode(bytes, { stream: true });
+  const rest = decoder.decode();
+  if (rest) yield rest;
 }
