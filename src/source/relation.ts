@@ -180,15 +180,17 @@ function isJsonFallback(columns: readonly { name: string; duckType: string }[]):
  * read although it is not JSON, is explained line by line.
  */
 async function checkJson(conn: DuckDBConnection, relation: string, files: string[], path: string, nameOf: (file: string) => string): Promise<number> {
+  // Zero-byte files have no lines to name (and DuckDB cannot list the lines of one).
+  const present = await nonEmpty(files);
   try {
     const columns = await describe(conn, relation);
     if (isJsonFallback(columns)) {
-      const bad = await jsonBadLines(await nonEmpty(files), path, nameOf);
+      const bad = await jsonBadLines(present, path, nameOf);
       if (bad) throw bad;
     }
     const r = await conn.runAndReadAll(`SELECT count(*)::DOUBLE, count(COLUMNS(*)) FROM ${relation}`);
     // Read, but maybe not JSON: a trailing comma, NaN (json-check.ts).
-    const suspect = await maybeLenientJson(conn, await nonEmpty(files));
+    const suspect = await maybeLenientJson(conn, present);
     const bad = suspect.length ? await jsonBadLines(suspect, path, nameOf) : null;
     if (bad) throw bad;
     return Number((r.getRows()[0] as unknown[])[0]);
@@ -196,7 +198,7 @@ async function checkJson(conn: DuckDBConnection, relation: string, files: string
     if (e instanceof RunError) throw e;
     // DuckDB names the file; the scan names the lines (and counts them).
     const named = /in file "((?:[^"\\]|\\.)+)"/.exec((e as Error).message)?.[1];
-    const bad = /Malformed JSON|invalid UTF-8/.test((e as Error).message) ? await jsonBadLines(named ? [named] : await nonEmpty(files), path, nameOf) : null;
+    const bad = /Malformed JSON|invalid UTF-8/.test((e as Error).message) ? await jsonBadLines(named ? [named] : present, path, nameOf) : null;
     if (bad) throw bad;
     throw e;
   }
@@ -253,8 +255,9 @@ export async function registerSource(conn: DuckDBConnection, source: SourceConfi
         }
       }
     }
-    const limit = source.limit !== null ? ` LIMIT ${Math.max(0, Math.floor(source.limit))}` : '';
-    if (rows !== null && source.limit !== null) rows = Math.min(rows, Math.max(0, Math.floor(source.limit)));
+    const cap = source.limit !== null ? Math.max(0, Math.floor(source.limit)) : null;
+    const limit = cap !== null ? ` LIMIT ${cap}` : '';
+    if (rows !== null && cap !== null) rows = Math.min(rows, cap);
     await conn.run(`CREATE OR REPLACE TEMP VIEW ${quoteIdent(SOURCE_VIEW)} AS SELECT * FROM ${relation}${limit}`);
     // Binding the view does not touch the files; DESCRIBE does, so a missing or unreadable source fails here.
     await conn.run(`DESCRIBE SELECT * FROM ${quoteIdent(SOURCE_VIEW)}`);
