@@ -5,6 +5,7 @@
 // stdout; logs go to stderr. Under Spark this runs inside SELECT TRANSFORM ... USING.
 import { createWriteStream, fstatSync, readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { nodeTooOld } from '../cli/node-version.js';
 import { createRedactor } from '../middleware/redact.js';
 import { serveLines } from './serve.js';
 import { createWorkerRuntime } from './runtime.js';
@@ -37,6 +38,12 @@ function resultOutput(): Writable {
 }
 
 async function main(): Promise<number> {
+  // Under Spark this runs on the executors' Node, which the CLI never saw.
+  const tooOld = nodeTooOld(process.versions.node);
+  if (tooOld) {
+    process.stderr.write(`${WORKER_START_FAILED_PREFIX}${tooOld}\n`);
+    return WORKER_EXIT_START_FAILED;
+  }
   let job: WorkerJob;
   try {
     job = readJob();
