@@ -5,7 +5,7 @@
 // NODE_DISABLE_COMPILE_CACHE=1 keeps it off. The CLI is imported only after this, so
 // that its own modules are cached too.
 import nodeModule from 'node:module';
-import { nodeTooOld } from '../dist/cli/node-version.js';
+import { nodeTooOld } from '../dist/node-version.js';
 
 const tooOld = nodeTooOld(process.versions.node);
 if (tooOld) {

@@ -5,7 +5,7 @@
 // stdout; logs go to stderr. Under Spark this runs inside SELECT TRANSFORM ... USING.
 import { createWriteStream, fstatSync, readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { nodeTooOld } from '../cli/node-version.js';
+import { nodeTooOld } from '../node-version.js';
 import { createRedactor } from '../middleware/redact.js';
 import { serveLines } from './serve.js';
 import { createWorkerRuntime } from './runtime.js';
