@@ -21,7 +21,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteLiteral } from '../delta/schema/duckdb-types.js';
 import { firstLine, RunError } from '../errors.js';
 import { badLinesError, SHOWN_BAD_LINES, type BadLine } from './bad-lines.js';
-import { decoderLabel, encodingOption, linesRelation, textOf } from './lines.js';
+import { decoderLabel, encodingOption, linesRelation, textOf, utf16ByteOrder } from './lines.js';
 
 export interface CsvDialect {
   delim: string;
@@ -207,6 +207,14 @@ export async function checkCsvFiles(
   const dialects: CsvDialect[] = [];
   for (const file of files) {
     let found: Awaited<ReturnType<typeof readRejects>>;
+    // DuckDB reads utf-16 as little-endian only: a big-endian file would be garbage
+    // (a one-column header of mojibake, or no rows), on Spark too (plan.ts).
+    if (encoding === 'utf-16' && (await utf16ByteOrder(file)) === 'BE') {
+      throw new RunError(
+        'RESTLAKE_SOURCE',
+        `cannot read source ${path} (csv): ${nameOf(file)} is UTF-16 big-endian, and source.encoding utf-16 reads little-endian (as DuckDB does); convert it, e.g. iconv -f UTF-16BE -t UTF-16LE, or to UTF-8`,
+      );
+    }
     try {
       await dropRejects(conn);
       const { dialect, names } = await sniff(conn, file, encoding);
@@ -233,3 +241,39 @@ export async function checkCsvFiles(
   return { rows, dialects };
 }
 
+
+/**
+ * The line each record of a CSV file starts on (data records numbered from 1 after the
+ * header, in file order, as DuckDB reads them: a quoted field may span lines, empty
+ * lines are no record), for the record numbers in `records`.
+ */
+export async function csvRecordLines(file: string, quote: string, encoding: string | undefined, records: readonly number[]): Promise<Map<number, number>> {
+  const wanted = new Set(records);
+  const last = Math.max(0, ...records);
+  const out = new Map<number, number>();
+  let line = 1;
+  let record = -1; // the header is record 0
+  let inQuote = false;
+  let atStart = true;
+  for await (const text of textOf(file, await decoderLabel(file, encoding))) {
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i] as string;
+      if (atStart) {
+        if (c === '\r') continue;
+        if (c === '\n') {
+          line++;
+          continue;
+        }
+        atStart = false;
+        if (wanted.has(++record)) out.set(record, line);
+        if (record >= last && record > 0) return out;
+      }
+      if (c === quote) inQuote = !inQuote;
+      else if (c === '\n') {
+        line++;
+        if (!inQuote) atStart = true;
+      }
+    }
+  }
+  return out;
+}

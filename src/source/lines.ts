@@ -39,6 +39,31 @@ export async function utf16Bom(file: string): Promise<'UTF-16LE' | 'UTF-16BE' | 
   }
 }
 
+/**
+ * A UTF-16 file's byte order: its BOM's, else what its first 4 KiB look like (text that
+ * is mostly ASCII has its zero bytes first in big-endian, second in little-endian);
+ * null when nothing tells.
+ */
+export async function utf16ByteOrder(file: string): Promise<'LE' | 'BE' | null> {
+  const bom = await utf16Bom(file);
+  if (bom) return bom === 'UTF-16BE' ? 'BE' : 'LE';
+  const fh = await open(file);
+  try {
+    const b = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(b, 0, b.length, 0);
+    let even = 0;
+    let odd = 0;
+    for (let i = 0; i + 1 < bytesRead; i += 2) {
+      if (b[i] === 0 && b[i + 1] !== 0) even++;
+      else if (b[i] !== 0 && b[i + 1] === 0) odd++;
+    }
+    if (even === odd) return null;
+    return even > odd ? 'BE' : 'LE';
+  } finally {
+    await fh.close();
+  }
+}
+
 /** A file's bytes, in chunks of up to 1 MiB (each a view of one buffer: use it before the next). */
 export async function* chunksOf(file: string): AsyncGenerator<Buffer> {
   const fh = await open(file);

@@ -181,3 +181,25 @@ test('source.encoding: latin-1 and utf-16 CSV read as text', () =>
       }
     },
   ));
+
+test('source.encoding: utf-16 big-endian, with or without BOM, is named (DuckDB and Spark read little-endian only); little-endian without BOM still reads', () => {
+  const be = (s: string): Buffer => Buffer.from(s, 'utf16le').swap16();
+  const text = 'id,name\n1,Müller\n2,Zoë\n';
+  return withSource(
+    {
+      'bom.csv': Buffer.concat([Buffer.from([0xfe, 0xff]), be(text)]),
+      'nobom.csv': be(text),
+      'le.csv': Buffer.from(text, 'utf16le'),
+    },
+    async (dir, conn) => {
+      for (const file of ['bom.csv', 'nobom.csv']) {
+        const f = join(dir, file);
+        await assert.rejects(registerSource(conn, { path: f, format: 'csv', key: null, limit: null, encoding: 'utf-16' }), {
+          message: `cannot read source ${f} (csv): ${f} is UTF-16 big-endian, and source.encoding utf-16 reads little-endian (as DuckDB does); convert it, e.g. iconv -f UTF-16BE -t UTF-16LE, or to UTF-8`,
+        });
+      }
+      const { relation } = await registerSource(conn, { path: join(dir, 'le.csv'), format: 'csv', key: null, limit: null, encoding: 'utf-16' });
+      assert.deepEqual((await conn.runAndReadAll(`SELECT name FROM ${relation} ORDER BY id`)).getRowsJson(), [['Müller'], ['Zoë']]);
+    },
+  );
+});
