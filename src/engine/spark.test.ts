@@ -271,6 +271,44 @@ sparkTest('a CSV source in UTF-16LE without BOM, with a t/f column: Spark reads 
   assert.deepEqual(spark.filter((r) => r.name === 'Zoë 2').map((r) => [r.flag, r.t]), [[true, 'BOOLEAN']]);
 });
 
+sparkTest('a CSV source with dates and timestamps in the formats DuckDB detected (03/25/2024, 25.03.85 14:05:00): Spark sends the values, URLs and request_ids DuckDB does', async () => {
+  const csv = join(tmp.dir, 'dates.csv');
+  const days = ['03/25/2024', '12/01/2023', '1/5/2024', '02/29/2024', '07/04/1999', '10/31/2000'];
+  const ats = ['25.03.85 14:05:00', '01.12.23 09:30:05', '31.12.69 23:59:59', '29.02.24 00:00:00', '04.07.99 12:00:00', '31.10.68 06:07:08'];
+  await writeFile(csv, 'id,day,at\n' + days.map((d, i) => `${i + 1},${d},${ats[i]}`).join('\n') + '\n');
+  const config = (engine: 'local' | 'spark') =>
+    loadConfig(
+      {
+        version: 1,
+        name: 'spark_dates',
+        source: { path: csv, key: ['day', 'at'] },
+        request: { url: `${server.url}/items/{{ id }}`, query: { day: '{{ day }}', at: '{{ at }}' } },
+        sink: { path: join(tmp.dir, 'lake', `dates_${engine}`), source_columns: ['day', 'at'] },
+        execution: engine === 'spark' ? { engine, workers: 2, spark: sparkSection() } : { engine },
+      },
+      { baseDir: tmp.dir },
+    );
+  const s = await runConfig(await config('spark'));
+  assert.equal(s.rows, 6);
+  const l = await runConfig(await config('local'));
+  assert.equal(l.rows, 6);
+  const q = 'SELECT request_id, day, typeof(day) AS dt, "at", typeof("at") AS att, url FROM t ORDER BY request_id';
+  const spark = await queryTable(join(tmp.dir, 'lake', 'dates_spark'), q);
+  assert.deepEqual(spark, await queryTable(join(tmp.dir, 'lake', 'dates_local'), q));
+  // As DuckDB reads them: %y 69-99 is 19xx, 00-68 20xx (Spark's yy alone would say 2085).
+  assert.deepEqual(
+    spark.map((r) => new URL(r.url as string).searchParams.toString()).sort(),
+    [
+      'day=1999-07-04&at=1999-07-04+12%3A00%3A00',
+      'day=2000-10-31&at=2068-10-31+06%3A07%3A08',
+      'day=2023-12-01&at=2023-12-01+09%3A30%3A05',
+      'day=2024-01-05&at=1969-12-31+23%3A59%3A59',
+      'day=2024-02-29&at=2024-02-29+00%3A00%3A00',
+      'day=2024-03-25&at=1985-03-25+14%3A05%3A00',
+    ],
+  );
+});
+
 sparkTest('a worker that fails in the executors ends the run with RunError carrying its stderr', async () => {
   const dir = join(tmp.dir, 'mw');
   await mkdir(dir, { recursive: true });

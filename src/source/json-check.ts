@@ -90,3 +90,20 @@ export async function maybeLenientJson(conn: DuckDBConnection, files: readonly s
   }
   return out;
 }
+
+/**
+ * The line numbers of records of a JSON-lines file (DuckDB's rows, numbered from 1 in
+ * file order: it skips blank lines), for the record numbers in `records`.
+ */
+export async function jsonRecordLines(file: string, records: readonly number[]): Promise<Map<number, number>> {
+  const wanted = new Set(records);
+  const last = Math.max(0, ...records);
+  const out = new Map<number, number>();
+  let n = 0;
+  for await (const [line, bytes] of linesOf(file)) {
+    if (bytes.toString('utf8').trim() === '') continue;
+    if (wanted.has(++n)) out.set(n, line);
+    if (n >= last) break;
+  }
+  return out;
+}

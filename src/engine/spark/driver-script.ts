@@ -60,10 +60,11 @@ def read_source(spark, src):
     else:
         raise ValueError("unknown source format " + fmt)
     # Columns read as text because Spark's parser takes fewer forms than DuckDB did
-    # (t/f booleans), cast as DuckDB read them (plan.ts source.casts).
+    # (t/f booleans, dates in the format DuckDB found), converted as DuckDB read them by
+    # a Spark SQL expression each (plan.ts source.casts).
     casts = src.get("casts") or {}
     if casts:
-        df = df.select(*[F.col(q(c)).cast(casts[c]).alias(c) if c in casts else F.col(q(c)) for c in df.columns])
+        df = df.select(*[F.expr(casts[c]).alias(c) if c in casts else F.col(q(c)) for c in df.columns])
     return df
 
 
@@ -243,6 +244,9 @@ def main(plan_path):
         emit("batch_start", index=b, rows=rows)
         part = df.where(F.col(bucket).between(lo, hi)).drop(bucket)
         # Hash partitioning on request_id: a retried task gets exactly the same rows.
+        # A naive timestamp goes to the worker as DuckDB renders it (2024-03-25 14:05:00,
+        # the cast's text), not as to_json's 2024-03-25T14:05:00.000.
+        part = part.select(*[F.col(q(f.name)).cast("string").alias(f.name) if f.dataType.typeName() == "timestamp_ntz" else F.col(q(f.name)) for f in part.schema.fields])
         part.repartition(max(1, min(parallelism, rows)), F.col(rid)).createOrReplaceTempView("restlake_batch")
         progress.group = group
         results = (spark.sql(transform)

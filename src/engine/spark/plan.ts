@@ -20,7 +20,7 @@ export interface SparkPlan {
   /**
    * `schema`: the DDL Spark reads a CSV or JSON source with (DuckDB's sniffed types), or
    * null; `options`: its reader options (sourceReadOptions); `casts`: columns cast after
-   * reading (name -> Spark SQL type; source-schema.ts sparkCastsOf).
+   * reading (name -> a Spark SQL expression over the text column; source-schema.ts sparkCastsOf).
    */
   source: { path: string | null; table: string | null; format: string; limit: number | null; schema: string | null; options: Record<string, string>; casts: Record<string, string> };
   sink: { path: string; mode: 'append' | 'overwrite' };
