@@ -2,9 +2,9 @@
 // S3 clients built from them. Credentials are never read here: the SDK's default provider chain finds
 // them (AWS_ACCESS_KEY_ID/..., AWS_PROFILE and ~/.aws files, SSO, web identity, ECS/IMDS), so no secret
 // ever passes through restlake's own code, messages or logs.
-import os from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { perUserTempDir } from '../../private-dir.js';
 import { DeltaError } from '../errors.js';
 
 export interface S3Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
@@ -16,7 +16,10 @@ export interface S3Settings {
   region?: string;
   /** Path-style addressing (http://host/bucket/key). RESTLAKE_S3_PATH_STYLE; default: on iff an endpoint is set. */
   forcePathStyle: boolean;
-  /** Where localPath() keeps downloaded objects. RESTLAKE_S3_CACHE_DIR; default <tmpdir>/restlake-s3-cache. */
+  /**
+   * Where localPath() keeps downloaded objects. RESTLAKE_S3_CACHE_DIR; default <tmpdir>/restlake-s3-cache-<uid>.
+   * Private to the user: created 0700 and used only while it is ours and not group/world-writable.
+   */
   cacheDir: string;
   /** Explicit credentials (tests, embedding); undefined = the SDK's default provider chain. */
   credentials?: S3Credentials;
@@ -41,7 +44,7 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
     endpoint,
     region: nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION),
     forcePathStyle,
-    cacheDir: path.resolve(nonEmpty(env.RESTLAKE_S3_CACHE_DIR) ?? path.join(os.tmpdir(), 'restlake-s3-cache')),
+    cacheDir: path.resolve(nonEmpty(env.RESTLAKE_S3_CACHE_DIR) ?? perUserTempDir('restlake-s3-cache')),
   };
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startS3Server, type S3TestServer } from '../../testkit/s3-server.js';
 import { DeltaError } from '../errors.js';
 import { openStorage } from './open.js';
-import { S3Storage, type S3StorageOptions } from './s3.js';
+import { pruneS3Cache, S3_CACHE_MAX_AGE_MS, S3Storage, type S3StorageOptions } from './s3.js';
 import { s3SettingsFromEnv } from './s3-settings.js';
 
 let s3: S3TestServer;
@@ -212,6 +212,94 @@ describe('S3Storage.localPath and uploadLocal', () => {
     const head = await s3.client().send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `${st.prefix}/data/big.parquet` }));
     assert.match(head.ETag ?? '', /-3"?$/, `a 3-part multipart ETag, got ${head.ETag}`);
     assert.equal(existsSync(big), false);
+  });
+});
+
+describe('the S3 object cache is private to the user', () => {
+  const uid = process.getuid!();
+
+  test('the default cache is <tmpdir>/restlake-s3-cache-<uid>; it is created 0700 and its copies 0600', async () => {
+    assert.equal(s3SettingsFromEnv({}).cacheDir, path.join(os.tmpdir(), `restlake-s3-cache-${uid}`));
+    const cacheDir = path.join(tmp, 'fresh-cache', 'c');
+    const st = storage({ settings: { cacheDir } });
+    await st.write('part-0.parquet', Buffer.from('response bodies'));
+    const umask = process.umask(0o022);
+    try {
+      const file = await st.localPath('part-0.parquet');
+      assert.equal(path.dirname(file), cacheDir);
+      assert.equal((await fs.stat(cacheDir)).mode & 0o777, 0o700);
+      assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  // A directory someone else made (or made writable) is never used, and nothing in it is read.
+  const refused: { title: string; make(dir: string): Promise<void>; why: string; rootOnly?: boolean }[] = [
+    { title: 'world-writable', make: (d) => fs.mkdir(d).then(() => fs.chmod(d, 0o777)), why: 'is writable by others (mode 0777)' },
+    { title: 'group-writable', make: (d) => fs.mkdir(d).then(() => fs.chmod(d, 0o770)), why: 'is writable by its group (mode 0770)' },
+    { title: 'a symlink to a directory', make: (d) => fs.mkdir(d + '-target').then(() => fs.symlink(d + '-target', d)), why: 'is a symbolic link, not a directory' },
+    { title: 'a file', make: (d) => fs.writeFile(d, 'x'), why: 'cannot be created (EEXIST)' },
+    {
+      title: "another user's (pre-created 0755)",
+      make: (d) => fs.mkdir(d, { mode: 0o755 }).then(() => fs.chown(d, 65534, 65534)),
+      why: `is owned by uid 65534, not by us (uid ${uid})`,
+      rootOnly: true,
+    },
+  ];
+  for (const [i, c] of refused.entries()) {
+    test(`a cache directory that is ${c.title} is refused, planted copies unread`, { skip: c.rootOnly && uid !== 0 ? 'needs root to chown' : false }, async () => {
+      const cacheDir = path.join(tmp, `planted-${i}`);
+      await c.make(cacheDir);
+      const st = storage({ settings: { cacheDir } });
+      const data = Buffer.from('the real object');
+      await st.write('part-0.parquet', data);
+      const err = await st.localPath('part-0.parquet').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof DeltaError);
+      assert.equal(
+        err.message,
+        `the S3 object cache directory ${cacheDir} ${c.why}; it must be private to this user: remove it, or set RESTLAKE_S3_CACHE_DIR to a directory of your own`,
+      );
+    });
+  }
+
+  test('copies unused for a week and downloads left unfinished for a day are pruned when a process first uses the cache', async () => {
+    const cacheDir = path.join(tmp, 'prune-cache');
+    await fs.mkdir(cacheDir, { mode: 0o700 });
+    const now = Date.now();
+    const day = 24 * 3600_000;
+    const files: [name: string, ageMs: number, kept: boolean][] = [
+      ['a'.repeat(40) + '.parquet', S3_CACHE_MAX_AGE_MS + day, false],
+      ['b'.repeat(40) + '.parquet', S3_CACHE_MAX_AGE_MS - day, true],
+      ['c'.repeat(40), S3_CACHE_MAX_AGE_MS + day, false],
+      ['d'.repeat(40) + '.parquet.0f0e.part', 2 * day, false],
+      ['e'.repeat(40) + '.parquet.0f0e.part', 3600_000, true],
+      ['notes.txt', S3_CACHE_MAX_AGE_MS + day, true],
+    ];
+    for (const [name, age] of files) {
+      await fs.writeFile(path.join(cacheDir, name), 'x');
+      await fs.utimes(path.join(cacheDir, name), new Date(now - age), new Date(now - age));
+    }
+    const st = storage({ settings: { cacheDir } });
+    await st.write('part-0.parquet', Buffer.from('fresh'));
+    const fresh = path.basename(await st.localPath('part-0.parquet'));
+    assert.deepEqual((await fs.readdir(cacheDir)).sort(), [...files.filter((f) => f[2]).map((f) => f[0]), fresh].sort());
+    assert.equal(await pruneS3Cache(cacheDir, now), 0, 'pruning twice removes nothing more');
+  });
+
+  test('a cache hit marks the copy used, so the pruning keeps copies in use', async () => {
+    const cacheDir = path.join(tmp, 'touch-cache');
+    const st = storage({ settings: { cacheDir } });
+    await st.write('part-0.parquet', Buffer.from('in use'));
+    const file = await st.localPath('part-0.parquet');
+    const old = new Date(Date.now() - S3_CACHE_MAX_AGE_MS - 3600_000);
+    await fs.utimes(file, old, old);
+    assert.equal(await st.localPath('part-0.parquet'), file);
+    assert.ok(Date.now() - (await fs.stat(file)).mtimeMs < 60_000, 'the hit refreshed the mtime');
+    assert.equal(await pruneS3Cache(cacheDir), 0);
   });
 });
 

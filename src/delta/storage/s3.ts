@@ -17,6 +17,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { privateDirProblem } from '../../private-dir.js';
 import { DeltaError } from '../errors.js';
 import { registerStorageScheme } from './open.js';
 import { s3ClientFor, s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
@@ -35,6 +36,15 @@ export interface S3StorageOptions extends UploadOptions {
 const ROOT_RE = /^(s3|s3a|s3n):\/\/([^/?#]+)(\/[^?#]*)?$/i;
 // Concurrent localPath() calls for one object share one download, across all storages of the process.
 const downloads = new Map<string, Promise<string>>();
+// Cache directories this process has checked (private to us) and pruned, once each.
+const readyCacheDirs = new Map<string, Promise<void>>();
+
+/** Cached objects unused for this long are removed (when a process first uses the cache). */
+export const S3_CACHE_MAX_AGE_MS = 7 * 24 * 3600_000;
+/** Downloads left unfinished (a process killed mid-download) are removed after this long. */
+const PART_MAX_AGE_MS = 24 * 3600_000;
+/** A cache hit refreshes the file's mtime (its "last used") at most this often. */
+const TOUCH_AFTER_MS = 3600_000;
 
 export class S3Storage implements Storage {
   readonly root: string;
@@ -183,19 +193,28 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * A local copy for readers that need a file (DuckDB). Cached under the object's key, ETag and size, so
-   * a copy is downloaded once and an object replaced under the same key is never served stale.
+   * A local copy for readers that need a file (DuckDB), in the cache directory (settings.cacheDir).
+   * A copy's name is a hash of the bucket, key, ETag and size, so a copy is downloaded once and an
+   * object replaced under the same key (another ETag) is never served stale. A file of that name is
+   * trusted when its size matches because only this user can have put it there: the directory is
+   * checked to be ours and not group/world-writable before anything in it is used, and a file enters
+   * it only by rename after a complete download made with If-Match on that ETag. Files are 0600.
    */
   async localPath(relPath: string): Promise<string> {
     const key = this.key(relPath);
+    await this.cacheReady();
     for (let attempt = 1; ; attempt++) {
       const head = await this.head(key);
       if (!head) throw new DeltaError('DELTA_STORAGE', `S3 object s3://${this.bucket}/${key} does not exist`);
       const id = createHash('sha256').update(`${this.bucket}\0${key}\0${head.etag}\0${head.size}`).digest('hex').slice(0, 40);
       const ext = path.extname(key);
       const file = path.join(this.cacheDir, id + (/^\.[A-Za-z0-9]{1,16}$/.test(ext) ? ext : ''));
-      const cached = await fs.stat(file).catch(() => null);
-      if (cached?.size === head.size) return file;
+      const cached = await fs.lstat(file).catch(() => null);
+      if (cached?.isFile() && cached.size === head.size) {
+        // Marks it used, so the pruning of unused copies keeps it.
+        if (Date.now() - cached.mtimeMs > TOUCH_AFTER_MS) await fs.utimes(file, new Date(), new Date()).catch(() => {});
+        return file;
+      }
       let pending = downloads.get(file);
       if (!pending) {
         pending = this.download(key, head.etag, head.size, file).finally(() => downloads.delete(file));
@@ -211,12 +230,32 @@ export class S3Storage implements Storage {
     }
   }
 
+  /** The cache directory, created 0700 and checked to be private to us, pruned once per process. */
+  private cacheReady(): Promise<void> {
+    const dir = this.cacheDir;
+    let ready = readyCacheDirs.get(dir);
+    if (!ready) {
+      ready = (async () => {
+        const problem = privateDirProblem(dir);
+        if (problem) {
+          throw new DeltaError(
+            'DELTA_STORAGE',
+            `the S3 object cache directory ${dir} ${problem}; it must be private to this user: remove it, or set RESTLAKE_S3_CACHE_DIR to a directory of your own`,
+          );
+        }
+        await pruneS3Cache(dir);
+      })();
+      readyCacheDirs.set(dir, ready);
+      ready.catch(() => readyCacheDirs.delete(dir));
+    }
+    return ready;
+  }
+
   private async download(key: string, etag: string, size: number, file: string): Promise<string> {
-    await fs.mkdir(this.cacheDir, { recursive: true });
     const part = `${file}.${randomUUID()}.part`;
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag || undefined }));
-      await pipeline(r.Body as Readable, createWriteStream(part));
+      await pipeline(r.Body as Readable, createWriteStream(part, { flags: 'wx', mode: 0o600 }));
       const got = (await fs.stat(part)).size;
       if (got !== size) throw new Error(`downloaded ${got} bytes, expected ${size}`);
       await fs.rename(part, file); // same content under a content-derived name: replacing a twin is harmless
@@ -237,6 +276,25 @@ export class S3Storage implements Storage {
     }
     await fs.rm(localFile, { force: true });
   }
+}
+
+/**
+ * Removes cached copies unused (not read through localPath) for S3_CACHE_MAX_AGE_MS and downloads
+ * left unfinished for a day; returns how many files it removed. Other files are left alone.
+ */
+export async function pruneS3Cache(dir: string, now = Date.now()): Promise<number> {
+  let removed = 0;
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const part = name.endsWith('.part');
+    if (!part && !/^[0-9a-f]{40}(\.[A-Za-z0-9]{1,16})?$/.test(name)) continue;
+    const file = path.join(dir, name);
+    const st = await fs.lstat(file).catch(() => null);
+    if (!st?.isFile() || now - st.mtimeMs <= (part ? PART_MAX_AGE_MS : S3_CACHE_MAX_AGE_MS)) continue;
+    await fs.rm(file, { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 function statusOf(e: unknown): number | undefined {
