@@ -152,6 +152,32 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
       ['request.allowed_hosts', 'does not include the url\'s host "api.example.com"', 6],
     ],
   },
+  // Credentials in the URL: refused at load (the per-row check would fail every row), the
+  // message names the key and never the URL, which holds the password.
+  {
+    title: 'url with a literal user:password@',
+    yaml: HEAD.replace('https://api.example.com', 'https://svc:Sup3rS3cretPw@api.example.com'),
+    env: { NOT_ECHOED: 'Sup3rS3cretPw' },
+    expect: [['request.url', 'must not hold credentials (user:password@ before the host); put them in auth (type: basic)', 6]],
+  },
+  {
+    title: 'url with user:password@ from an environment variable',
+    yaml: HEAD.replace('https://api.example.com', '${env:API_BASE}').replace('  url:', '  allowed_hosts: [127.0.0.1]\n  url:'),
+    env: { API_BASE: 'http://svc:Sup3rS3cretPw@127.0.0.1:8901' },
+    expect: [['request.url', 'must not hold credentials (user:password@ before the host); put them in auth (type: basic)', 7]],
+  },
+  {
+    title: 'url with a user (a token) and no password',
+    yaml: HEAD.replace('https://api.example.com', 'https://tok3n-abc@api.example.com'),
+    env: { NOT_ECHOED: 'tok3n-abc' },
+    expect: [['request.url', 'must not hold credentials (user:password@ before the host); put them in auth (type: basic)', 6]],
+  },
+  {
+    title: 'url with user:password@ before a templated host',
+    yaml: HEAD.replace('https://api.example.com/x/{{ id }}', 'https://svc:pw-x1@{{ tenant }}.example.com/x').replace('  url:', '  allowed_hosts: ["*.example.com"]\n  url:'),
+    env: { NOT_ECHOED: 'pw-x1' },
+    expect: [['request.url', 'must not hold credentials (user:password@ before the host); put them in auth (type: basic)', 7]],
+  },
   {
     title: 'url with an unsupported scheme',
     yaml: HEAD.replace('https://api.example.com', 'ftp://api.example.com'),

@@ -77,6 +77,11 @@ test('the literal host of a URL template', () => {
   assert.deepEqual(literalHost('{{ base }}/x'), { kind: 'templated' });
   assert.equal(literalHost('ftp://x/{{ a }}').kind, 'bad');
   assert.equal(literalHost('api.example.com/x').kind, 'bad');
+  // Credentials before the host, literal or ahead of a templated host; an "@" after the host is path or query.
+  for (const url of ['https://u:p@api.example.com/{{ id }}', 'https://u@api.example.com', 'https://u:p@{{ host }}/x', 'http://u:p@']) {
+    assert.deepEqual(literalHost(url), { kind: 'bad', message: 'must not hold credentials (user:password@ before the host); put them in auth (type: basic)' }, url);
+  }
+  assert.deepEqual(literalHost('https://api.example.com/users/a@b.c?cc=x@y'), { kind: 'literal', host: 'api.example.com' });
   assert.equal(hostAllowed('a.example.com', ['*.example.com']), true);
   assert.equal(hostAllowed('example.com', ['*.example.com']), false);
   assert.equal(hostAllowed('api.example.com', ['api.example.com:8443']), true);

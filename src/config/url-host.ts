@@ -10,6 +10,8 @@ export type LiteralHost =
   /** The template itself does not parse; that is reported on its own. */
   | { kind: 'unparsable' };
 
+const CREDENTIALS = 'must not hold credentials (user:password@ before the host); put them in auth (type: basic)';
+
 export function literalHost(url: string): LiteralHost {
   let parts;
   try {
@@ -30,6 +32,9 @@ export function literalHost(url: string): LiteralHost {
   if (!/^https?$/i.test(scheme[1])) return { kind: 'bad', message: `must use http:// or https://, not ${scheme[1]}://` };
   const rest = prefix.slice(scheme[0].length);
   const end = rest.search(/[/?#]/);
+  // Credentials would land in the sink's url column and in logs, and the per-row check
+  // refuses them anyway; the message never repeats the URL, which holds the password.
+  if ((end < 0 ? rest : rest.slice(0, end)).includes('@')) return { kind: 'bad', message: CREDENTIALS };
   // The authority ends inside literal text (a "/", "?" or "#" follows) or the URL has no template at all.
   if (end < 0 && !whole) return { kind: 'templated' };
   const authority = end < 0 ? rest : rest.slice(0, end);
