@@ -128,6 +128,32 @@ test('plan renders the first requests with secrets redacted and sends nothing', 
   }
 });
 
+test('transport.tls.verify: false is warned about once by validate, plan and run (and never when verify is on)', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  const WARNING =
+    'restlake: warn: transport.tls.verify is false: server certificates are not checked, so anyone on the network path can pose as the API and read the requests, credentials included; use it only for testing, or trust a private CA with transport.tls.ca_file\n';
+  try {
+    await writeFile(join(tmp.dir, 'rows.csv'), 'id\n1\n');
+    for (const verify of [false, true]) {
+      await writeFile(
+        join(tmp.dir, 'p.yaml'),
+        ['version: 1', 'name: noverify', 'source: { path: ./rows.csv }', `request: { url: "${server.url}/items/{{ id }}" }`, `transport: { tls: { verify: ${verify} } }`, 'sink: { path: ./lake/out, mode: overwrite }'].join('\n'),
+      );
+      for (const args of [['validate', 'p.yaml'], ['plan', 'p.yaml', '--json'], ['run', 'p.yaml', '--quiet']]) {
+        const c = io(tmp.dir);
+        assert.equal(await main(args, c), 0, c.err());
+        assert.equal(c.err(), verify ? '' : WARNING, `${args[0]} with verify: ${verify}`);
+        if (args[0] === 'plan') assert.doesNotMatch(c.out(), /warn/, 'plan --json keeps stdout to the requests');
+      }
+    }
+    assert.equal(server.count(), 2, 'one request per run');
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
 test('run and plan of a CSV with a bad line: exit 3, the line shown in full (the sniffer alone blamed a missing column), nothing sent', async () => {
   const tmp = await tempDir();
   const server = await startTestServer();

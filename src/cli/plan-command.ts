@@ -1,5 +1,6 @@
 // `restlake plan <config> [--limit N] [--set k=v]... [--json]`: the first N requests,
 // rendered and redacted, none sent.
+import { configWarnings } from '../config/warnings.js';
 import { planRequests, type PlannedRequest } from '../engine/plan.js';
 import { parse, positiveInt } from './args.js';
 import type { Command, CommandIO } from './commands.js';
@@ -24,6 +25,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   const path = configPath(positionals, io, USAGE);
   const limit = values.limit === undefined ? 5 : positiveInt(values.limit, '--limit', USAGE);
   const config = await loadFromArgs(path, setValues(values.set));
+  for (const warning of configWarnings(config)) io.stderr.write(`restlake: warn: ${warning}\n`);
   const planned = await planRequests(config, limit);
   if (values.json === true) {
     for (const p of planned) io.stdout.write(JSON.stringify(p) + '\n');

@@ -2,7 +2,10 @@
 // YAML line). Every case asserts the complete list, so an extra or missing issue fails too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
+import { makeCerts } from '../transport/test-support.js';
 import { loadConfig } from './load.js';
 import { issuesOf, tempDir, type TempDir } from './testing.js';
 
@@ -295,6 +298,50 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
       ['sink.source_columns[1]', '"run_id" is a column restlake writes itself; it cannot be copied from the source', 10],
     ],
   },
+  // TLS files are parsed at load: a file that is no certificate or key would fail every
+  // row's handshake at run time. Messages name the file, never its contents.
+  {
+    title: 'tls: key_file that is not a key',
+    yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./client.crt\n    key_file: ./bad.key\n',
+    env: { NOT_ECHOED: 'SECRETKEYMATERIAL' },
+    expect: [['transport.tls.key_file', '<dir>/bad.key is not a PEM private key (no "-----BEGIN ... PRIVATE KEY-----" block)', 12]],
+  },
+  {
+    title: 'tls: key_file with a PEM block that does not parse',
+    yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./client.crt\n    key_file: ./block.key\n',
+    env: { NOT_ECHOED: 'SECRETKEYMATERIAL' },
+    expect: [['transport.tls.key_file', '<dir>/block.key is not a valid PEM private key', 12]],
+  },
+  {
+    title: 'tls: encrypted key_file',
+    yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./client.crt\n    key_file: ./encrypted.key\n',
+    expect: [['transport.tls.key_file', '<dir>/encrypted.key holds an encrypted private key; restlake needs it unencrypted (it takes no passphrase)', 12]],
+  },
+  {
+    title: 'tls: key_file of another certificate',
+    yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./client.crt\n    key_file: ./server.key\n',
+    expect: [['transport.tls.key_file', '<dir>/server.key is not the private key of cert_file <dir>/client.crt', 12]],
+  },
+  {
+    title: 'tls: cert_file and key_file swapped',
+    yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./client.key\n    key_file: ./client.crt\n',
+    expect: [
+      ['transport.tls.cert_file', '<dir>/client.key is not a PEM certificate file (no "-----BEGIN CERTIFICATE-----" block)', 11],
+      ['transport.tls.key_file', '<dir>/client.crt is not a PEM private key (no "-----BEGIN ... PRIVATE KEY-----" block)', 12],
+    ],
+  },
+  {
+    title: 'tls: ca_file that is not a certificate',
+    yaml: HEAD + 'transport:\n  tls:\n    ca_file: ./bad.crt\n',
+    env: { NOT_ECHOED: 'SECRETKEYMATERIAL' },
+    expect: [['transport.tls.ca_file', '<dir>/bad.crt is not a PEM certificate file (no "-----BEGIN CERTIFICATE-----" block)', 11]],
+  },
+  {
+    title: 'tls: ca_file whose second certificate does not parse',
+    yaml: HEAD + 'transport:\n  tls:\n    ca_file: ./second-bad-ca.crt\n',
+    env: { NOT_ECHOED: 'SECRETKEYMATERIAL' },
+    expect: [['transport.tls.ca_file', '<dir>/second-bad-ca.crt holds a certificate that does not parse (number 2 of 2)', 11]],
+  },
   {
     title: 'tls: cert without key',
     yaml: HEAD + 'transport:\n  tls:\n    cert_file: ./exists.pem\n',
@@ -475,7 +522,23 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
 let tmp: TempDir;
 before(async () => {
   tmp = await tempDir();
-  await tmp.write('exists.pem', 'pem');
+  // Real TLS material (the loader parses it) and files that only look like it.
+  const certs = makeCerts();
+  for (const [f, from] of [['exists.pem', certs.clientCert], ['client.crt', certs.clientCert], ['client.key', certs.clientKey], ['server.key', certs.serverKey], ['ca.crt', certs.caCert]]) {
+    await tmp.write(f!, await readFile(from!, 'utf8'));
+  }
+  const ca = await readFile(certs.caCert, 'utf8');
+  certs.cleanup();
+  await tmp.write('bad.key', 'not-a-key SECRETKEYMATERIAL\n');
+  await tmp.write('block.key', '-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n');
+  const encrypted = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'SECRETKEYMATERIAL' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  await tmp.write('encrypted.key', encrypted.privateKey);
+  await tmp.write('bad.crt', 'SECRETKEYMATERIAL\n');
+  await tmp.write('second-bad-ca.crt', ca + '-----BEGIN CERTIFICATE-----\nSECRETKEYMATERIAL\n-----END CERTIFICATE-----\n');
   await tmp.write('adir/x', '');
 });
 after(async () => {

@@ -1,17 +1,22 @@
 // Valid configs: every shorthand and default normalised into the one typed shape.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from './load.js';
 import { DESIGN_EXAMPLE, MINIMAL_YAML, issuesOf, tempDir, type TempDir } from './testing.js';
 import type { PipelineConfig } from './types.js';
+import { makeCerts } from '../transport/test-support.js';
 
 let tmp: TempDir;
 before(async () => {
   tmp = await tempDir();
   // Files the configs below name as module middleware or TLS material: the loader checks they exist.
-  for (const f of ['m.js', 'middleware/sign.ts', 'sub/mw/sign.ts', 'sub/certs/ca.pem', 'c.pem', 'k.pem']) await tmp.write(f, '// test\n');
+  for (const f of ['m.js', 'middleware/sign.ts', 'sub/mw/sign.ts']) await tmp.write(f, '// test\n');
+  // TLS files are parsed too: real ones.
+  const certs = makeCerts();
+  for (const [f, from] of [['sub/certs/ca.pem', certs.caCert], ['c.pem', certs.clientCert], ['k.pem', certs.clientKey]]) await tmp.write(f!, await readFile(from!, 'utf8'));
+  certs.cleanup();
 });
 after(async () => {
   await tmp.cleanup();

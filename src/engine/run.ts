@@ -2,6 +2,7 @@
 // is sent before it passes), then hand it to the engine.
 import { loadConfig } from '../config/load.js';
 import type { PipelineConfig } from '../config/types.js';
+import { configWarnings } from '../config/warnings.js';
 import { ConfigError, RunError } from '../errors.js';
 import type { EngineContext, RunOptions } from './context.js';
 import { newRunId } from './job.js';
@@ -25,6 +26,7 @@ async function sparkEngine(): Promise<SparkEngine> {
 /** Runs an already loaded config. */
 export async function runConfig(config: PipelineConfig, opts: RunOptions = {}): Promise<RunSummary> {
   const ctx: EngineContext = { ...opts, config, runId: newRunId(), log: opts.log ?? (() => {}) };
+  for (const warning of configWarnings(config)) ctx.log('warn', warning);
   if (config.execution.engine === 'spark') {
     if (opts.rows) throw new ConfigError([{ path: 'execution.engine', message: 'rows given in memory need the local engine' }]);
     return (await sparkEngine())(ctx);

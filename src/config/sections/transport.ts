@@ -4,6 +4,7 @@ import type { TransportConfig } from '../types.js';
 import { positiveDuration, positiveDurationValue, size, strictObject } from '../schema-parts.js';
 import { positiveInt } from './common.js';
 import { ALWAYS, asRecord, existingFilePath } from './context.js';
+import { tlsFileProblems } from '../tls-files.js';
 
 const tls = strictObject({
   verify: z.boolean().default(true).describe('Verify server certificates (turn off only for testing).'),
@@ -19,6 +20,7 @@ const tls = strictObject({
     if (hasCert !== hasKey) {
       c.addIssue({ code: 'custom', path: [hasCert ? 'key_file' : 'cert_file'], message: `is required with ${hasCert ? 'cert_file' : 'key_file'} (mTLS needs both)` });
     }
+    for (const p of tlsFileProblems(v)) c.addIssue({ code: 'custom', path: [p.key], message: p.message });
   }, ALWAYS)
   .describe('TLS settings; mTLS when cert_file and key_file are given.');
 

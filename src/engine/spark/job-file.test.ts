@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
+import { makeCerts } from '../../transport/test-support.js';
 import { buildSparkJob } from './job-file.js';
 
 const SECRET = 'client-secret-never-shipped';
@@ -15,7 +16,9 @@ test('the shipped job holds no OAuth2 secret, keeps the driver address, and ship
   t.after(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'certs'));
   await mkdir(join(dir, 'mw'));
-  await writeFile(join(dir, 'certs/ca.pem'), 'pem');
+  const certs = makeCerts(); // the loader parses TLS files
+  await writeFile(join(dir, 'certs/ca.pem'), await readFile(certs.caCert));
+  certs.cleanup();
   await writeFile(join(dir, 'mw/sign.ts'), 'export const sign = () => (ctx, next) => next();\n');
   const config = await loadConfig(
     {
