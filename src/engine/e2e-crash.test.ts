@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runPipeline } from '../index.js';
 import { queryTable, scoreReply, startCli, startTestServer, tempDir, waitFor, type TestServer } from './e2e-support.js';
@@ -174,6 +174,55 @@ test('a second Ctrl-C quits at once and leaves no run directory (it holds the jo
     assert.equal(await cli.done, 130, cli.err());
     assert.deepEqual((await readdir(runTmp)).filter((f) => f.startsWith('restlake-run-')), []);
   } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('kill -9 of the driver leaves its run directory (job with the password, spool); the next run removes it, never a live run\'s', { timeout: 120_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 20 }));
+  const runTmp = join(tmp.dir, 'tmp');
+  await mkdir(runTmp, { mode: 0o700 });
+  const env = { ...process.env, TMPDIR: runTmp, RL_TEST_PASSWORD: 'b4sic-Passw0rd-xyz' };
+  const runDirs = async (): Promise<string[]> => (await readdir(runTmp)).filter((f) => f.startsWith('restlake-run-')).sort();
+  let live: ReturnType<typeof startCli> | null = null;
+  try {
+    const write = async (name: string, n: number): Promise<string> => {
+      const cfg = join(tmp.dir, `${name}.json`);
+      const source = join(tmp.dir, `${name}.csv`);
+      await writeFile(source, ['id', ...Array.from({ length: n }, (_, i) => `${name}-${i}`)].join('\n') + '\n');
+      await writeFile(
+        cfg,
+        JSON.stringify({
+          ...config(server, source, join(tmp.dir, `${name}-sink`), { workers: 1, concurrency: 2 }),
+          auth: { type: 'basic', username: 'svc', password: '${env:RL_TEST_PASSWORD}' },
+        }),
+      );
+      return cfg;
+    };
+    const killed = startCli(['run', await write('killed', 100_000), '--quiet'], { env });
+    await waitFor(() => server.seen.some((r) => r.url.includes('killed-')), 60_000, 'the first run sending');
+    const [left] = await runDirs();
+    assert.ok(left);
+    killed.child.kill('SIGKILL');
+    await killed.done;
+    // What the reviewer found: the job (with the password) and the spool stay behind.
+    assert.match(await readFile(join(runTmp, left, 'job.json'), 'utf8'), /b4sic-Passw0rd-xyz/);
+    assert.ok(existsSync(join(runTmp, left, 'spool')));
+
+    live = startCli(['run', await write('live', 100_000), '--quiet'], { env });
+    await waitFor(() => server.seen.some((r) => r.url.includes('live-')), 60_000, 'the live run sending');
+    const liveDir = (await runDirs()).find((d) => d !== left);
+    assert.ok(liveDir);
+
+    const next = startCli(['run', await write('next', 3), '--quiet'], { env });
+    assert.equal(await next.done, 0, next.err());
+    assert.deepEqual(await runDirs(), [liveDir], "the killed run's directory is gone, the live run's kept");
+    assert.ok(existsSync(join(runTmp, liveDir, 'job.json')));
+  } finally {
+    live?.child.kill('SIGKILL');
+    await live?.done;
     await server.close();
     await tmp.cleanup();
   }

@@ -3,8 +3,8 @@
 // Delta sink in micro-batches. Memory stays flat: DuckDB streams the source, each
 // worker holds a bounded number of rows, and results go to disk, not to the heap.
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedactor } from '../middleware/redact.js';
@@ -14,6 +14,7 @@ import type { EngineContext } from './context.js';
 import { Dispatcher } from './dispatch.js';
 import { buildJob, needsDriverServices } from './job.js';
 import type { RunData } from './local-data.js';
+import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import { startServices, type RunningServices } from './services.js';
 import { Spool } from './spool.js';
 import { RunStats, type ProgressSnapshot } from './stats.js';
@@ -28,7 +29,10 @@ export function workerCount(config: EngineContext['config']): number {
 
 export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
   const { config, runId, log } = ctx;
-  const runDir = await mkdtemp(join(tmpdir(), 'restlake-run-'));
+  // Run directories of this user's runs that were killed (kill -9) hold credentials and
+  // responses too: gone with their owner, they are removed here (run-dir.ts).
+  for (const dir of await removeStaleRunDirs()) log('debug', `removed the run directory ${dir} of a run that is gone`);
+  const runDir = await createRunDir();
   // The run directory holds the job (with the pipeline's basic/bearer credentials) and
   // spooled responses: a second Ctrl-C exits at once, past the finally below, so the
   // process's exit removes it too.
