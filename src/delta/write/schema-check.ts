@@ -1,5 +1,6 @@
-// Schema rules for writes: an append must match the table's columns and types; mergeSchema may add new
-// nullable columns (and fill columns the data lacks with nulls). Types compare without metadata/nullability.
+// Schema rules for writes: an append must have the table's types for the columns it has; table columns
+// the data lacks must be nullable (they are written as nulls, as Spark's and delta-rs's appends do), and
+// only mergeSchema may add new (nullable) columns. Types compare without metadata/nullability.
 import { DeltaError } from '../errors.js';
 import type { DeltaType, StructField, StructType } from '../schema/types.js';
 
@@ -35,11 +36,10 @@ export function reconcileSchema(table: StructType, incoming: StructType, mergeSc
   const problems: string[] = [];
   if (wrongType.length) problems.push(`different types: ${wrongType.join(', ')}`);
   if (!mergeSchema && extra.length) problems.push(`columns not in the table: ${extra.map((f) => f.name).join(', ')}`);
-  if (!mergeSchema && missing.length) problems.push(`table columns missing from the data: ${missing.map((f) => f.name).join(', ')}`);
-  if (mergeSchema) {
-    const notNull = missing.filter((f) => !f.nullable);
-    if (notNull.length) problems.push(`non-nullable table columns missing from the data: ${notNull.map((f) => f.name).join(', ')}`);
-  }
+  // Another writer may have added nullable columns (delta-rs schema_mode=merge, Spark mergeSchema):
+  // rows without them read as null there, so a write that lacks them still fits the table.
+  const notNull = missing.filter((f) => !f.nullable);
+  if (notNull.length) problems.push(`non-nullable table columns missing from the data: ${notNull.map((f) => f.name).join(', ')}`);
   if (problems.length) throw new SchemaMismatchError(where, problems, mergeSchema);
   const added = extra.map((f) => ({ ...f, nullable: true, metadata: f.metadata ?? {} }));
   return { schema: { type: 'struct', fields: [...table.fields, ...added] }, added };
