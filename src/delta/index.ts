@@ -11,7 +11,7 @@ export type { Snapshot, SnapshotOptions } from './log/snapshot.js';
 export type {
   Action, AddFile, RemoveFile, Metadata, Protocol, Txn, CommitInfo, DeletionVectorDescriptor, DomainMetadata,
 } from './log/actions.js';
-export type { WriteOptions, WriteResult } from './write/write.js';
+export type { WriteObserver, WriteOptions, WriteResult } from './write/write.js';
 export { DEFAULT_ROW_GROUP_ROWS } from './write/files.js';
 export { SchemaMismatchError } from './write/schema-check.js';
 export { TableGoneError } from './write/write.js';

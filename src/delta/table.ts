@@ -2,7 +2,7 @@
 // kept is the newest snapshot built, from which later snapshots replay just the newer commits.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DeltaError } from './errors.js';
-import type { Action } from './log/actions.js';
+import type { Action, AddFile } from './log/actions.js';
 import { commitActions } from './log/commit.js';
 import { assertWritable, assertWriterProtocol, inCommitTimestampsEnabled } from './log/features.js';
 import { writeCheckpoint } from './log/checkpoint-write.js';
@@ -62,6 +62,14 @@ export class DeltaTable {
     const snap = await this.snapshot(opts);
     await registerScan(conn, this.storage, snap, viewName);
     return snap;
+  }
+
+  /**
+   * Creates TEMP VIEW `viewName` on `conn` with the rows of just `files` (add actions of this
+   * table), read under `snap`'s schema, partitioning and column mapping.
+   */
+  async registerFiles(conn: DuckDBConnection, viewName: string, snap: Snapshot, files: AddFile[]): Promise<void> {
+    await registerScan(conn, this.storage, { ...snap, files }, viewName);
   }
 
   write(conn: DuckDBConnection, opts: WriteOptions): Promise<WriteResult> {

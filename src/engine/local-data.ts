@@ -98,7 +98,7 @@ export async function openRunData(ctx: EngineContext, runDir: string): Promise<R
       sourceRows = source.rows ?? (await countRows(srcConn, relation));
       makeStream = (succeeded) => openRowStream(srcConn, config, relation, columns, succeeded, sourceRows ?? undefined);
     }
-    const sink = await Sink.open(config, sinkSchema(config, columns), runId);
+    const sink = await Sink.open(config, sinkSchema(config, columns), runId, ctx.log);
     const succeeded = await sink.succeededIds(srcConn);
     const stream = await makeStream(succeeded);
     const widenForLastCommit = (): Promise<number> =>

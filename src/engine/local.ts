@@ -65,7 +65,12 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         // No sink yet means no row was sent yet: nothing to commit.
         if (sinkFailed || !data) return;
         const file = await spool.rotate();
-        if (!file) return;
+        if (!file) {
+          // Nothing to commit: still take in what other runs committed, so the send loop
+          // skips their request_ids (a failed look only waits for the next one).
+          if (!allSent) await data.sink.refresh(data.sinkConn).catch((e: unknown) => log('debug', `sink refresh: ${(e as Error).message.split('\n')[0]}`));
+          return;
+        }
         try {
           const t0 = performance.now();
           const r = await data.sink.commit(data.sinkConn, [file.path], file.rows, file.longestLine);
@@ -129,6 +134,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
 
     let sent = 0;
     let streamed = 0;
+    let skippedElsewhere = 0;
     let exhausted = false;
     const expected = stream.pending;
     const progress = (): ProgressSnapshot => ({
@@ -162,6 +168,11 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
             if (stopReading) break outer;
             const id = batch.ids[i] as string;
             const line = batch.lines[i] as string;
+            // Another run of this pipeline committed it since this run started (Sink.refresh).
+            if (sink.committedElsewhere(id)) {
+              skippedElsewhere++;
+              continue;
+            }
             while (!dispatcher.trySend(id, line)) {
               if (stopReading) break outer;
               await dispatcher.room();
@@ -226,7 +237,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       sink: config.sink.path,
       outcome,
       source_rows: sourceRows,
-      skipped_succeeded: exhausted && sourceRows !== null ? Math.max(0, sourceRows - streamed - stream.duplicates) : null,
+      skipped_succeeded: exhausted && sourceRows !== null ? Math.max(0, sourceRows - streamed - stream.duplicates) + skippedElsewhere : null,
       duplicates: stream.duplicates,
       rows: stats.rows,
       succeeded: stats.succeeded,

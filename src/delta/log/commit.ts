@@ -30,6 +30,12 @@ export interface CommitOptions {
    * be the first action, gets `inCommitTimestamp`, strictly greater than the previous commit's.
    */
   inCommitTimestamps?: boolean;
+  /**
+   * Called with each commit another writer made first, once the protocol's own conflict check
+   * let ours move past it, before ours is tried at the next version: the caller's own conflict
+   * rule (e.g. rows that must not be in the table twice). Throwing abandons the commit.
+   */
+  onConcurrentCommit?: (theirs: Action[], version: number) => Promise<void>;
 }
 
 function ictOf(actions: Action[]): number | null {
@@ -65,6 +71,7 @@ export async function commitActions(storage: Storage, actions: Action[], opts: C
     if (!winner) continue; // vanished (should not happen); try the same version again
     const theirs = parseJsonLines(winner, commitFile(v));
     current = resolveConflict(current, theirs, v, storage.root);
+    if (opts.onConcurrentCommit) await opts.onConcurrentCommit(theirs, v);
     const theirIct = ictOf(theirs);
     if (opts.inCommitTimestamps && theirIct !== null) current = withIct(current, Math.max(ictOf(current) ?? 0, theirIct + 1));
     v++;

@@ -41,6 +41,27 @@ export interface WriteOptions {
    * replaced by an older copy, it is not quietly started again (TableGoneError).
    */
   minVersion?: number;
+  /** A caller's view of the commits other writers make around this write (see WriteObserver). */
+  observer?: WriteObserver;
+}
+
+/**
+ * Lets a caller keep rows of its own out of a table that concurrent writers fill too (a
+ * commit's rows must not repeat what another writer committed): it sees the table the write
+ * plans against, every commit that lands between that and this write's own, and what this
+ * write added.
+ */
+export interface WriteObserver {
+  /** The table the write plans against (null: none yet), before the rows query runs. */
+  planned?(snap: Snapshot | null): Promise<void>;
+  /**
+   * A commit another writer made after `planned`'s snapshot and before this write's commit,
+   * with the files this write adds. Throwing abandons the write (its files are deleted) and
+   * the error reaches the caller; otherwise the commit is tried at the next version.
+   */
+  concurrent?(theirs: Action[], version: number, ours: AddFile[]): Promise<void>;
+  /** This write committed `version`, adding `ours`. */
+  committed?(version: number, ours: AddFile[]): void;
 }
 
 /** DELTA_TABLE_GONE: a write's `minVersion` was not met; `latest` is what the log holds now (null: no table). */
@@ -71,6 +92,7 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
   }
   const partitionColumns = opts.partitionColumns ?? snap?.partitionColumns ?? [];
   const { schema, metadata, protocol } = planSchema(snap, opts, storage.root);
+  await opts.observer?.planned?.(snap);
 
   // Stage: the select's columns, cast to the table types, in table order (absent columns as NULL).
   const described = await queryJson(conn, `DESCRIBE ${opts.selectSql}`).catch((e: Error) => {
@@ -145,12 +167,18 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
 
   let version: number;
   try {
-    version = await commitActions(storage, actions, { readVersion: snap ? snap.version : -1, inCommitTimestamps: inCommitTimestampsEnabled(metadata ?? snap!.metadata) });
+    const concurrent = opts.observer?.concurrent?.bind(opts.observer);
+    version = await commitActions(storage, actions, {
+      readVersion: snap ? snap.version : -1,
+      inCommitTimestamps: inCommitTimestampsEnabled(metadata ?? snap!.metadata),
+      onConcurrentCommit: concurrent && ((theirs, v) => concurrent(theirs, v, written.adds)),
+    });
   } catch (e) {
     await cleanup();
     if (e instanceof TxnAlreadyCommitted) return { version: e.atVersion, files: 0, rows: 0, skipped: true };
     throw e;
   }
+  opts.observer?.committed?.(version, written.adds);
   await ctx.afterCommit(version, (metadata ?? snap?.metadata)?.configuration ?? {});
   return { version, files: written.adds.length, rows: written.rows, skipped: false };
 }
