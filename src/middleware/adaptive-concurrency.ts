@@ -7,8 +7,9 @@
 // A 429 also engages the origin's rate pacer (rate-pacer.ts): concurrency alone cannot
 // hold a request rate. buildChain puts backoff_pause just outside this (the default
 // one, or one listed after retry), so requests that waited out a server's pause pass
-// the pacer when they resume. List it inside (after) retry and before rate_limit: a
-// slot is then held per attempt, not during backoff, and no permit is held waiting for it.
+// the pacer when they resume. List it inside (after) retry: a slot is then held per
+// attempt, not during backoff. Wherever it is listed, no rate-limit permit is held
+// waiting for it (buildChain takes permits last).
 import type { MiddlewareConfig } from '../config/types.js';
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';

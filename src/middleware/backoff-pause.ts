@@ -6,10 +6,10 @@
 // little jitter so paused requests do not all return in the same millisecond. Without
 // a driver the pause is kept in this worker. buildChain always adds this inside the
 // last retry listed (chainLayout in index.ts), so it runs once per attempt: a 429 that
-// retry gets past still pauses the other rows. And it comes before every rate-limit
-// permit (a rate_limit listed outside retry takes its permit inside, after this) and
-// before the adaptive_concurrency it adds or one listed after retry, so a request
-// waiting out a pause holds neither a permit nor a concurrency slot.
+// retry gets past still pauses the other rows. It comes before every rate-limit
+// permit (buildChain takes them last) and before the adaptive_concurrency it adds or
+// one listed after retry, so a request waiting out a pause holds neither a permit nor
+// a concurrency slot.
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
 import { serverBackoffMs } from './retry-after.js';

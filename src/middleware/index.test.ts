@@ -137,25 +137,31 @@ const rateCfg = (o: Partial<RateCfg> = {}): RateCfg => ({ type: 'rate_limit', re
 const ordered = (order: Order, rl: RateCfg, re: RetryCfg): MiddlewareConfig[] => (order === 'rl-first' ? [rl, re] : [re, rl]);
 
 const layerNames = (mw: MiddlewareConfig[]): string[] =>
-  chainLayout(mw).map((l) => (l.layer === 'configured' ? mw[l.index].type : l.layer === 'row_permit' ? `permit of ${l.index}` : l.layer));
+  chainLayout(mw).map((l) =>
+    l.layer === 'configured' ? mw[l.index].type : l.layer === 'owe_permit' ? `owe permit of ${l.index}` : l.layer === 'permits' ? `permits of ${l.indexes.join(',')}` : l.layer,
+  );
 
-test('chain order: the built-in waits go inside retry, before the first rate_limit or adaptive_concurrency after it, and every permit is taken after them', () => {
+test('chain order: the built-in waits go inside retry, before the first rate_limit or adaptive_concurrency after it; every permit is taken last', () => {
   const headers: MiddlewareConfig = { type: 'headers', set: {}, remove: [] };
   const ac: MiddlewareConfig = { type: 'adaptive_concurrency', enabled: true, min: 1, max: null };
-  // rl-first: the rate_limit keeps its place (one permit per row) but takes the permit innermost.
-  assert.deepEqual(layerNames(ordered('rl-first', rateCfg(), retryCfg())), ['rate_limit', 'retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permit of 0']);
-  // retry-first: the waits just before the rate_limit, inside retry.
-  assert.deepEqual(layerNames(ordered('retry-first', rateCfg(), retryCfg())), ['retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'rate_limit']);
-  // Both: the row's permit is taken with the attempt's, after the waits.
-  assert.deepEqual(layerNames([rateCfg(), retryCfg(), headers, rateCfg({ per_origin: true })]), [
-    'rate_limit', 'retry', 'headers', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permit of 0', 'rate_limit',
-  ]);
-  assert.deepEqual(layerNames([headers, retryCfg(), ac, rateCfg()]), ['headers', 'retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'rate_limit']);
-  assert.deepEqual(layerNames([rateCfg(), retryCfg(), ac]), ['rate_limit', 'retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permit of 0']);
+  const cb: MiddlewareConfig = { type: 'circuit_breaker', enabled: true, failure_ratio: 0.5, min_requests: 5, window_ms: 1000, open_ms: 1000, max_wait_ms: null };
+  const waits = ['circuit_breaker', 'backoff_pause', 'adaptive_concurrency'];
+  // rl-first: the rate_limit keeps its place to note the permit a row owes (one per row), taken last.
+  assert.deepEqual(layerNames(ordered('rl-first', rateCfg(), retryCfg())), ['owe permit of 0', 'retry', ...waits, 'permits of 0', 'auth']);
+  // retry-first: a permit per send, nothing at the listed place.
+  assert.deepEqual(layerNames(ordered('retry-first', rateCfg(), retryCfg())), ['retry', ...waits, 'permits of 1', 'auth']);
+  // Both: the row's permit is taken with the send's, in config order.
+  assert.deepEqual(layerNames([rateCfg(), retryCfg(), headers, rateCfg({ per_origin: true })]), ['owe permit of 0', 'retry', 'headers', ...waits, 'permits of 0,3', 'auth']);
+  assert.deepEqual(layerNames([headers, retryCfg(), ac, rateCfg()]), ['headers', 'retry', ...waits, 'permits of 3', 'auth']);
+  assert.deepEqual(layerNames([rateCfg(), retryCfg(), ac]), ['owe permit of 0', 'retry', ...waits, 'permits of 0', 'auth']);
+  // A circuit_breaker or adaptive_concurrency listed after rate_limit stays there, and still comes before the permit.
+  assert.deepEqual(layerNames([retryCfg(), rateCfg(), cb]), ['retry', 'backoff_pause', 'adaptive_concurrency', 'circuit_breaker', 'permits of 1', 'auth']);
+  assert.deepEqual(layerNames([retryCfg(), rateCfg(), ac]), ['retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permits of 1', 'auth']);
+  assert.deepEqual(layerNames([rateCfg(), ac]), ['circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permits of 0', 'auth']);
   // Inside the last retry listed; without retry, before the first rate_limit.
-  assert.deepEqual(layerNames([retryCfg(), rateCfg(), retryCfg()]), ['retry', 'rate_limit', 'retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permit of 1']);
-  assert.deepEqual(layerNames([headers, rateCfg()]), ['headers', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'rate_limit']);
-  assert.deepEqual(layerNames([]), ['circuit_breaker', 'backoff_pause', 'adaptive_concurrency']);
+  assert.deepEqual(layerNames([retryCfg(), rateCfg(), retryCfg()]), ['retry', 'owe permit of 1', 'retry', ...waits, 'permits of 1', 'auth']);
+  assert.deepEqual(layerNames([headers, rateCfg()]), ['headers', ...waits, 'permits of 1', 'auth']);
+  assert.deepEqual(layerNames([]), [...waits, 'auth']);
 });
 
 /** A server answering by path; records when each path was hit. */
@@ -226,8 +232,15 @@ for (const order of ORDERS) {
       {
         const { chain } = await chainFor(retryCfg({ max_attempts: 60, base_delay_ms: 1, max_delay_ms: 1, statuses: [500] }), 8);
         const stop = new AbortController();
-        setTimeout(() => stop.abort(), 500);
+        // Stop 300 ms after the 50th failure (however long a loaded machine takes to get there).
+        const watch = setInterval(() => {
+          if (hits('/failing').length >= DEFAULT_CIRCUIT_BREAKER.min_requests) {
+            clearInterval(watch);
+            setTimeout(() => stop.abort(), 300);
+          }
+        }, 10);
         await send(chain, '/failing', stop.signal);
+        clearInterval(watch);
         assert.equal(hits('/failing').length, DEFAULT_CIRCUIT_BREAKER.min_requests);
       }
       // 3. One slot (concurrency 1): a row backing off for 1 s holds none, the next row goes meanwhile.
@@ -317,4 +330,90 @@ for (const order of ORDERS) {
       await srv.close();
     }
   });
+}
+
+/** The most of `times` (sorted) in any window of `ms`. */
+function mostIn(times: number[], ms: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= ms) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+{
+  // A circuit_breaker or adaptive_concurrency listed anywhere: no permit is held while it
+  // makes a request wait, so the rows it held back do not go in a burst over the limit.
+  const RATE = 20;
+  const BURST = 2;
+  const rl = rateCfg({ requests_per_second: RATE, burst: BURST });
+  const re = retryCfg({ max_attempts: 20, base_delay_ms: 20, max_delay_ms: 100, statuses: [500] });
+  const cb: MiddlewareConfig = { type: 'circuit_breaker', enabled: true, failure_ratio: 0.5, min_requests: 5, window_ms: 1000, open_ms: 1000, max_wait_ms: 20_000 };
+  const ac: MiddlewareConfig = { type: 'adaptive_concurrency', enabled: true, min: 1, max: 2 };
+  const cases: { name: string; middleware: MiddlewareConfig[]; answer: (sinceStartMs: number, res: import('node:http').ServerResponse) => void }[] = [];
+  // An outage of 600 ms opens the circuit for a second; the rows wait for its probe.
+  const outage = (t: number, res: import('node:http').ServerResponse) => {
+    res.statusCode = t < 600 ? 500 : 200;
+    res.end();
+  };
+  // Two slow answers fill the window of 2; the other rows wait for a slot.
+  const slowFirst = (t: number, res: import('node:http').ServerResponse) => {
+    if (t < 200) setTimeout(() => res.end('ok'), 1500);
+    else res.end('ok');
+  };
+  for (const [name, middleware] of [
+    ['retry, rate_limit, circuit_breaker', [re, rl, cb]],
+    ['retry, circuit_breaker, rate_limit', [re, cb, rl]],
+    ['rate_limit, retry, circuit_breaker', [rl, re, cb]],
+  ] as const) cases.push({ name, middleware: [...middleware], answer: outage });
+  for (const [name, middleware] of [
+    ['retry, rate_limit, adaptive_concurrency', [re, rl, ac]],
+    ['retry, adaptive_concurrency, rate_limit', [re, ac, rl]],
+    ['rate_limit, adaptive_concurrency (no retry)', [rl, ac]],
+  ] as const) cases.push({ name, middleware: [...middleware], answer: slowFirst });
+
+  for (const c of cases) {
+    test(`rate_limit holds whatever the order (${c.name}): the rows a wait held back take their permits after it`, { timeout: 30_000 }, async () => {
+      const sends: number[] = [];
+      const firstSends: number[] = [];
+      const seen = new Set<string>();
+      const t0 = Date.now();
+      const srv = await httpServer((req, res) => {
+        const now = Date.now();
+        sends.push(now);
+        if (!seen.has(req.url!)) {
+          seen.add(req.url!);
+          firstSends.push(now);
+        }
+        c.answer(now - t0, res);
+      });
+      const config = testConfig({ request: { url: srv.url + '/' }, middleware: c.middleware });
+      config.execution.concurrency = 16;
+      const transport = createTransport(transportConfig({ connections: 16 }));
+      try {
+        const chain = await buildChain(config, testRuntime(), transport);
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (next < 40) {
+              const ex = exchange({ url: `${srv.url}/row${next++}` });
+              await chain(ex);
+              assert.equal(ex.response?.status, 200);
+            }
+          }),
+        );
+        // A rate_limit before retry takes a permit per row (retries take none): count first sends.
+        const limited = c.middleware.indexOf(rl) < c.middleware.indexOf(re) ? firstSends : sends;
+        // The bucket allows BURST at once and RATE a second (+2 for timer jitter).
+        const perSecond = mostIn(limited, 1000);
+        const per200 = mostIn(limited, 200);
+        assert.ok(perSecond <= RATE + BURST + 2, `${perSecond} requests in one second`);
+        assert.ok(per200 <= BURST + RATE / 5 + 2, `${per200} requests in 200 ms`);
+      } finally {
+        await transport.close();
+        await srv.close();
+      }
+    });
+  }
 }

@@ -6,6 +6,7 @@
 //     circuit_breaker       unless configured (on by default, conservative thresholds)
 //     backoff_pause         always: run-wide pauses after 429/503 with Retry-After
 //     adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
+//   rate-limit permits    one layer taking the permit of every rate_limit listed
 //   auth                  innermost, so every attempt (retry) carries fresh credentials
 //   transport             one attempt (allowed_hosts checked again, whatever middleware did)
 //
@@ -13,21 +14,23 @@
 // the three run once per attempt, wherever retry is listed. backoff_pause then sees
 // every attempt's 429 + Retry-After, also one that retry gets past, and pauses the
 // other rows; the breaker and the AIMD limit count attempts; no concurrency slot is
-// held through retry's backoff.
+// held through retry's backoff. Layers listed after a rate_limit or an
+// adaptive_concurrency (a signing module, say) run after the three.
 //
-// The three make requests wait (for a probe, out of a server's pause, for a slot or a
-// paced turn), so every rate-limit permit is taken after them: a permit is spent when
-// taken, and requests that held permits through a wait would all go when it ends, in
-// one burst over the limit (rate-limit.ts). A rate_limit listed after retry comes
-// after them by the rule above. One listed before retry (one permit per row) keeps
-// its place in the onion, but takes its permit inside retry (rowRateLimit): just
-// before the first rate_limit listed after retry, or after everything configured
-// when there is none, so also after the three. backoff_pause sits just outside
-// adaptive_concurrency (when the config lists the latter after retry): a request
-// waiting out a server's pause holds no concurrency slot, and when the pause ends it
-// passes the rate pacer, which spaces the resumed requests instead of letting them hit
-// the server in one burst. A circuit_breaker or adaptive_concurrency you list stays
-// where you list it: list it after retry and before rate_limit.
+// Every rate-limit permit is taken last, when nothing can hold the request back any
+// more: a permit is spent when taken, and requests that held permits through a wait
+// (for a circuit's probe, out of a server's pause, for a concurrency slot or a paced
+// turn, in a module of yours) would all go when it ends, in one burst over the limit
+// (rate-limit.ts). So where a rate_limit is listed, and where a circuit_breaker or
+// adaptive_concurrency is listed relative to it, does not matter. Its place only says
+// how many permits it takes: listed after the last retry (or with no retry), one per
+// attempt; listed before it, one per call (per row, or per attempt of an outer retry):
+// it notes the permit owed there (owe_permit) and the row's first attempt that gets to
+// the permits takes it (rowPermits), later ones none.
+// backoff_pause sits just outside adaptive_concurrency (when the config lists the
+// latter after retry): a request waiting out a server's pause holds no concurrency
+// slot, and when the pause ends it passes the rate pacer, which spaces the resumed
+// requests instead of letting them hit the server in one burst.
 //
 // Built once per worker, before any request; a module that cannot be loaded is a
 // config-time RestlakeError (RESTLAKE_MIDDLEWARE_MODULE).
@@ -46,7 +49,7 @@ import { composeHandler, type Handler } from './compose.js';
 import { headers } from './headers.js';
 import { logging } from './logging.js';
 import { moduleMiddleware } from './module.js';
-import { rateLimit, rowRateLimit } from './rate-limit.js';
+import { permitGate, rateLimit, rowPermits, sendPermits, type PermitTaker } from './rate-limit.js';
 import { retry } from './retry.js';
 import { timing } from './timing.js';
 import { transportHandler } from './transport-handler.js';
@@ -71,25 +74,35 @@ export const builtinMiddleware: Record<string, MiddlewareFactory<any>> = {
 /** Defaults for the resilience middleware a config does not list (issue 5: on by default). */
 export const DEFAULT_CIRCUIT_BREAKER = { failure_ratio: 0.8, min_requests: 50, window_ms: 30_000, open_ms: 10_000 } as const;
 
-/** One layer of the chain buildChain makes, outermost first; auth and the transport follow. */
+/** One layer of the chain buildChain makes, outermost first; the transport follows. */
 export type ChainLayer =
-  /** config.middleware[index], at its place (for a rate_limit listed outside retry: where it notes the permit owed) */
+  /** config.middleware[index], at its place (never a rate_limit: see the next two) */
   | { layer: 'configured'; index: number }
   /** a built-in default buildChain adds */
   | { layer: 'circuit_breaker' | 'backoff_pause' | 'adaptive_concurrency' }
-  /** where the rate_limit config.middleware[index], listed outside retry, takes its permit */
-  | { layer: 'row_permit'; index: number };
+  /** where the rate_limit config.middleware[index], listed before the last retry, notes the permit a row owes */
+  | { layer: 'owe_permit'; index: number }
+  /** the auth config's middleware (none for auth: none) */
+  | { layer: 'auth' }
+  /**
+   * Where the rate_limits config.middleware[indexes] take their permits, in that order:
+   * one layer, just before the transport. A permit per send, or, for one with an
+   * owe_permit layer, per mark.
+   */
+  | { layer: 'permits'; indexes: number[] };
 
 /** The order of the chain for `middleware` (see the top of this file). */
 export function chainLayout(middleware: readonly MiddlewareConfig[]): ChainLayer[] {
   let retryAt = -1;
   for (let i = 0; i < middleware.length; i++) if (middleware[i].type === 'retry') retryAt = i;
-  const after = (types: readonly string[]): number => {
-    for (let i = retryAt + 1; i < middleware.length; i++) if (types.includes(middleware[i].type)) return i;
-    return middleware.length;
-  };
-  const waitsAt = after(['rate_limit', 'adaptive_concurrency']);
-  const permitsAt = after(['rate_limit']); // never before waitsAt
+  let waitsAt = middleware.length;
+  for (let i = retryAt + 1; i < middleware.length; i++) {
+    const t = middleware[i].type;
+    if (t === 'rate_limit' || t === 'adaptive_concurrency') {
+      waitsAt = i;
+      break;
+    }
+  }
   const listed = new Set(middleware.map((m) => m.type));
   const out: ChainLayer[] = [];
   for (let i = 0; i <= middleware.length; i++) {
@@ -98,11 +111,15 @@ export function chainLayout(middleware: readonly MiddlewareConfig[]): ChainLayer
       out.push({ layer: 'backoff_pause' });
       if (!listed.has('adaptive_concurrency')) out.push({ layer: 'adaptive_concurrency' });
     }
-    if (i === permitsAt) {
-      for (let j = 0; j < retryAt; j++) if (middleware[j].type === 'rate_limit') out.push({ layer: 'row_permit', index: j });
-    }
-    if (i < middleware.length) out.push({ layer: 'configured', index: i });
+    if (i === middleware.length) break;
+    if (middleware[i].type !== 'rate_limit') out.push({ layer: 'configured', index: i });
+    else if (i < retryAt) out.push({ layer: 'owe_permit', index: i });
+    // A rate_limit after the last retry has nothing to do at its place: every send takes a permit.
   }
+  const indexes: number[] = [];
+  for (let i = 0; i < middleware.length; i++) if (middleware[i].type === 'rate_limit') indexes.push(i);
+  if (indexes.length > 0) out.push({ layer: 'permits', indexes });
+  out.push({ layer: 'auth' });
   return out;
 }
 
@@ -111,23 +128,38 @@ export async function buildChain(config: PipelineConfig, runtime: MiddlewareRunt
   const retryCfg = config.middleware.find((m) => m.type === 'retry');
   // The longest a server's Retry-After may hold an origin, for the run-wide pause and the pacer alike.
   const maxPauseMs = Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000);
-  // A rate_limit listed outside retry: its two parts, by index (rowRateLimit).
-  const split = new Map<number, { owe: Middleware; take: Middleware }>();
+  // A rate_limit listed before the last retry: its two parts, by index (rowPermits).
+  const owed = new Map<number, { owe: Middleware; take: PermitTaker }>();
   for (const l of layout) {
-    if (l.layer === 'row_permit') {
+    if (l.layer === 'owe_permit') {
       const m = config.middleware[l.index];
-      if (m.type === 'rate_limit') split.set(l.index, rowRateLimit(m, runtime));
+      if (m.type === 'rate_limit') owed.set(l.index, rowPermits(m, runtime));
     }
   }
   const chain: Middleware[] = [];
   for (const l of layout) {
     switch (l.layer) {
       case 'configured':
-        chain.push(split.get(l.index)?.owe ?? (await instantiate(config.middleware[l.index], l.index, config, runtime, maxPauseMs)));
+        chain.push(await instantiate(config.middleware[l.index], l.index, config, runtime, maxPauseMs));
         break;
-      case 'row_permit':
-        chain.push(split.get(l.index)!.take);
+      case 'owe_permit':
+        chain.push(owed.get(l.index)!.owe);
         break;
+      case 'permits':
+        chain.push(
+          permitGate(
+            l.indexes.map((i) => {
+              const m = config.middleware[i] as Extract<MiddlewareConfig, { type: 'rate_limit' }>;
+              return owed.get(i)?.take ?? sendPermits(m, runtime);
+            }),
+          ),
+        );
+        break;
+      case 'auth': {
+        const auth = await authMiddleware(config.auth, runtime);
+        if (auth) chain.push(auth);
+        break;
+      }
       case 'circuit_breaker':
         chain.push(await circuitBreaker({ enabled: true, ...DEFAULT_CIRCUIT_BREAKER }, runtime));
         break;
@@ -139,8 +171,6 @@ export async function buildChain(config: PipelineConfig, runtime: MiddlewareRunt
         break;
     }
   }
-  const auth = await authMiddleware(config.auth, runtime);
-  if (auth) chain.push(auth);
   return composeHandler(chain, transportHandler(transport, config.transport, hostPolicyOf(config.request)));
 }
 

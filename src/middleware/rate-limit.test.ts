@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { RowError } from '../errors.js';
 import { pausesOf } from './backoff-pause.js';
-import { rateLimit, rowRateLimit, type RateLimitOptions } from './rate-limit.js';
+import { permitGate, rateLimit, rowPermits, sendPermits, type RateLimitOptions } from './rate-limit.js';
 import { testExchange } from './testing.js';
 import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from './types.js';
 import { startDriverServices } from '../services/server.js';
@@ -107,11 +107,13 @@ test('a pause that begins while a row waits for its permit is waited out, and a 
   }
 });
 
-test('rowRateLimit (listed outside retry): one permit per call of owe, taken by the first attempt that reaches take', async () => {
+test('rowPermits (listed outside retry): one permit per call of owe, taken by the first attempt that reaches the gate', async () => {
   const svc = await startDriverServices({});
   const client = createDriverClient(svc.url, svc.secret);
   try {
-    const { owe, take } = rowRateLimit(opts(), runtime(client));
+    const row = rowPermits(opts(), runtime(client));
+    const owe = row.owe;
+    const take = permitGate([row.take]);
     const e = ex('http://api.local/x');
     let sent = 0;
     // owe, then a retry-like loop of 3 attempts through take.
@@ -130,7 +132,7 @@ test('rowRateLimit (listed outside retry): one permit per call of owe, taken by 
   }
 });
 
-test('rowRateLimit: an attempt that got no permit is not sent, and the next attempt still owes it', async () => {
+test('rowPermits: an attempt that got no permit is not sent, and the next attempt still owes it', async () => {
   let calls = 0;
   const driver = {
     acquirePermits: async (_key: string, want: number) => {
@@ -139,7 +141,9 @@ test('rowRateLimit: an attempt that got no permit is not sent, and the next atte
     },
     pausedUntil: () => 0,
   } as unknown as DriverServices;
-  const { owe, take } = rowRateLimit(opts(), { ...runtime(null), driver });
+  const row = rowPermits(opts(), { ...runtime(null), driver });
+  const owe = row.owe;
+  const take = permitGate([row.take]);
   const e = ex('http://api.local/x');
   const errors: (string | undefined)[] = [];
   await owe(e, async () => {
@@ -152,4 +156,24 @@ test('rowRateLimit: an attempt that got no permit is not sent, and the next atte
   assert.deepEqual(errors, ['RESTLAKE_DRIVER_DOWN', undefined, undefined]);
   assert.equal(e.attempts, 2);
   assert.equal(calls, 2);
+});
+
+test('permitGate: every rate_limit in turn, a permit per send for one listed after retry, per mark for one before it', async () => {
+  const svc = await startDriverServices({});
+  const client = createDriverClient(svc.url, svc.secret);
+  try {
+    const rt = runtime(client);
+    const row = rowPermits(opts(), rt);
+    const gate = permitGate([row.take, sendPermits(opts({ requests_per_second: 500 }), rt)]);
+    const e = ex('http://api.local/x');
+    let sent = 0;
+    await row.owe(e, async () => {
+      for (let i = 0; i < 3; i++) await gate(e, async () => void sent++);
+    });
+    assert.equal(sent, 3);
+    assert.deepEqual(svc.stats().permits, { '1000/100': 1, '500/100': 3 });
+  } finally {
+    await client.close();
+    await svc.close();
+  }
 });

@@ -3,20 +3,21 @@
 // worker and Spark executor; the driver client leases permits in small batches.
 // Without a driver (one process), the bucket lives here.
 //
-// Listed after (inside) `retry`, every attempt takes a permit. Listed before (outside)
-// `retry`, each row takes one (retries take none), and buildChain builds it with
-// rowRateLimit: the listed position only notes that the row owes a permit, and the
-// permit is taken inside retry, where a rate_limit listed there would take its own
-// (after the waits, below), just before the row's first attempt that gets that far.
+// buildChain takes every permit last (chainLayout in index.ts), in one layer
+// (permitGate) after all the middleware listed, just before auth and the transport.
+// Listed after the last `retry` (or with no retry), every attempt takes a permit
+// (sendPermits). Listed before (outside) `retry`, each row takes one (retries take
+// none): rowPermits' `owe`, at the listed position, only notes that the row owes a
+// permit, taken by the row's first attempt that gets to the permits.
 //
 // A permit is spent when it is taken, so it must be taken when nothing holds the
 // request back any more: requests that took permits and then waited (out a server's
 // pause, for a circuit's probe, for a concurrency slot or a paced turn) would all go
-// when the wait ends, in one burst over the limit. So buildChain puts those waits
-// (circuit_breaker, backoff_pause, adaptive_concurrency) before every permit, and a
-// run-wide pause (backoff_pause) that begins while a request waits for its permit is
-// waited out here, and a new permit taken after it: the one granted during the pause
-// is dropped (the bucket refills meanwhile anyway).
+// when the wait ends, in one burst over the limit. Taken last, no layer waits after
+// it, whatever order the middleware is listed in; and a run-wide pause (backoff_pause)
+// that begins while a request waits for its permit is waited out here, and a new
+// permit taken after it: the one granted during the pause is dropped (the bucket
+// refills meanwhile anyway).
 import { RowError } from '../errors.js';
 import { AbortedError } from '../transport/errors.js';
 import { originOf } from '../transport/origin.js';
@@ -80,7 +81,7 @@ function permitTaker(options: RateLimitOptions, runtime: MiddlewareRuntime): Tak
   };
 }
 
-/** A permit per call: per attempt when listed inside retry (buildChain), or wherever it is composed. */
+/** A permit per call, wherever it is composed (buildChain uses sendPermits and permitGate). */
 export const rateLimit: MiddlewareFactory<RateLimitOptions> = (options, runtime) => {
   const take = permitTaker(options, runtime);
   return async (ex, next) => {
@@ -89,14 +90,24 @@ export const rateLimit: MiddlewareFactory<RateLimitOptions> = (options, runtime)
 };
 
 /**
+ * What one rate_limit asks of a send, for permitGate: true when it may go (at once,
+ * without a promise, when it owes nothing), false when it may not (the outcome left on `ex`).
+ */
+export type PermitTaker = (ex: Exchange) => true | Promise<boolean>;
+
+/** A rate_limit listed after the last retry (or with none): a permit for every send. */
+export function sendPermits(options: RateLimitOptions, runtime: MiddlewareRuntime): PermitTaker {
+  return permitTaker(options, runtime);
+}
+
+/**
  * A rate_limit listed outside retry, in two parts: `owe`, at its listed position,
  * notes that the exchange owes a permit (once per call of it: once per row, or per
- * attempt of an outer retry); `take`, which buildChain places inside retry after the
- * circuit breaker, backoff pause and adaptive concurrency, takes it on the first
- * attempt that reaches it. So the permit is never held through those waits, nor
- * through a pause, and later attempts take none.
+ * attempt of an outer retry); `take`, in the permitGate buildChain puts last, takes it
+ * on the first send that gets there. So the permit is never held through a wait, nor
+ * through a pause, and later sends take none.
  */
-export function rowRateLimit(options: RateLimitOptions, runtime: MiddlewareRuntime): { owe: Middleware; take: Middleware } {
+export function rowPermits(options: RateLimitOptions, runtime: MiddlewareRuntime): { owe: Middleware; take: PermitTaker } {
   const take = permitTaker(options, runtime);
   // A mark on the exchange's own state, not a WeakSet of exchanges: a long-lived
   // collection every row enters and leaves made V8 promote each row's objects to the
@@ -108,13 +119,36 @@ export function rowRateLimit(options: RateLimitOptions, runtime: MiddlewareRunti
       marks(ex)[owes] = true;
       return next();
     },
-    take: async (ex, next) => {
-      if (marks(ex)[owes] === true) {
-        if (!(await take(ex))) return; // still owed: a later attempt tries again
-        marks(ex)[owes] = false;
-      }
-      await next();
+    take: (ex) => {
+      if (marks(ex)[owes] !== true) return true;
+      return take(ex).then((ok) => {
+        if (ok) marks(ex)[owes] = false; // else still owed: a later attempt tries again
+        return ok;
+      });
     },
+  };
+}
+
+/**
+ * The one layer that takes the permits of every rate_limit (`takers`, in config order)
+ * for a send, then calls next: buildChain puts it last, so no layer makes a request
+ * wait while it holds a permit.
+ */
+export function permitGate(takers: readonly PermitTaker[]): Middleware {
+  if (takers.length === 1) {
+    const take = takers[0];
+    return async (ex, next) => {
+      const ok = take(ex);
+      if (ok !== true && !(await ok)) return;
+      await next();
+    };
+  }
+  return async (ex, next) => {
+    for (let i = 0; i < takers.length; i++) {
+      const ok = takers[i](ex);
+      if (ok !== true && !(await ok)) return;
+    }
+    await next();
   };
 }
 
