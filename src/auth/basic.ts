@@ -1,5 +1,6 @@
 // auth: basic. The header value is computed once per worker; the middleware sits
-// innermost (just before the transport) so every attempt carries it. The value and its
+// after all the middleware listed (before only the rate-limit permits and the
+// transport) so every attempt carries it. The value and its
 // base64 part are secrets of their own: the password's base64 appears inside the
 // credential's only by alignment luck, so an API echoing the header would leak it.
 import type { AuthConfig } from '../config/types.js';

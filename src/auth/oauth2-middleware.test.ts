@@ -16,6 +16,7 @@ import { createRowProcessor } from '../request/execute.js';
 import { testConfig } from '../request/test-support.js';
 import { httpServer } from '../transport/test-support.js';
 import { createTransport } from '../transport/undici-transport.js';
+import { buildChain } from '../middleware/index.js';
 
 const SECRET = 'mw-client-secret-5c5c';
 
@@ -166,3 +167,69 @@ test('every access token the worker sends is redacted from echoed responses, acr
     await srv.close();
   }
 });
+
+/** The most of `times` (sorted) in any window of `ms`. */
+function mostIn(times: number[], ms: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= ms) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+// A slow identity provider and a tight rate limit: the rows waiting for a token hold no
+// rate-limit permit, so they do not all go when it comes; a row whose token goes stale
+// while it waits for its permit waits for the new one holding none.
+for (const order of ['retry-first', 'rl-first'] as const) {
+  test(`a slow token refresh under a rate limit (${order}): the API never sees more than the limit`, { timeout: 30_000 }, async () => {
+    const RATE = 10;
+    const BURST = 2;
+    const oauth = await startOAuthServer({ clients: [{ id: 'etl', secret: SECRET }], accessTokenLifetimeSec: 3600 });
+    const auth = oauthAuthConfig(oauth, { grant: 'client_credentials', clientId: 'etl', clientSecret: SECRET });
+    const sends: number[] = [];
+    const api = await httpServer(async (req, res) => {
+      sends.push(Date.now());
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      res.statusCode = token !== undefined && (await oauth.verify(token)) ? 200 : 401;
+      res.end();
+    });
+    const rl = { type: 'rate_limit' as const, requests_per_second: RATE, burst: BURST, per_origin: false };
+    const re = { type: 'retry' as const, max_attempts: 3, base_delay_ms: 50, max_delay_ms: 200, statuses: [500], on_network_error: true };
+    const config = testConfig({ request: { url: api.url + '/' }, auth, middleware: order === 'rl-first' ? [rl, re] : [re, rl] });
+    config.execution.concurrency = 16;
+    const svc = await startDriverServices({ config });
+    const client = createDriverClient(svc.url, svc.secret);
+    const transport = createTransport(config.transport);
+    try {
+      const chain = await buildChain({ ...config, auth: authConfigForWorkers(auth) }, testRuntime({ driver: client }), transport);
+      oauth.setLatency(1500); // every token request now takes 1.5 s
+      setTimeout(() => oauth.expireAccessTokens(), 800); // and the token in use is revoked
+      let next = 0;
+      const rows: Exchange[] = [];
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < 40) {
+            const ex = testExchange(`${api.url}/row${next++}`);
+            rows.push(ex);
+            await chain(ex);
+          }
+        }),
+      );
+      assert.ok(rows.every((ex) => ex.response?.status === 200), 'every row got through');
+      assert.equal(oauth.stats().grants.client_credentials, 2, 'one new token');
+      // Permits allow BURST at once and RATE a second (+2 for timer jitter; rl-first: the
+      // resend after a 401 takes none).
+      const perSecond = mostIn(sends, 1000);
+      const per200 = mostIn(sends, 200);
+      assert.ok(perSecond <= RATE + BURST + 2, `${perSecond} requests in one second`);
+      assert.ok(per200 <= BURST + RATE / 5 + 2, `${per200} requests in 200 ms`);
+    } finally {
+      await transport.close();
+      await client.close();
+      await svc.close();
+      await api.close();
+      await oauth.close();
+    }
+  });
+}

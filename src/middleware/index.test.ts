@@ -141,26 +141,26 @@ const layerNames = (mw: MiddlewareConfig[]): string[] =>
     l.layer === 'configured' ? mw[l.index].type : l.layer === 'owe_permit' ? `owe permit of ${l.index}` : l.layer === 'permits' ? `permits of ${l.indexes.join(',')}` : l.layer,
   );
 
-test('chain order: the built-in waits go inside retry, before the first rate_limit or adaptive_concurrency after it; every permit is taken last', () => {
+test('chain order: the built-in waits go inside retry, before the first rate_limit or adaptive_concurrency after it; every permit is taken last, after auth', () => {
   const headers: MiddlewareConfig = { type: 'headers', set: {}, remove: [] };
   const ac: MiddlewareConfig = { type: 'adaptive_concurrency', enabled: true, min: 1, max: null };
   const cb: MiddlewareConfig = { type: 'circuit_breaker', enabled: true, failure_ratio: 0.5, min_requests: 5, window_ms: 1000, open_ms: 1000, max_wait_ms: null };
   const waits = ['circuit_breaker', 'backoff_pause', 'adaptive_concurrency'];
   // rl-first: the rate_limit keeps its place to note the permit a row owes (one per row), taken last.
-  assert.deepEqual(layerNames(ordered('rl-first', rateCfg(), retryCfg())), ['owe permit of 0', 'retry', ...waits, 'permits of 0', 'auth']);
+  assert.deepEqual(layerNames(ordered('rl-first', rateCfg(), retryCfg())), ['owe permit of 0', 'retry', ...waits, 'auth', 'permits of 0']);
   // retry-first: a permit per send, nothing at the listed place.
-  assert.deepEqual(layerNames(ordered('retry-first', rateCfg(), retryCfg())), ['retry', ...waits, 'permits of 1', 'auth']);
+  assert.deepEqual(layerNames(ordered('retry-first', rateCfg(), retryCfg())), ['retry', ...waits, 'auth', 'permits of 1']);
   // Both: the row's permit is taken with the send's, in config order.
-  assert.deepEqual(layerNames([rateCfg(), retryCfg(), headers, rateCfg({ per_origin: true })]), ['owe permit of 0', 'retry', 'headers', ...waits, 'permits of 0,3', 'auth']);
-  assert.deepEqual(layerNames([headers, retryCfg(), ac, rateCfg()]), ['headers', 'retry', ...waits, 'permits of 3', 'auth']);
-  assert.deepEqual(layerNames([rateCfg(), retryCfg(), ac]), ['owe permit of 0', 'retry', ...waits, 'permits of 0', 'auth']);
+  assert.deepEqual(layerNames([rateCfg(), retryCfg(), headers, rateCfg({ per_origin: true })]), ['owe permit of 0', 'retry', 'headers', ...waits, 'auth', 'permits of 0,3']);
+  assert.deepEqual(layerNames([headers, retryCfg(), ac, rateCfg()]), ['headers', 'retry', ...waits, 'auth', 'permits of 3']);
+  assert.deepEqual(layerNames([rateCfg(), retryCfg(), ac]), ['owe permit of 0', 'retry', ...waits, 'auth', 'permits of 0']);
   // A circuit_breaker or adaptive_concurrency listed after rate_limit stays there, and still comes before the permit.
-  assert.deepEqual(layerNames([retryCfg(), rateCfg(), cb]), ['retry', 'backoff_pause', 'adaptive_concurrency', 'circuit_breaker', 'permits of 1', 'auth']);
-  assert.deepEqual(layerNames([retryCfg(), rateCfg(), ac]), ['retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permits of 1', 'auth']);
-  assert.deepEqual(layerNames([rateCfg(), ac]), ['circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'permits of 0', 'auth']);
+  assert.deepEqual(layerNames([retryCfg(), rateCfg(), cb]), ['retry', 'backoff_pause', 'adaptive_concurrency', 'circuit_breaker', 'auth', 'permits of 1']);
+  assert.deepEqual(layerNames([retryCfg(), rateCfg(), ac]), ['retry', 'circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'auth', 'permits of 1']);
+  assert.deepEqual(layerNames([rateCfg(), ac]), ['circuit_breaker', 'backoff_pause', 'adaptive_concurrency', 'auth', 'permits of 0']);
   // Inside the last retry listed; without retry, before the first rate_limit.
-  assert.deepEqual(layerNames([retryCfg(), rateCfg(), retryCfg()]), ['retry', 'owe permit of 1', 'retry', ...waits, 'permits of 1', 'auth']);
-  assert.deepEqual(layerNames([headers, rateCfg()]), ['headers', ...waits, 'permits of 1', 'auth']);
+  assert.deepEqual(layerNames([retryCfg(), rateCfg(), retryCfg()]), ['retry', 'owe permit of 1', 'retry', ...waits, 'auth', 'permits of 1']);
+  assert.deepEqual(layerNames([headers, rateCfg()]), ['headers', ...waits, 'auth', 'permits of 1']);
   assert.deepEqual(layerNames([]), [...waits, 'auth']);
 });
 

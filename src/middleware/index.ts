@@ -6,8 +6,8 @@
 //     circuit_breaker       unless configured (on by default, conservative thresholds)
 //     backoff_pause         always: run-wide pauses after 429/503 with Retry-After
 //     adaptive_concurrency  unless configured (on by default, max = execution.concurrency)
+//   auth                  after them all, so every attempt (retry) carries fresh credentials
 //   rate-limit permits    one layer taking the permit of every rate_limit listed
-//   auth                  innermost, so every attempt (retry) carries fresh credentials
 //   transport             one attempt (allowed_hosts checked again, whatever middleware did)
 //
 // "After retry" is after the last retry listed (the first place, when there is none):
@@ -20,13 +20,16 @@
 // Every rate-limit permit is taken last, when nothing can hold the request back any
 // more: a permit is spent when taken, and requests that held permits through a wait
 // (for a circuit's probe, out of a server's pause, for a concurrency slot or a paced
-// turn, in a module of yours) would all go when it ends, in one burst over the limit
-// (rate-limit.ts). So where a rate_limit is listed, and where a circuit_breaker or
-// adaptive_concurrency is listed relative to it, does not matter. Its place only says
-// how many permits it takes: listed after the last retry (or with no retry), one per
-// attempt; listed before it, one per call (per row, or per attempt of an outer retry):
-// it notes the permit owed there (owe_permit) and the row's first attempt that gets to
-// the permits takes it (rowPermits), later ones none.
+// turn, in a module of yours, for an OAuth2 token) would all go when it ends, in one
+// burst over the limit (rate-limit.ts). So where a rate_limit is listed, and where a
+// circuit_breaker or adaptive_concurrency is listed relative to it, does not matter.
+// Its place only says how many permits it takes: listed after the last retry (or with
+// no retry), one per send, a resend after a 401 included; listed before it, one per
+// call (per row, or per attempt of an outer retry): it notes the permit owed there
+// (owe_permit) and the row's first send takes it (rowPermits), later ones none. After
+// the permits, the OAuth2 token the worker holds then goes in the request; when it
+// holds none safe to send, the permits are dropped and taken again after the token
+// comes (permitGate, oauth2-middleware.ts).
 // backoff_pause sits just outside adaptive_concurrency (when the config lists the
 // latter after retry): a request waiting out a server's pause holds no concurrency
 // slot, and when the pause ends it passes the rate pacer, which spaces the resumed
@@ -37,7 +40,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { basicAuth } from '../auth/basic.js';
 import { bearerAuth } from '../auth/bearer.js';
-import { oauth2Middleware } from '../auth/oauth2-middleware.js';
+import { oauth2Auth } from '../auth/oauth2-middleware.js';
 import type { AuthConfig, MiddlewareConfig, PipelineConfig } from '../config/types.js';
 import { RestlakeError } from '../errors.js';
 import { hostPolicyOf } from '../request/allowed-hosts.js';
@@ -49,7 +52,7 @@ import { composeHandler, type Handler } from './compose.js';
 import { headers } from './headers.js';
 import { logging } from './logging.js';
 import { moduleMiddleware } from './module.js';
-import { permitGate, rateLimit, rowPermits, sendPermits, type PermitTaker } from './rate-limit.js';
+import { permitGate, rateLimit, rowPermits, sendPermits, type SendReady } from './rate-limit.js';
 import { retry } from './retry.js';
 import { timing } from './timing.js';
 import { transportHandler } from './transport-handler.js';
@@ -86,7 +89,7 @@ export type ChainLayer =
   | { layer: 'auth' }
   /**
    * Where the rate_limits config.middleware[indexes] take their permits, in that order:
-   * one layer, just before the transport. A permit per send, or, for one with an
+   * one layer, after auth, just before the transport. A permit per send, or, for one with an
    * owe_permit layer, per mark.
    */
   | { layer: 'permits'; indexes: number[] };
@@ -118,8 +121,8 @@ export function chainLayout(middleware: readonly MiddlewareConfig[]): ChainLayer
   }
   const indexes: number[] = [];
   for (let i = 0; i < middleware.length; i++) if (middleware[i].type === 'rate_limit') indexes.push(i);
-  if (indexes.length > 0) out.push({ layer: 'permits', indexes });
   out.push({ layer: 'auth' });
+  if (indexes.length > 0) out.push({ layer: 'permits', indexes });
   return out;
 }
 
@@ -129,7 +132,7 @@ export async function buildChain(config: PipelineConfig, runtime: MiddlewareRunt
   // The longest a server's Retry-After may hold an origin, for the run-wide pause and the pacer alike.
   const maxPauseMs = Math.max(retryCfg?.type === 'retry' ? retryCfg.max_delay_ms : 0, 60_000);
   // A rate_limit listed before the last retry: its two parts, by index (rowPermits).
-  const owed = new Map<number, { owe: Middleware; take: PermitTaker }>();
+  const owed = new Map<number, ReturnType<typeof rowPermits>>();
   for (const l of layout) {
     if (l.layer === 'owe_permit') {
       const m = config.middleware[l.index];
@@ -137,6 +140,7 @@ export async function buildChain(config: PipelineConfig, runtime: MiddlewareRunt
     }
   }
   const chain: Middleware[] = [];
+  let authSend: SendReady | null = null; // auth's, for the permit layer after it
   for (const l of layout) {
     switch (l.layer) {
       case 'configured':
@@ -150,14 +154,18 @@ export async function buildChain(config: PipelineConfig, runtime: MiddlewareRunt
           permitGate(
             l.indexes.map((i) => {
               const m = config.middleware[i] as Extract<MiddlewareConfig, { type: 'rate_limit' }>;
-              return owed.get(i)?.take ?? sendPermits(m, runtime);
+              return owed.get(i) ?? sendPermits(m, runtime);
             }),
+            authSend,
           ),
         );
         break;
       case 'auth': {
         const auth = await authMiddleware(config.auth, runtime);
-        if (auth) chain.push(auth);
+        if (auth) {
+          chain.push(auth.middleware);
+          authSend = auth.send;
+        }
         break;
       }
       case 'circuit_breaker':
@@ -190,16 +198,16 @@ async function instantiate(m: MiddlewareConfig, index: number, config: PipelineC
   }
 }
 
-async function authMiddleware(auth: AuthConfig, runtime: MiddlewareRuntime): Promise<Middleware | null> {
+async function authMiddleware(auth: AuthConfig, runtime: MiddlewareRuntime): Promise<{ middleware: Middleware; send: SendReady | null } | null> {
   switch (auth.type) {
     case 'none':
       return null;
     case 'basic':
-      return basicAuth(auth, runtime);
+      return { middleware: await basicAuth(auth, runtime), send: null };
     case 'bearer':
-      return bearerAuth(auth, runtime);
+      return { middleware: await bearerAuth(auth, runtime), send: null };
     case 'oauth2_client_credentials':
     case 'oauth2_password':
-      return oauth2Middleware(auth, runtime);
+      return oauth2Auth(auth, runtime);
   }
 }

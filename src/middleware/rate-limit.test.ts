@@ -113,7 +113,7 @@ test('rowPermits (listed outside retry): one permit per call of owe, taken by th
   try {
     const row = rowPermits(opts(), runtime(client));
     const owe = row.owe;
-    const take = permitGate([row.take]);
+    const take = permitGate([row]);
     const e = ex('http://api.local/x');
     let sent = 0;
     // owe, then a retry-like loop of 3 attempts through take.
@@ -143,7 +143,7 @@ test('rowPermits: an attempt that got no permit is not sent, and the next attemp
   } as unknown as DriverServices;
   const row = rowPermits(opts(), { ...runtime(null), driver });
   const owe = row.owe;
-  const take = permitGate([row.take]);
+  const take = permitGate([row]);
   const e = ex('http://api.local/x');
   const errors: (string | undefined)[] = [];
   await owe(e, async () => {
@@ -164,7 +164,7 @@ test('permitGate: every rate_limit in turn, a permit per send for one listed aft
   try {
     const rt = runtime(client);
     const row = rowPermits(opts(), rt);
-    const gate = permitGate([row.take, sendPermits(opts({ requests_per_second: 500 }), rt)]);
+    const gate = permitGate([row, sendPermits(opts({ requests_per_second: 500 }), rt)]);
     const e = ex('http://api.local/x');
     let sent = 0;
     await row.owe(e, async () => {

@@ -4,16 +4,17 @@
 // Without a driver (one process), the bucket lives here.
 //
 // buildChain takes every permit last (chainLayout in index.ts), in one layer
-// (permitGate) after all the middleware listed, just before auth and the transport.
-// Listed after the last `retry` (or with no retry), every attempt takes a permit
-// (sendPermits). Listed before (outside) `retry`, each row takes one (retries take
-// none): rowPermits' `owe`, at the listed position, only notes that the row owes a
-// permit, taken by the row's first attempt that gets to the permits.
+// (permitGate) after all the middleware listed and auth (which may wait for an OAuth2
+// token), just before the transport. Listed after the last `retry` (or with no
+// retry), every send takes a permit (sendPermits), a resend after a 401 included.
+// Listed before (outside) `retry`, each row takes one (retries take none): rowPermits'
+// `owe`, at the listed position, only notes that the row owes a permit, taken by the
+// row's first send.
 //
 // A permit is spent when it is taken, so it must be taken when nothing holds the
 // request back any more: requests that took permits and then waited (out a server's
-// pause, for a circuit's probe, for a concurrency slot or a paced turn) would all go
-// when the wait ends, in one burst over the limit. Taken last, no layer waits after
+// pause, for a circuit's probe, for a concurrency slot or a paced turn, for a token)
+// would all go when the wait ends, in one burst over the limit. Taken last, no layer waits after
 // it, whatever order the middleware is listed in; and a run-wide pause (backoff_pause)
 // that begins while a request waits for its permit is waited out here, and a new
 // permit taken after it: the one granted during the pause is dropped (the bucket
@@ -89,15 +90,17 @@ export const rateLimit: MiddlewareFactory<RateLimitOptions> = (options, runtime)
   };
 };
 
-/**
- * What one rate_limit asks of a send, for permitGate: true when it may go (at once,
- * without a promise, when it owes nothing), false when it may not (the outcome left on `ex`).
- */
-export type PermitTaker = (ex: Exchange) => true | Promise<boolean>;
+/** What one rate_limit asks of a send, for permitGate. */
+export interface PermitTaker {
+  /** true when the send may go (at once, without a promise, when nothing is owed); false when not (the outcome left on `ex`). */
+  take(ex: Exchange): true | Promise<boolean>;
+  /** The permit `take` just gave `ex` goes unused (permitGate waits for a token): owe it again. */
+  drop?(ex: Exchange): void;
+}
 
 /** A rate_limit listed after the last retry (or with none): a permit for every send. */
 export function sendPermits(options: RateLimitOptions, runtime: MiddlewareRuntime): PermitTaker {
-  return permitTaker(options, runtime);
+  return { take: permitTaker(options, runtime) };
 }
 
 /**
@@ -107,7 +110,7 @@ export function sendPermits(options: RateLimitOptions, runtime: MiddlewareRuntim
  * on the first send that gets there. So the permit is never held through a wait, nor
  * through a pause, and later sends take none.
  */
-export function rowPermits(options: RateLimitOptions, runtime: MiddlewareRuntime): { owe: Middleware; take: PermitTaker } {
+export function rowPermits(options: RateLimitOptions, runtime: MiddlewareRuntime): { owe: Middleware } & Required<PermitTaker> {
   const take = permitTaker(options, runtime);
   // A mark on the exchange's own state, not a WeakSet of exchanges: a long-lived
   // collection every row enters and leaves made V8 promote each row's objects to the
@@ -126,27 +129,51 @@ export function rowPermits(options: RateLimitOptions, runtime: MiddlewareRuntime
         return ok;
       });
     },
+    drop: (ex) => {
+      if (marks(ex)[owes] === false) marks(ex)[owes] = true;
+    },
   };
 }
 
 /**
- * The one layer that takes the permits of every rate_limit (`takers`, in config order)
- * for a send, then calls next: buildChain puts it last, so no layer makes a request
- * wait while it holds a permit.
+ * What the auth layer asks of permitGate (oauth2-middleware.ts): `ready` puts the token
+ * to send in the request and says true, when the worker holds one safe to send; else
+ * it waits for one (false: none came, the outcome left on `ex`), and the gate takes
+ * its permits again after that wait.
  */
-export function permitGate(takers: readonly PermitTaker[]): Middleware {
-  if (takers.length === 1) {
-    const take = takers[0];
-    return async (ex, next) => {
-      const ok = take(ex);
-      if (ok !== true && !(await ok)) return;
-      await next();
-    };
-  }
+export interface SendReady {
+  ready(ex: Exchange): true | Promise<boolean>;
+  /** Puts the newest token the worker has in the request, without asking for one. */
+  stamp(ex: Exchange): void;
+}
+
+/**
+ * The one layer that takes the permits of every rate_limit (`takers`, in config order)
+ * for a send, then calls next: buildChain puts it last, after auth, so no layer makes a
+ * request wait while it holds a permit. With `auth`, a request whose token went stale
+ * while it waited for its permits (an OAuth2 refresh under way) drops them, waits for
+ * the new token holding none, and takes them again: once; after that it goes with the
+ * newest token.
+ */
+export function permitGate(takers: readonly PermitTaker[], auth: SendReady | null = null): Middleware {
+  const drop = (ex: Exchange) => {
+    for (let i = 0; i < takers.length; i++) takers[i].drop?.(ex);
+  };
   return async (ex, next) => {
-    for (let i = 0; i < takers.length; i++) {
-      const ok = takers[i](ex);
-      if (ok !== true && !(await ok)) return;
+    for (let round = 0; ; round++) {
+      for (let i = 0; i < takers.length; i++) {
+        const ok = takers[i].take(ex);
+        if (ok !== true && !(await ok)) return;
+      }
+      if (auth === null) break;
+      if (round > 0) {
+        auth.stamp(ex);
+        break;
+      }
+      const ready = auth.ready(ex);
+      if (ready === true) break;
+      drop(ex);
+      if (!(await ready)) return;
     }
     await next();
   };

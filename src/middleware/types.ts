@@ -62,6 +62,12 @@ export type MiddlewareFactory<O = Record<string, unknown>> = (
 export interface DriverServices {
   /** The current token for an auth config (cached by the client until near expiry). */
   token(authId: string): Promise<string>;
+  /**
+   * The token `token()` would give at once, when the worker holds one still safe to send
+   * (no call, no promise); null when `token()` would have to ask. Optional: without it,
+   * a token once fetched is sent however long its request waited for a rate-limit permit.
+   */
+  cachedToken?(authId: string): string | null;
   /** Ask for a fresh token only if the current one is still `stale` (one refresh per burst of 401s). */
   refreshToken(authId: string, stale: string): Promise<string>;
   /** Take up to `want` permits from the run-wide bucket `key`; resolves when at least one is granted. */

@@ -206,6 +206,11 @@ export function createDriverClient(url: string, secret: string, opts: DriverClie
       return p;
     },
 
+    cachedToken(authId) {
+      const c = tokens.get(authId);
+      return c && Date.now() < c.until ? c.token : null;
+    },
+
     async refreshToken(authId, stale) {
       const c = tokens.get(authId);
       if (c && c.token !== stale && Date.now() < c.until) return c.token; // someone already refreshed
@@ -299,7 +304,7 @@ export function createDriverClient(url: string, secret: string, opts: DriverClie
 
 /** What createLocalDriverServices needs; RunningDriverServices from src/services has it. */
 export interface LocalDriverParts {
-  tokenServices?: ReadonlyMap<string, { token(): Promise<TokenInfo>; refreshIfStill(stale: string): Promise<TokenInfo> }>;
+  tokenServices?: ReadonlyMap<string, { token(): Promise<TokenInfo>; refreshIfStill(stale: string): Promise<TokenInfo>; peek?(): TokenInfo | null }>;
   buckets?: BucketSet;
   pauses?: PauseBoard;
   onProgress?: (worker: string, delta: Counts) => void;
@@ -316,6 +321,10 @@ export function createLocalDriverServices(parts: LocalDriverParts = {}): DriverC
   };
   return {
     token: async (authId) => (await service(authId).token()).token,
+    cachedToken: (authId) => {
+      const cur = parts.tokenServices?.get(authId)?.peek?.();
+      return cur && Date.now() < cur.usableUntilMs ? cur.token : null;
+    },
     refreshToken: async (authId, stale) => (await service(authId).refreshIfStill(stale)).token,
     acquirePermits(key, want, signal) {
       const b = buckets.get(key);
