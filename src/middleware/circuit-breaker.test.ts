@@ -187,3 +187,35 @@ test('429s count neither way, and enabled: false turns it off', async () => {
     await srv.close();
   }
 });
+
+test("one clock: the wait for a circuit ends by the circuit's clock, so a test can drive both", async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] }); // Date.now stays real: only the injected clock moves
+  let now = 0;
+  const mw = await circuitBreaker({ failure_ratio: 0.5, min_requests: 2, window_ms: 10_000, open_ms: 1000, max_wait_ms: 3000, clock: () => now }, testRuntime());
+  const url = 'http://api.local/x';
+  const fail = (ex: Exchange) => async () => {
+    ex.response = { status: 500, headers: {}, body: '', truncated: false };
+  };
+  for (let i = 0; i < 2; i++) {
+    const ex = exchange({ url });
+    await mw(ex, fail(ex));
+  }
+  now += 1000; // half-open: the next request is the probe, and its answer takes long
+  let answerProbe = () => {};
+  const probe = exchange({ url });
+  const probing = mw(probe, () => new Promise<void>((resolve) => (answerProbe = resolve)));
+  const waiter = exchange({ url });
+  let sent = false;
+  let done = false;
+  const waiting = mw(waiter, async () => void (sent = true)).then(() => (done = true));
+  for (let i = 0; i < 40 && !done; i++) {
+    now += 100;
+    t.mock.timers.tick(100);
+    for (let j = 0; j < 5; j++) await Promise.resolve();
+  }
+  assert.equal(done, true, 'still waiting after max_wait by the circuit clock');
+  assert.equal(sent, false);
+  assert.equal(waiter.error?.errorClass, 'circuit_open');
+  answerProbe();
+  await Promise.all([probing, waiting]);
+});

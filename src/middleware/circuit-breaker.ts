@@ -19,7 +19,10 @@ import { originOf } from '../transport/origin.js';
 import { sleep } from './sleep.js';
 import type { Exchange, MiddlewareFactory } from './types.js';
 
-export type CircuitBreakerOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'circuit_breaker' }>, 'type'>>;
+export type CircuitBreakerOptions = Partial<Omit<Extract<MiddlewareConfig, { type: 'circuit_breaker' }>, 'type'>> & {
+  /** The clock of every circuit and of the waits for them (tests drive it); default Date.now. */
+  clock?: () => number;
+};
 
 const BUCKETS = 10;
 
@@ -44,7 +47,7 @@ export class Circuit {
 
   constructor(
     private readonly o: { failure_ratio: number; min_requests: number; window_ms: number; open_ms: number },
-    private readonly clock: () => number = Date.now,
+    readonly clock: () => number = Date.now,
   ) {
     this.bucketMs = Math.max(1, o.window_ms / BUCKETS);
   }
@@ -131,11 +134,12 @@ async function waitForTurn(c: Circuit, ex: Exchange, origin: string, maxWaitMs: 
   // that fails here must not land with that status, and a waiting row holds no body.
   ex.response = null;
   ex.error = null;
-  const deadline = Date.now() + maxWaitMs;
+  // The circuit's clock, like admit(): one clock for when it reopens and when the wait ends.
+  const deadline = c.clock() + maxWaitMs;
   for (;;) {
     const admitted = c.admit();
     if (typeof admitted !== 'number') return admitted;
-    const left = deadline - Date.now();
+    const left = deadline - c.clock();
     if (left <= 0) {
       ex.error = new CircuitOpenError(origin, maxWaitMs);
       return null;
@@ -158,13 +162,14 @@ export const circuitBreaker: MiddlewareFactory<CircuitBreakerOptions> = (options
     open_ms: options.open_ms ?? 30_000,
   };
   const maxWait = options.max_wait_ms ?? 3 * settings.open_ms;
+  const clock = options.clock ?? Date.now;
   const circuits = new Map<string, Circuit>();
   const log = runtime.logger;
 
   return async (ex, next) => {
     const origin = originOf(ex.request.url);
     let c = circuits.get(origin);
-    if (!c) circuits.set(origin, (c = new Circuit(settings)));
+    if (!c) circuits.set(origin, (c = new Circuit(settings, clock)));
     let admitted = c.admit();
     if (typeof admitted === 'number') {
       const turn = await waitForTurn(c, ex, origin, maxWait);
