@@ -151,3 +151,42 @@ test('waiters go one interval apart at the current pace: a raise speeds up those
   assert.equal(gone.length, 6);
   for (let i = 1; i < gone.length; i++) assert.ok(gone[i] >= gone[i - 1], 'in order');
 });
+
+test("a long Retry-After after a short stretch of sending: the pace it leaves is a floor, it rises 2× a second after the pause", () => {
+  const clock = { now: 0 };
+  const p = new RatePacer(() => clock.now);
+  const successes = (n: number, ms: number) => {
+    for (let i = 0; i < n; i++) {
+      p.success(p.epoch);
+      clock.now += ms / n;
+    }
+  };
+  successes(20, 2000);
+  p.rateLimited(p.epoch, null); // 20 in 2 s: 9/s, a measure (10% a second from it)
+  near(p.intervalMs, 2000 / 18);
+  successes(15, 1500);
+  p.rateLimited(p.epoch, 10_000); // "come back in 10 s" after 1.5 s of sending: 15 over 11.5 s
+  const floor = p.intervalMs;
+  near(floor, 11_500 / 13.5);
+  const rise = (seconds: number) => {
+    clock.now += 10_000; // the pause
+    for (let i = 0; i < seconds; i++) {
+      clock.now += 1000;
+      p.success(p.epoch);
+    }
+  };
+  rise(4);
+  near(p.intervalMs, floor / 16); // not floor / 1.1^4: ~1.2/s for half a minute
+  // Nothing got through before a long pause: the pace kept from before rises 2× a second too.
+  const m = measured(100, 1000); // 90/s
+  const kept = m.p.intervalMs;
+  m.clock.now += 200;
+  m.p.rateLimited(m.p.epoch, 30_000);
+  near(m.p.intervalMs, kept);
+  m.clock.now += 30_000;
+  for (let i = 0; i < 3; i++) {
+    m.clock.now += 1000;
+    m.p.success(m.p.epoch);
+  }
+  near(m.p.intervalMs, kept / 8);
+});

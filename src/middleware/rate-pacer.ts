@@ -12,6 +12,14 @@
 //     after the pause do not burst into a second wall of 429s.
 //   - Without 429s the pace rises 10% a second, probing for more; when it overshoots,
 //     the next 429 measures again. Far above any measured limit, pacing switches off.
+//   - But a cycle that is mostly the server's pause (its Retry-After at least as long as
+//     the stretch of sending before it) measured the pause more than the server's rate:
+//     the burst-then-wait server above, or one that says "come back in 30 s" (a
+//     penalty, maintenance, another worker's wall) after a few seconds of sending,
+//     which would set a pace of a few requests a second and keep the run near it for
+//     half a minute. So the pace it sets (or the one kept from before, when nothing got
+//     through) is a floor: it rises 2× a second until the next 429 measures again, as
+//     after a cycle with few successes (slow start).
 //   - A burst of 429s (everything in flight when the limit hit) is measured once: the
 //     ones sent before the pace was set are ignored (see `epoch`).
 //   - A cycle with no success measured nothing: the server's pause is not a rate (a
@@ -107,7 +115,8 @@ export class RatePacer {
     if (epoch !== this.epoch) return; // the rest of a burst already measured
     const now = this.clock();
     if (this.cycleStart < 0) this.cycleStart = now;
-    const resumeAt = now + Math.max(0, pauseMs ?? 0);
+    const pause = Math.max(0, pauseMs ?? 0);
+    const resumeAt = now + pause;
     const cycle = resumeAt - this.cycleStart;
     if (cycle < MIN_CYCLE_MS) return;
     // Nothing got through this cycle: no rate to infer (see above), the pace stays.
@@ -115,6 +124,9 @@ export class RatePacer {
       this.intervalMs = cycle / (this.successes * BACKOFF);
       this.raise = this.successes < FEW ? RAISE_FROM_FEW : RAISE;
     }
+    // Mostly pause: the rate it gives (or the one kept from before it) is a floor, not a
+    // measure (see above): ramp from it fast.
+    if (pause > 0 && pause >= now - this.cycleStart) this.raise = RAISE_FROM_FEW;
     this.nextAt = resumeAt;
     this.lastRaise = resumeAt;
     this.cycleStart = resumeAt;
