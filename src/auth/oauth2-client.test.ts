@@ -295,3 +295,26 @@ test('a server echoing the token request in its error: no secret in any form (fo
     await cap.close();
   }
 });
+
+test('an identity provider quoting the token request as JSON (JSON.stringify, or PHP: \\/ and \\u00e4) in its error: secrets redacted', async () => {
+  const secret = 'cl1ent"S3cret/ä';
+  const password = 'pa\\ssw0rd"x';
+  const php = (json: string) => json.replace(/\//g, '\\/').replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  for (const style of ['json', 'php'] as const) {
+    const cap = await captureServer((_req, body) => {
+      const quoted = JSON.stringify({ body: decodeURIComponent(body.replace(/\+/g, ' ')) });
+      return { status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'bad client: ' + (style === 'php' ? php(quoted) : quoted) }) };
+    });
+    try {
+      const c = new OAuth2Client(cfg(cap.url, { type: 'oauth2_password', client_secret: secret, username: 'alice', password, client_auth: 'body' }));
+      const e = await c.fetchToken().then(() => null, (err: unknown) => err);
+      assert.ok(e instanceof OAuth2TokenError);
+      assert.ok(
+        e.message.includes('bad client: {"body":"grant_type=password&username=alice&password=[REDACTED]&client_id=id&client_secret=[REDACTED]"}'),
+        `${style}: ${e.message}`,
+      );
+    } finally {
+      await cap.close();
+    }
+  }
+});

@@ -72,3 +72,45 @@ test('secretForms: each form once, and no scrap shorter than a secret', () => {
   assert.ok(secretForms('./ab').every((f) => f.length >= 4));
   assert.ok(secretForms('a\tb\tc\t').every((f) => f.length >= 4));
 });
+
+// A secret inside a JSON string: a request body restlake renders, an API echoing the
+// request, an identity provider quoting the token request. Encoders differ: JSON.stringify
+// escapes " \ and control characters, PHP also / (as \/) and non-ASCII (\u00e4), Python
+// non-ASCII (lower-case hex; others upper case), Go < > &.
+test('secrets are scrubbed in their JSON-escaped forms, once or twice over, whichever encoder escaped them', () => {
+  const quote = 'k3y"with\\quote';
+  const slash = 'tQ9/xk2+Lw8/Zr0=';
+  const umlaut = 'pässwörd-Ä/2024';
+  const control = 'tab\there\u001f!';
+  const html = 'a<b>&c-secret';
+  const r = createRedactor([quote, slash, umlaut, control, html]);
+  const cases: Array<[string, string]> = [
+    ['std: " and \\', 'k3y\\"with\\\\quote'],
+    ['std, twice (a JSON body echoed as a string)', 'k3y\\\\\\"with\\\\\\\\quote'],
+    ['PHP: /', 'tQ9\\/xk2+Lw8\\/Zr0='],
+    ['PHP: /, twice', 'tQ9\\\\\\/xk2+Lw8\\\\\\/Zr0='],
+    ['Python: non-ASCII, lower case', 'p\\u00e4ssw\\u00f6rd-\\u00c4/2024'],
+    ['upper case', 'p\\u00E4ssw\\u00F6rd-\\u00C4/2024'],
+    ['PHP: non-ASCII and /', 'p\\u00e4ssw\\u00f6rd-\\u00c4\\/2024'],
+    ['a JSON body echoed by Python', 'p\\\\u00e4ssw\\\\u00f6rd-\\\\u00c4/2024'],
+    ['control characters', 'tab\\there\\u001f!'],
+    ['control characters, upper case', 'tab\\there\\u001F!'],
+    ['Go: < > &', 'a\\u003cb\\u003e\\u0026c-secret'],
+    ['base64 with \\/ (a Basic value echoed by PHP)', Buffer.from(slash).toString('base64').replace(/\//g, '\\/')],
+    ['in a URL query as the parser writes it (\\ kept), inside JSON', new URL(`http://h/?q=${quote}`).search.slice(3).replace(/\\/g, '\\\\')],
+    ['a URL path form, inside JSON by PHP', new URL(`http://h/p/${slash}`).pathname.slice(3).replace(/\//g, '\\/')],
+  ];
+  for (const [what, form] of cases) {
+    assert.equal(r.text(`{"echo":"x ${form} y"}`), `{"echo":"x ${REDACTED} y"}`, `${what}: ${form}`);
+  }
+  assert.equal(
+    r.text(JSON.stringify({ body: JSON.stringify({ k: quote, s: slash }) }).replace(/\//g, '\\/')),
+    `{"body":"{\\"k\\":\\"${REDACTED}\\",\\"s\\":\\"${REDACTED}\\"}"}`,
+  );
+  // The raw forms still go, in a text with or without a backslash.
+  assert.equal(r.text(`${quote} ${slash} ${umlaut}`), `${REDACTED} ${REDACTED} ${REDACTED}`);
+  assert.equal(r.text(`\\ ${quote}`), `\\ ${REDACTED}`);
+  assert.equal(r.headersJson({ 'x-echo': quote }), `{"x-echo":"${REDACTED}"}`);
+  // Nothing to escape, nothing added: a plain secret keeps its two forms.
+  assert.deepEqual(secretForms('abcd1234'), ['abcd1234', 'YWJjZDEyMzQ=']);
+});
