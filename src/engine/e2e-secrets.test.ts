@@ -1,15 +1,53 @@
 // Secrets a run must keep out of the sink, the plan and the logs, in the places a
-// security review found them: secrets an API or a request body holds JSON-escaped.
+// security review found them: an OAuth2 client secret the config also sends elsewhere,
+// and secrets an API or a request body holds JSON-escaped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { runPipeline } from '../index.js';
 import { REDACTED } from '../middleware/redact.js';
+import { startOAuthServer } from '../testkit/oauth-server.js';
 import { queryTable, startTestServer, tempDir } from './e2e-support.js';
 import { planRequests } from './plan.js';
 
-type Sunk = { request_body: string | null; response_body: string };
+type Sunk = { request_headers: string; request_body: string | null; response_body: string };
+
+test('an OAuth2 client secret the config also sends in a header is redacted by the workers: sink headers and echoed body', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const secret = 'cl1ent-S3cret-value';
+  const oauth = await startOAuthServer({ clients: [{ id: 'etl', secret, grants: ['client_credentials'] }] });
+  // Echoes the gateway header and the bearer token, like an API reflecting its request.
+  const api = await startTestServer((req) => ({
+    status: 200,
+    body: JSON.stringify({ gateway: req.headers['x-client-secret'], auth: req.headers.authorization }),
+  }));
+  process.env.RESTLAKE_TEST_REUSED_SECRET = secret;
+  try {
+    const sink = join(tmp.dir, 'sink');
+    const s = await runPipeline(
+      {
+        version: 1,
+        name: 'secret_reuse',
+        request: { url: `${api.url}/items/{{ id }}`, headers: { 'X-Client-Id': 'etl', 'X-Client-Secret': '${env:RESTLAKE_TEST_REUSED_SECRET}' } },
+        auth: { type: 'oauth2_client_credentials', token_url: oauth.tokenUrl, client_id: 'etl', client_secret: '${env:RESTLAKE_TEST_REUSED_SECRET}' },
+        sink: { path: sink },
+        execution: { workers: 1, concurrency: 1 },
+      },
+      { rows: [{ id: 1 }] },
+    );
+    assert.equal(s.succeeded, 1);
+    assert.equal(api.seen[0]?.headers['x-client-secret'], secret, 'the API got the real value');
+    const [row] = await queryTable<Sunk>(sink, 'SELECT request_headers, response_body FROM t');
+    assert.equal(row?.request_headers, `{"x-client-id":"etl","x-client-secret":"${REDACTED}","authorization":"${REDACTED}"}`);
+    assert.equal(row?.response_body, `{"gateway":"${REDACTED}","auth":"Bearer ${REDACTED}"}`);
+  } finally {
+    delete process.env.RESTLAKE_TEST_REUSED_SECRET;
+    await api.close();
+    await oauth.close();
+    await tmp.cleanup();
+  }
+});
 
 test('secrets in JSON-escaped form are redacted: the request body, a PHP-style echo (\\/), twice-escaped, and the plan', { timeout: 60_000 }, async () => {
   const tmp = await tempDir();
