@@ -1,8 +1,10 @@
 // Secrets a run must keep out of the sink, the plan and the logs, in the places a
 // security review found them: an OAuth2 client secret the config also sends elsewhere,
-// and secrets an API or a request body holds JSON-escaped.
+// secrets an API or a request body holds JSON-escaped, and what user middleware logs
+// through runtime.logger.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { runPipeline } from '../index.js';
@@ -83,6 +85,55 @@ test('secrets in JSON-escaped form are redacted: the request body, a PHP-style e
     delete process.env.RESTLAKE_TEST_API_KEY;
     delete process.env.RESTLAKE_TEST_API_TOKEN;
     await api.close();
+    await tmp.cleanup();
+  }
+});
+
+// docs/middleware.md: "use runtime.logger, which redacts runtime.secrets and the usual headers".
+const AUDIT = `export function audit(options, runtime) {
+  return async (ex, next) => {
+    await next();
+    runtime.logger.warn({ request_id: ex.requestId, request_headers: ex.request.headers, options, note: 'sent ' + ex.request.headers.authorization }, 'audit');
+  };
+}
+`;
+
+test('runtime.logger in a worker redacts the live OAuth2 access token, sensitive headers and option secrets (the driver log)', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const oauth = await startOAuthServer({ clients: [{ id: 'etl', secret: 'cl1ent-S3cret-value', grants: ['client_credentials'] }] });
+  const api = await startTestServer(() => ({ status: 200, body: '{}' }));
+  try {
+    const module = join(tmp.dir, 'audit.mjs');
+    await writeFile(module, AUDIT);
+    const logged: string[] = [];
+    const s = await runPipeline(
+      {
+        version: 1,
+        name: 'logger_redaction',
+        request: { url: `${api.url}/items/{{ id }}`, headers: { Cookie: 'session=abc123', 'X-Api-Key': 'plain-key' } },
+        auth: { type: 'oauth2_client_credentials', token_url: oauth.tokenUrl, client_id: 'etl', client_secret: 'cl1ent-S3cret-value' },
+        middleware: [{ type: 'module', path: module, export: 'audit', options: { signing_secret: 's1gning-secret-value' } }],
+        sink: { path: join(tmp.dir, 'sink') },
+        execution: { workers: 1, concurrency: 1 },
+      },
+      { rows: [{ id: 1 }], log: (level, message) => logged.push(`${level}: ${message}`) },
+    );
+    assert.equal(s.succeeded, 1);
+    const [token] = oauth.issuedTokens();
+    assert.ok(token && api.seen[0]?.headers.authorization === `Bearer ${token}`);
+    const audit = logged.filter((l) => l.includes(' audit '));
+    assert.equal(audit.length, 1, logged.join('\n'));
+    assert.match(
+      audit[0]!,
+      new RegExp(
+        '^warn: worker 0: audit request_id=[0-9a-f]{64} ' +
+          'request_headers=\\{"cookie":"\\[REDACTED\\]","x-api-key":"\\[REDACTED\\]","authorization":"\\[REDACTED\\]"\\} ' +
+          'options=\\{"signing_secret":"\\[REDACTED\\]"\\} note=sent Bearer \\[REDACTED\\]$',
+      ),
+    );
+  } finally {
+    await api.close();
+    await oauth.close();
     await tmp.cleanup();
   }
 });

@@ -13,7 +13,7 @@ import { describe, registerSource } from '../source/relation.js';
 import { previewRows } from '../source/stream.js';
 import type { Transport } from '../transport/types.js';
 import { REQUEST_ID_FIELD, requestIdOf } from '../request/request-id.js';
-import { createLogger, createMiddlewareRuntime } from '../worker/runtime.js';
+import { createLoggingRuntime } from '../worker/runtime.js';
 import { buildJob, newRunId } from './job.js';
 
 export interface PlannedRequest {
@@ -83,8 +83,7 @@ export async function planRequests(config: PipelineConfig, limit: number, rows?:
   const { ids, lines } = await sourceLines(config, limit, rows);
   const cfg = planConfig(config);
   const job = buildJob(cfg, newRunId(), null);
-  const logger = createLogger(cfg);
-  const runtime = createMiddlewareRuntime(job, logger, null);
+  const runtime = createLoggingRuntime(job, null);
   const recorded: HttpRequest[] = [];
   const transport = recordingTransport(recorded);
   const processRow = await createRowProcessor(job.config, runtime, transport);

@@ -155,3 +155,63 @@ export default () => async (ex, next) => {
     await tmp.cleanup();
   }
 });
+
+// Under Spark a worker's stderr is the executor's log, which nothing else redacts: what
+// user middleware logs through runtime.logger must come out scrubbed from the worker itself.
+test('runtime.logger scrubs what middleware logs in the worker itself: credentials, sensitive headers, secrets (bundle and dist)', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer();
+  try {
+    const mod = join(tmp.dir, 'audit.mjs');
+    await writeFile(
+      mod,
+      `export function audit(options, runtime) {
+  return async (ex, next) => {
+    await next();
+    const h = ex.request.headers;
+    runtime.logger.child({ middleware: 'audit' }).warn(
+      { headers: h, nested: { 'Set-Cookie': ['a=1', 'b="2"'], 'Proxy-Authorization': 'Basic eA==' }, options, note: 'sent ' + h.authorization },
+      'audit ' + options.signing_secret,
+    );
+  };
+}
+`,
+    );
+    const token = 'static-Bearer-T0ken';
+    const config = await loadConfig(
+      {
+        version: 1,
+        name: 'worker_logger',
+        request: { url: `${server.url}/items/{{ id }}`, headers: { 'X-Api-Key': 'k', 'X-Signature': 'sig-123', 'X-Trace': 'trace-1' } },
+        auth: { type: 'bearer', token },
+        middleware: [{ type: 'module', path: mod, export: 'audit', options: { signing_secret: 's1gning-"secret"-value' } }],
+        sink: { path: join(tmp.dir, 'sink'), redact_headers: ['X-Signature'] },
+      },
+      { allowNoSource: true },
+    );
+    const jobPath = join(tmp.dir, 'job.json');
+    await writeFile(jobPath, JSON.stringify({ version: 1, run_id: 'run-l', config, driver: null } satisfies WorkerJob));
+    for (const script of [MAIN, BUNDLE]) {
+      const r = await runWorker(jobPath, JSON.stringify({ id: 1 }) + '\n', script);
+      assert.equal(r.code, 0, r.err);
+      const line = r.err.split('\n').find((l) => l.includes('"middleware":"audit"'));
+      const logged = JSON.parse(line ?? '{}') as Record<string, unknown>;
+      assert.deepEqual(
+        { headers: logged.headers, nested: logged.nested, options: logged.options, note: logged.note, msg: logged.msg },
+        {
+          headers: { 'x-api-key': '[REDACTED]', 'x-signature': '[REDACTED]', 'x-trace': 'trace-1', authorization: '[REDACTED]' },
+          nested: { 'Set-Cookie': '[REDACTED]', 'Proxy-Authorization': '[REDACTED]' },
+          options: { signing_secret: '[REDACTED]' },
+          note: 'sent Bearer [REDACTED]',
+          msg: 'audit [REDACTED]',
+        },
+        `${script}: ${r.err}`,
+      );
+      assert.ok(!r.err.includes(token) && !r.err.includes('secret"-value'), r.err);
+    }
+    assert.equal(server.count(), 2);
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
