@@ -20,13 +20,14 @@ export interface DispatcherOptions {
   script: string;
   jobPath: string;
   env?: NodeJS.ProcessEnv;
+  unsetEnv?: readonly string[];
   onResult(line: Buffer, head: ResultHead): void;
   /** A row given up on after `maxRowDeaths` workers died holding it (the last ones holding it alone). */
   onAbandoned(requestId: string, line: string, message: string): void;
   log(level: LogLevel, message: string): void;
   /**
    * Scrubs the config's secrets from worker stderr (their logs, the reason one could not
-   * start), with the driver's list: workers lack the OAuth2 ones, yet inherit its environment.
+   * start), with the driver's list: workers lack the OAuth2 ones the token service alone uses.
    */
   redact?: (text: string) => string;
   maxRowDeaths?: number;
@@ -76,6 +77,7 @@ export class Dispatcher {
       script: this.opts.script,
       jobPath: this.opts.jobPath,
       env: this.opts.env,
+      unsetEnv: this.opts.unsetEnv,
       redact: this.opts.redact,
       onResult: (w, line, head) => {
         if (w.load === 0) w.isolating = false;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../config/load.js';
-import { buildJob, driverOnlySecrets, workerConfig } from './job.js';
+import { buildJob, driverOnlyEnv, driverOnlySecrets, workerConfig, workerEnv } from './job.js';
 
 const SECRET = 'cl1ent-S3cret-value';
 const PASSWORD = 'pa"ss\\w0rd-value';
@@ -53,4 +53,21 @@ test('a client secret or password the config also sends elsewhere stays in the w
     assert.deepEqual(driverOnlySecrets(config), [SECRET, PASSWORD].filter((s) => !kept.includes(s)), where);
     assert.equal(wc.auth.type === 'oauth2_password' ? [wc.auth.client_secret, wc.auth.password].join() : 'x', ',', where);
   }
+});
+
+test('workers and spark-submit get the environment without the variables that hold a driver-only secret; everything else stays', async () => {
+  const env = { CLIENT_SECRET: SECRET, ALSO_THE_SECRET: SECRET, USER_PASSWORD: PASSWORD, PATH: '/usr/bin', SIGNING_KEY: 'k-123456', OTHER: `x${SECRET}` };
+  const config = await oauthConfig();
+  assert.deepEqual(driverOnlyEnv(config, env), ['CLIENT_SECRET', 'ALSO_THE_SECRET', 'USER_PASSWORD']);
+  assert.deepEqual(workerEnv(config, env), { PATH: '/usr/bin', SIGNING_KEY: 'k-123456', OTHER: `x${SECRET}` });
+  // Sent in a header anyway (so in the job): the variable stays, the password's goes.
+  const reused = await oauthConfig({ request: { url: 'http://127.0.0.1:9/{{ id }}', headers: { 'X-Client-Secret': '${env:CLIENT_SECRET}' } } });
+  assert.deepEqual(driverOnlyEnv(reused, env), ['USER_PASSWORD']);
+  // Not OAuth2: nothing is held back.
+  const basic = await loadConfig(
+    { version: 1, name: 'b', request: { url: 'http://127.0.0.1:9/{{ id }}' }, auth: { type: 'basic', username: 'u', password: '${env:CLIENT_SECRET}' }, sink: { path: '/tmp/unused' } },
+    { allowNoSource: true, env },
+  );
+  assert.deepEqual(driverOnlyEnv(basic, env), []);
+  assert.deepEqual(workerEnv(basic, env), env);
 });

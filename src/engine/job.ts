@@ -20,7 +20,7 @@ export function workerConfig(config: PipelineConfig): PipelineConfig {
 
 /**
  * The OAuth2 client secret and password when nothing but the token service uses them:
- * the values workers must not hold.
+ * the values workers must not hold (neither in the job nor in their environment).
  */
 export function driverOnlySecrets(config: PipelineConfig, stripped?: PipelineConfig): string[] {
   const auth = config.auth;
@@ -30,6 +30,26 @@ export function driverOnlySecrets(config: PipelineConfig, stripped?: PipelineCon
   return [auth.client_secret, auth.password].filter(
     (s): s is string => typeof s === 'string' && s !== '' && !rest.includes(JSON.stringify(s).slice(1, -1)),
   );
+}
+
+/**
+ * The environment for processes that run workers (local workers, spark-submit and the
+ * executors it starts): this process's, without the variables that hold a driver-only
+ * secret (CLIENT_SECRET=… read by `${env:CLIENT_SECRET}`), so /proc/<pid>/environ of a
+ * worker does not hold what its job leaves out. Everything else stays.
+ */
+export function workerEnv(config: PipelineConfig, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const unset = new Set(driverOnlyEnv(config, env));
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!unset.has(k)) out[k] = v;
+  return out;
+}
+
+/** The names of the variables workerEnv leaves out. */
+export function driverOnlyEnv(config: PipelineConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const hidden = new Set(driverOnlySecrets(config));
+  if (hidden.size === 0) return [];
+  return Object.keys(env).filter((k) => hidden.has(env[k] as string));
 }
 
 export function buildJob(config: PipelineConfig, runId: string, driver: { url: string; secret: string } | null): WorkerJob {

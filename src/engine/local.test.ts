@@ -160,10 +160,12 @@ test('a module that quotes a secret when it cannot start: redacted in the run er
   const tmp = await tempDir();
   const server = await startTestServer();
   const secret = 'sig-secret-4242';
-  // An OAuth2 client secret: workers never hold it, but they inherit the driver's environment.
+  // An OAuth2 client secret: workers never hold it, not even in the environment they
+  // inherit from the driver (which keeps everything else).
   const clientSecret = 'oauth-client-secret-77';
   const idp = await startOAuthServer({ clients: [{ id: 'etl', secret: clientSecret }] });
   process.env.RESTLAKE_TEST_CLIENT_SECRET = clientSecret;
+  process.env.RESTLAKE_TEST_OTHER = 'kept-for-middleware';
   try {
     // A factory quoting its option, and a module whose top level quotes what it read.
     const factory = join(tmp.dir, 'factory.mjs');
@@ -171,7 +173,7 @@ test('a module that quotes a secret when it cannot start: redacted in the run er
     const topLevel = join(tmp.dir, 'top-level.mjs');
     await writeFile(topLevel, `throw new Error('no key like ${secret} here');\n`);
     const fromEnv = join(tmp.dir, 'from-env.mjs');
-    await writeFile(fromEnv, "throw new Error('env has ' + process.env.RESTLAKE_TEST_CLIENT_SECRET);\n");
+    await writeFile(fromEnv, `throw new Error(\`env has \${process.env.RESTLAKE_TEST_CLIENT_SECRET} and \${process.env.RESTLAKE_TEST_OTHER} (${secret})\`);\n`);
     for (const mod of [factory, topLevel, fromEnv]) {
       const logged: string[] = [];
       const err = await runPipeline(
@@ -188,12 +190,14 @@ test('a module that quotes a secret when it cannot start: redacted in the run er
       ).then(() => null, (e: unknown) => e);
       assert.ok(err instanceof RunError, String(err));
       assert.match(err.message, /^a worker could not start: .*\[REDACTED\]/);
+      if (mod === fromEnv) assert.match(err.message, /: env has undefined and kept-for-middleware \(\[REDACTED\]\)$/);
       assert.ok(logged.some((l) => l.includes('cannot start')), logged.join('\n'));
       for (const text of [err.message, ...logged]) assert.ok(!text.includes(secret) && !text.includes(clientSecret), text);
     }
     assert.equal(server.count(), 0);
   } finally {
     delete process.env.RESTLAKE_TEST_CLIENT_SECRET;
+    delete process.env.RESTLAKE_TEST_OTHER;
     await idp.close();
     await server.close();
     await tmp.cleanup();

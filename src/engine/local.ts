@@ -12,7 +12,7 @@ import { parseRowJson } from '../request/row-json.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';
 import type { EngineContext } from './context.js';
 import { Dispatcher } from './dispatch.js';
-import { buildJob, needsDriverServices } from './job.js';
+import { buildJob, driverOnlyEnv, needsDriverServices } from './job.js';
 import type { RunData } from './local-data.js';
 import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import { startServices, type RunningServices } from './services.js';
@@ -105,6 +105,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         perWorker: Math.max(2, config.execution.concurrency * 2),
         script: WORKER_SCRIPT,
         jobPath,
+        unsetEnv: driverOnlyEnv(config),
         onResult: (line, h) => accept(line, h.success, h.errorClass, h.durationMs),
         onAbandoned: (id, line, message) => {
           let row: Record<string, unknown> | undefined;

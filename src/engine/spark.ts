@@ -31,7 +31,7 @@ import { SPARK_SECRET_CONF_KEY } from '../config/secrets.js';
 import { createRedactor } from '../middleware/redact.js';
 import { checkAppendBeforeSpark } from '../sink/sink.js';
 import type { EngineContext } from './context.js';
-import { needsDriverServices } from './job.js';
+import { needsDriverServices, workerEnv } from './job.js';
 import { startServices, type RunningServices } from './services.js';
 import type { RunSummary } from './summary.js';
 import { buildSparkJob, JOB_FILE, WORKER_FILE, type ShippedFile } from './spark/job-file.js';
@@ -230,7 +230,9 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
     writeFileSync(join(dir, 'restlake_driver.py'), DRIVER_SCRIPT);
 
-    const env: NodeJS.ProcessEnv = { ...process.env, SPARK_HOME: install.home };
+    // Without the variables holding the OAuth2 client secret or password: the executors'
+    // workers (children of spark-submit under local[*]) must not inherit them.
+    const env: NodeJS.ProcessEnv = { ...workerEnv(config), SPARK_HOME: install.home };
     if (install.python) {
       env.PYSPARK_PYTHON ??= install.python;
       env.PYSPARK_DRIVER_PYTHON ??= install.python;

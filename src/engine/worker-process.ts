@@ -13,7 +13,10 @@ export interface WorkerProcessOptions {
   id: number;
   script: string;
   jobPath: string;
+  /** Variables set for the worker, on top of this process's environment. */
   env?: NodeJS.ProcessEnv;
+  /** Variables of this process's environment the worker must not inherit (job.ts workerEnv). */
+  unsetEnv?: readonly string[];
   onResult(worker: WorkerProcess, line: Buffer, head: ResultHead): void;
   onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
   onLog?(worker: WorkerProcess, line: string): void;
@@ -42,9 +45,11 @@ export class WorkerProcess {
     // RESTLAKE_WORKER_NODE_ARGS passes node flags to workers (profiling: --cpu-prof),
     // which NODE_OPTIONS cannot all carry; coming last, they win over WORKER_NODE_FLAGS.
     const nodeArgs = (process.env.RESTLAKE_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, RESTLAKE_WORKER_MANAGED: '1' };
+    for (const name of opts.unsetEnv ?? []) delete env[name];
     this.child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...nodeArgs, opts.script, opts.jobPath], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env, RESTLAKE_WORKER_MANAGED: '1' },
+      env,
       // Own process group: a Ctrl-C on the terminal reaches only the driver, which
       // then lets workers finish their in-flight rows instead of dying with them.
       detached: true,
