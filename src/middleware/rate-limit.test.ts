@@ -99,8 +99,11 @@ test('a pause that begins while a row waits for its permit is waited out, and a 
     pausesOf(rt).report('http://api.local', t0 + 400); // a 429 + Retry-After seen meanwhile
     await p;
     assert.ok(sentAt - t0 >= 400, `sent ${sentAt - t0} ms in, during the pause`);
-    // The permit granted during the pause was dropped, another one taken after it.
-    assert.deepEqual(svc.stats().permits, { '10/1': 3 });
+    // The permit granted during the pause was dropped, another one taken after it (the
+    // burst's, the dropped one, the one sent with; on a loaded machine the client's
+    // batching may ask once more, so not an exact count).
+    const permits = svc.stats().permits['10/1'] ?? 0;
+    assert.ok(permits >= 3, `permits taken: ${permits}`);
   } finally {
     await client.close();
     await svc.close();
