@@ -11,7 +11,7 @@ import { compactTable, type CompactOptions, type CompactResult } from './mainten
 import { vacuumTable, type VacuumOptions } from './maintenance/vacuum.js';
 import { registerScan } from './scan/register-scan.js';
 import { openStorage } from './storage/open.js';
-import type { Storage } from './storage/types.js';
+import { existingTableStorage, type Storage } from './storage/types.js';
 import { planSchema, writeTable, type WriteContext, type WriteOptions, type WriteResult } from './write/write.js';
 
 const DEFAULT_CHECKPOINT_INTERVAL = 10;
@@ -116,7 +116,8 @@ export class DeltaTable {
   /** Writes a classic checkpoint for `version` (default latest) and updates _last_checkpoint. */
   async checkpoint(version?: number): Promise<void> {
     const snap = await this.snapshot(version === undefined ? {} : { version });
-    await writeCheckpoint(this.storage, snap);
+    // Of a table that exists: a _delta_log deleted meanwhile is not created again for it.
+    await writeCheckpoint(existingTableStorage(this.storage), snap);
   }
 
   compact(conn: DuckDBConnection, opts: CompactOptions = {}): Promise<CompactResult> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { DeltaError, DeltaTable, type StructType } from './index.js';
+import { DeltaError, DeltaTable, LocalStorage, TableGoneError, type StructType } from './index.js';
 import { GOLDEN, one, openConn, rows, tempDir } from './testing/duck.js';
 
 let conn: DuckDBConnection;
@@ -57,7 +57,9 @@ describe('DeltaTable.write', () => {
       assert.equal(await t.exists(), false);
       assert.equal(await t.latestVersion(), null);
       const r = await t.write(conn, { selectSql: rowsSql(0, 10), schema: SCHEMA, mode: 'append', configuration: { 'delta.appendOnly': 'false' } });
-      assert.deepEqual(r, { version: 0, files: 1, rows: 10, skipped: false });
+      const { tableId, ...rest } = r;
+      assert.deepEqual(rest, { version: 0, files: 1, rows: 10, skipped: false });
+      assert.match(tableId, /^[0-9a-f-]{36}$/);
       const lines = await commitLines(dir, 0);
       assert.deepEqual(Object.keys(lines[0]), ['commitInfo']);
       const ci = lines[0].commitInfo;
@@ -415,7 +417,7 @@ describe('DeltaTable.write', () => {
       const a = await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 5 } });
       assert.equal(a.skipped, false);
       const again = await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 5 } });
-      assert.deepEqual(again, { version: 0, files: 0, rows: 0, skipped: true });
+      assert.deepEqual(again, { version: 0, files: 0, rows: 0, skipped: true, tableId: a.tableId });
       const older = await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 4 } });
       assert.equal(older.skipped, true);
       const next = await t.write(conn, { selectSql: rowsSql(3, 6), schema: SCHEMA, mode: 'append', txn: { appId: 'run-1', version: 6 } });
@@ -617,6 +619,116 @@ describe('DeltaTable.write', () => {
         minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz', 'inCommitTimestamp', 'appendOnly', 'invariants'],
       });
       assert.equal(typeof v0[0].commitInfo?.inCommitTimestamp, 'number');
+    });
+  });
+});
+
+/** LocalStorage that runs `hook` once, before the first call of `op` (or after it, with `when` 'after'). */
+class HookedStorage extends LocalStorage {
+  hook: (() => Promise<void>) | null = null;
+  constructor(root: string, private readonly op: 'uploadLocal' | 'putIfAbsent', private readonly when: 'before' | 'after' = 'before') {
+    super(root);
+  }
+  private async fire(op: string, when: string): Promise<void> {
+    if (op !== this.op || when !== this.when || !this.hook) return;
+    const h = this.hook;
+    this.hook = null;
+    await h();
+  }
+  override async uploadLocal(localFile: string, relPath: string): Promise<void> {
+    await this.fire('uploadLocal', 'before');
+    await super.uploadLocal(localFile, relPath);
+    await this.fire('uploadLocal', 'after');
+  }
+  override async putIfAbsent(relPath: string, data: Buffer): Promise<boolean> {
+    await this.fire('putIfAbsent', 'before');
+    return super.putIfAbsent(relPath, data);
+  }
+}
+
+const exists = (p: string): Promise<boolean> => fs.stat(p).then(() => true, () => false);
+const commitNames = async (dir: string): Promise<string[]> => (await fs.readdir(path.join(dir, '_delta_log')).catch(() => [])).filter((n) => /^\d{20}\.json$/.test(n));
+
+describe('a table deleted under a writer (rm -rf of the sink mid-commit)', () => {
+  test('deleted before the data files land: the write fails, no directory is created again', async () => {
+    await withTable(async (_t, dir) => {
+      const root = path.join(dir, 't');
+      const st = new HookedStorage(root, 'uploadLocal');
+      const t = DeltaTable.forPath(root, st);
+      await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append' });
+      st.hook = () => fs.rm(root, { recursive: true });
+      await assert.rejects(t.write(conn, { selectSql: rowsSql(3, 6), schema: SCHEMA, mode: 'append', minVersion: 0 }), (e: unknown) => {
+        assert.ok(e instanceof TableGoneError, String(e));
+        assert.equal(e.why, 'gone');
+        return true;
+      });
+      assert.equal(await exists(root), false, 'the table directory was not created again');
+    });
+  });
+
+  test('deleted after the data files, before the log entry: the write fails, no commit lands', async () => {
+    await withTable(async (_t, dir) => {
+      const root = path.join(dir, 't');
+      const st = new HookedStorage(root, 'uploadLocal', 'after');
+      const t = DeltaTable.forPath(root, st);
+      await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append' });
+      // rm -rf has removed the log, not yet the root (which the data file just went to).
+      st.hook = () => fs.rm(path.join(root, '_delta_log'), { recursive: true });
+      await assert.rejects(t.write(conn, { selectSql: rowsSql(3, 6), schema: SCHEMA, mode: 'append', minVersion: 0 }), TableGoneError);
+      assert.equal(await exists(path.join(root, '_delta_log')), false, '_delta_log was not created again');
+    });
+  });
+
+  test('deleted as the log entry is written (rm -rf still running): the lone commit is taken back, the write fails', async () => {
+    await withTable(async (_t, dir) => {
+      const root = path.join(dir, 't');
+      const st = new HookedStorage(root, 'putIfAbsent');
+      const t = DeltaTable.forPath(root, st);
+      await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append' });
+      await t.write(conn, { selectSql: rowsSql(3, 6), schema: SCHEMA, mode: 'append' });
+      // The log's files are gone, its directory not yet: the commit lands in an empty log.
+      st.hook = async () => {
+        for (const n of await fs.readdir(path.join(root, '_delta_log'))) await fs.rm(path.join(root, '_delta_log', n));
+      };
+      await assert.rejects(t.write(conn, { selectSql: rowsSql(6, 9), schema: SCHEMA, mode: 'append', minVersion: 1 }), (e: unknown) => {
+        assert.ok(e instanceof TableGoneError, String(e));
+        assert.equal(e.why, 'gone');
+        return true;
+      });
+      assert.deepEqual(await commitNames(root), [], 'no commit left in a log without its first versions');
+    });
+  });
+
+  test('a log whose first versions are gone is not continued from the snapshot in hand', async () => {
+    await withTable(async (t, dir) => {
+      await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append' });
+      await t.write(conn, { selectSql: rowsSql(3, 6), schema: SCHEMA, mode: 'append' });
+      assert.equal((await t.snapshot()).version, 1); // the snapshot in hand
+      const log = path.join(dir, '_delta_log');
+      // What a writer that recreated the directory left: one commit after the versions deleted.
+      const third = await fs.readFile(path.join(log, `${'1'.padStart(20, '0')}.json`));
+      for (const n of await fs.readdir(log)) await fs.rm(path.join(log, n));
+      await fs.writeFile(path.join(log, `${'2'.padStart(20, '0')}.json`), third);
+      await assert.rejects(t.write(conn, { selectSql: rowsSql(6, 9), schema: SCHEMA, mode: 'append', minVersion: 1 }), (e: unknown) => {
+        assert.ok(e instanceof DeltaError && e.code === 'DELTA_VERSION_NOT_FOUND', String(e));
+        return true;
+      });
+      assert.deepEqual(await commitNames(dir), [`${'2'.padStart(20, '0')}.json`]);
+    });
+  });
+
+  test('another table in its place (a later version, another id) is not written to', async () => {
+    await withTable(async (t, dir) => {
+      const first = await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append' });
+      await fs.rm(dir, { recursive: true });
+      const other = DeltaTable.forPath(dir);
+      for (let i = 0; i < 3; i++) await other.write(conn, { selectSql: rowsSql(i, i + 1), schema: SCHEMA, mode: 'append' });
+      await assert.rejects(t.write(conn, { selectSql: rowsSql(6, 9), schema: SCHEMA, mode: 'append', minVersion: 0, tableId: first.tableId }), (e: unknown) => {
+        assert.ok(e instanceof TableGoneError, String(e));
+        assert.equal(e.why, 'replaced');
+        return true;
+      });
+      assert.equal(await other.latestVersion(), 2);
     });
   });
 });

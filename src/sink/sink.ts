@@ -119,6 +119,8 @@ export class Sink {
   private otherIdsFull = false;
   private readonly otherRuns = new Set<string>();
   private duplicateRows = 0;
+  /** The id of the table this run writes to (metaData.id), once there is one. */
+  private tableId: string | undefined;
 
   private constructor(
     readonly table: DeltaTable,
@@ -144,7 +146,9 @@ export class Sink {
       // single request is sent. Mode overwrite replaces the table, schema included (as
       // the Spark engine's overwrite does).
       const snap = await table.checkWrite({ schema, mode: config.sink.mode, overwriteSchema: config.sink.mode === 'overwrite' });
-      return new Sink(table, config, schema, snap !== null, runId, config.sink.mode === 'overwrite' ? null : snap, log);
+      const sink = new Sink(table, config, schema, snap !== null, runId, config.sink.mode === 'overwrite' ? null : snap, log);
+      sink.tableId = snap?.metadata.id;
+      return sink;
     } catch (e) {
       throw sinkRefusal(config, e);
     }
@@ -229,10 +233,12 @@ export class Sink {
           txn,
           rowGroupRows,
           minVersion,
+          tableId: minVersion === undefined ? undefined : this.tableId,
           observer,
         });
         this.committed++;
         this.lastVersion = r.version;
+        this.tableId = r.tableId;
         if (!r.skipped && duplicates > 0) {
           this.duplicateRows += duplicates;
           this.log(
@@ -245,7 +251,7 @@ export class Sink {
         if (e instanceof TableGoneError) {
           throw new RunError(
             'RESTLAKE_SINK',
-            `sink ${this.config.sink.path} ${e.latest === null ? 'is gone' : `went back to version ${e.latest}`} since this run ${this.committed > 0 ? `committed version ${minVersion}` : 'started'}; not writing a new table in its place`,
+            `sink ${this.config.sink.path} ${e.why === 'gone' ? 'is gone' : e.why === 'older' ? `went back to version ${e.latest}` : 'was deleted or replaced'} since this run ${this.committed > 0 ? `committed version ${minVersion}` : 'started'}; not writing a new table in its place`,
             { cause: e },
           );
         }

@@ -106,8 +106,11 @@ export async function loadSnapshot(storage: Storage, opts: SnapshotOptions = {},
     throw new DeltaError('DELTA_VERSION_NOT_FOUND', `version ${target} of ${storage.root} does not exist (latest is ${list.latest})`);
   }
 
-  // Incremental: a snapshot already in hand plus the commits after it (versions are immutable).
-  if (base && base.version <= target && firstMissing(list, base.version + 1, target) === null) {
+  // Incremental: a snapshot already in hand plus the commits after it (versions are
+  // immutable). Only while the log still holds the base's own commit, the same file: a
+  // table deleted (or replaced) since, whose log now starts after the base, is read from
+  // what the log holds, which fails for a log that lacks its first versions.
+  if (base && base.version <= target && sameCommit(list, base) && firstMissing(list, base.version + 1, target) === null) {
     return replay(storage, list, snapshotAsActions(base), base.version + 1, target);
   }
 
@@ -146,6 +149,12 @@ function snapshotAsActions(s: Snapshot): Action[] {
   for (const r of s.tombstones) out.push({ remove: r });
   for (const a of s.files) out.push({ add: a });
   return out;
+}
+
+/** Whether the log still lists the commit `s` was built up to, with the same modification time. */
+function sameCommit(list: LogListing, s: Snapshot): boolean {
+  const c = list.commits.get(s.version);
+  return c !== undefined && (s.timestamp === null || c.modificationTime === s.timestamp);
 }
 
 function firstMissing(list: LogListing, from: number, to: number): number | null {

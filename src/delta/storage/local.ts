@@ -6,11 +6,49 @@ import path from 'node:path';
 import { DeltaError } from '../errors.js';
 import type { FileInfo, Storage } from './types.js';
 
+const LOG_DIR_NAME = '_delta_log';
+
 export class LocalStorage implements Storage {
   readonly root: string;
 
+  /** See forExistingTable. */
+  private existingTable = false;
+
   constructor(root: string) {
     this.root = path.resolve(root.startsWith('file://') ? decodeURIComponent(new URL(root).pathname) : root);
+  }
+
+  forExistingTable(): Storage {
+    if (this.existingTable) return this;
+    // A view of this very object that creates no table directories: it inherits this
+    // object's methods (a subclass's too) and fields; a field set on it stays on it.
+    const view = Object.create(this) as LocalStorage;
+    view.existingTable = true;
+    return view;
+  }
+
+  /**
+   * Creates the directory a file goes to. For a table that exists, the root and
+   * _delta_log must be there already (ENOENT when they are gone: `rm -rf` of the table
+   * mid-commit); only directories below the root (partitions) are created.
+   */
+  private async parentDir(target: string): Promise<void> {
+    const dir = path.dirname(target);
+    if (!this.existingTable) {
+      await fs.mkdir(dir, { recursive: true });
+      return;
+    }
+    const logDir = path.join(this.root, LOG_DIR_NAME);
+    let at = this.root;
+    for (const part of path.relative(this.root, dir).split(path.sep).filter(Boolean)) {
+      at = path.join(at, part);
+      if (at === logDir) continue;
+      try {
+        await fs.mkdir(at);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
   }
 
   private abs(relPath: string): string {
@@ -32,7 +70,7 @@ export class LocalStorage implements Storage {
 
   async putIfAbsent(relPath: string, data: Buffer): Promise<boolean> {
     const target = this.abs(relPath);
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    await this.parentDir(target);
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
     await fs.writeFile(tmp, data, { flag: 'wx' });
     try {
@@ -48,7 +86,7 @@ export class LocalStorage implements Storage {
 
   async write(relPath: string, data: Buffer): Promise<void> {
     const target = this.abs(relPath);
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    await this.parentDir(target);
     // temp + rename so a reader never sees a half-written file (e.g. _last_checkpoint)
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
     await fs.writeFile(tmp, data);
@@ -93,7 +131,7 @@ export class LocalStorage implements Storage {
 
   async uploadLocal(localFile: string, relPath: string): Promise<void> {
     const target = this.abs(relPath);
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    await this.parentDir(target);
     try {
       await fs.rename(localFile, target);
     } catch (e) {

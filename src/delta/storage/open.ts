@@ -61,4 +61,6 @@ class LazyStorage implements Storage {
   async localPath(p: string) { return (await this.get()).localPath(p); }
   async uploadLocal(l: string, p: string) { return (await this.get()).uploadLocal(l, p); }
   async stat(p: string) { return (await this.get()).stat(p); }
+  // S3 has no directories to recreate: every view is this one.
+  forExistingTable(): Storage { return this; }
 }

@@ -18,4 +18,16 @@ export interface Storage {
   /** Move a finished local file into place (local: rename/copy; S3: upload). */
   uploadLocal(localFile: string, relPath: string): Promise<void>;
   stat(relPath: string): Promise<{ size: number; modificationTime: number } | null>;
+  /**
+   * The same store for writing to a table that exists: the table's root and _delta_log
+   * are never created again (local: a directory deleted under a running writer makes its
+   * writes fail with ENOENT instead of quietly starting a new, half table there; partition
+   * directories are still created). Stores without directories (S3) need no such view.
+   */
+  forExistingTable?(): Storage;
+}
+
+/** `storage` as it must be used to write to a table that already exists (see Storage.forExistingTable). */
+export function existingTableStorage(storage: Storage): Storage {
+  return storage.forExistingTable?.() ?? storage;
 }

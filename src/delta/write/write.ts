@@ -8,11 +8,12 @@ import type { Action, AddFile, Metadata, Protocol, RemoveFile } from '../log/act
 import { decodeActionPath } from '../log/actions.js';
 import { TxnAlreadyCommitted, commitActions } from '../log/commit.js';
 import { assertWritable, inCommitTimestampsEnabled } from '../log/features.js';
-import type { Snapshot } from '../log/snapshot.js';
+import { commitFile } from '../log/names.js';
+import { listLog, type Snapshot } from '../log/snapshot.js';
 import { schemaToJson } from '../schema/json.js';
 import { quoteIdent, toDuckDbType } from '../schema/duckdb-types.js';
 import type { StructType } from '../schema/types.js';
-import type { Storage } from '../storage/types.js';
+import { existingTableStorage, type Storage } from '../storage/types.js';
 import { ENGINE_INFO } from '../version.js';
 import { DEFAULT_TARGET_FILE_ROWS, STREAMED_MIN_TARGET_ROWS, stageSql, writeStagedFiles, writeStreamedFiles } from './files.js';
 import { containsType, reconcileSchema, sameType } from './schema-check.js';
@@ -43,6 +44,11 @@ export interface WriteOptions {
   minVersion?: number;
   /** A caller's view of the commits other writers make around this write (see WriteObserver). */
   observer?: WriteObserver;
+  /**
+   * With `minVersion`: the table's id (metaData.id) the caller saw. Another table in its
+   * place (deleted and created again, by anyone) is not written to (TableGoneError).
+   */
+  tableId?: string;
 }
 
 /**
@@ -64,14 +70,63 @@ export interface WriteObserver {
   committed?(version: number, ours: AddFile[]): void;
 }
 
-/** DELTA_TABLE_GONE: a write's `minVersion` was not met; `latest` is what the log holds now (null: no table). */
+/**
+ * DELTA_TABLE_GONE: the table a write expected is not there. `latest` is what the log
+ * holds now (null: no table); `why`: 'gone' (no table), 'older' (a version before
+ * `minVersion`: replaced by an older copy), 'replaced' (deleted, or another table put in
+ * its place, while or since it was last read: the log lacks the version the write read,
+ * or has another table id).
+ */
 export class TableGoneError extends DeltaError {
-  constructor(root: string, readonly latest: number | null, minVersion: number) {
-    super('DELTA_TABLE_GONE', `${root}: ${latest === null ? 'no table' : `version ${latest}`} where version ${minVersion} or later was expected`);
+  readonly why: 'gone' | 'older' | 'replaced';
+  constructor(root: string, readonly latest: number | null, minVersion: number, why?: 'replaced') {
+    const w = latest === null ? 'gone' : (why ?? 'older');
+    super(
+      'DELTA_TABLE_GONE',
+      w === 'replaced'
+        ? `${root}: the table at version ${minVersion} was deleted or replaced (the log now ${latest === null ? 'holds no table' : `ends at version ${latest}`})`
+        : `${root}: ${latest === null ? 'no table' : `version ${latest}`} where version ${minVersion} or later was expected`,
+    );
+    this.why = w;
   }
 }
 
-export interface WriteResult { version: number; files: number; rows: number; skipped: boolean }
+export interface WriteResult {
+  version: number;
+  files: number;
+  rows: number;
+  skipped: boolean;
+  /** The table's id (metaData.id) the rows went to. */
+  tableId: string;
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** `storage` whose writes, failing with ENOENT, throw what `vanished` finds instead (when it finds something). */
+function goneAware(storage: Storage, vanished: () => Promise<Error | null>): Storage {
+  const guard = async <T>(op: Promise<T>): Promise<T> => {
+    try {
+      return await op;
+    } catch (e) {
+      if (isNotFound(e)) throw (await vanished().catch(() => null)) ?? e;
+      throw e;
+    }
+  };
+  return {
+    root: storage.root,
+    read: (p) => storage.read(p),
+    putIfAbsent: (p, d) => guard(storage.putIfAbsent(p, d)),
+    write: (p, d) => guard(storage.write(p, d)),
+    list: (p, o) => storage.list(p, o),
+    delete: (p) => storage.delete(p),
+    localPath: (p) => storage.localPath(p),
+    uploadLocal: (l, p) => guard(storage.uploadLocal(l, p)),
+    stat: (p) => storage.stat(p),
+    forExistingTable: () => storage,
+  };
+}
 
 export interface WriteContext {
   storage: Storage;
@@ -81,15 +136,26 @@ export interface WriteContext {
 }
 
 export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts: WriteOptions): Promise<WriteResult> {
-  const { storage } = ctx;
   if (opts.mode !== 'append' && opts.mode !== 'overwrite') throw new DeltaError('DELTA_INVALID_ARGUMENT', `write mode must be append or overwrite, got ${String(opts.mode)}`);
   const snap = await ctx.loadLatest();
   if (opts.minVersion !== undefined && (snap === null || snap.version < opts.minVersion)) {
-    throw new TableGoneError(storage.root, snap?.version ?? null, opts.minVersion);
+    throw new TableGoneError(ctx.storage.root, snap?.version ?? null, opts.minVersion);
+  }
+  if (opts.minVersion !== undefined && opts.tableId !== undefined && snap && snap.metadata.id !== opts.tableId) {
+    throw new TableGoneError(ctx.storage.root, snap.version, opts.minVersion, 'replaced');
   }
   if (opts.txn && snap && (snap.appTransactions.get(opts.txn.appId) ?? -Infinity) >= opts.txn.version) {
-    return { version: snap.version, files: 0, rows: 0, skipped: true };
+    return { version: snap.version, files: 0, rows: 0, skipped: true, tableId: snap.metadata.id };
   }
+  // The table this write read, deleted while it writes: gone, or another table in its place.
+  const vanished = async (): Promise<TableGoneError | null> => {
+    if (!snap || (await ctx.storage.stat(commitFile(snap.version))) !== null) return null;
+    return new TableGoneError(ctx.storage.root, (await listLog(ctx.storage)).latest, opts.minVersion ?? snap.version, 'replaced');
+  };
+  // Only the write that creates the table may create its directories: to a table that
+  // exists, a root or _delta_log deleted meanwhile fails the write (ENOENT, then
+  // TableGoneError) instead of growing a half table whose log lacks its first versions.
+  const storage = snap ? goneAware(existingTableStorage(ctx.storage), vanished) : ctx.storage;
   const partitionColumns = opts.partitionColumns ?? snap?.partitionColumns ?? [];
   const { schema, metadata, protocol } = planSchema(snap, opts, storage.root);
   await opts.observer?.planned?.(snap);
@@ -175,12 +241,21 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
     });
   } catch (e) {
     await cleanup();
-    if (e instanceof TxnAlreadyCommitted) return { version: e.atVersion, files: 0, rows: 0, skipped: true };
+    if (e instanceof TxnAlreadyCommitted) return { version: e.atVersion, files: 0, rows: 0, skipped: true, tableId: (metadata ?? snap!.metadata).id };
     throw e;
+  }
+  // The log must still hold the version this write read: deleted under the commit (an
+  // `rm -rf` still running as the commit landed), the commit would be the first entry of
+  // a half table no reader can use. It is taken back, data files too (nobody can rely on
+  // a table whose log was deleted), and the write fails.
+  if (snap && (await ctx.storage.stat(commitFile(snap.version))) === null) {
+    await storage.delete(commitFile(version)).catch(() => undefined);
+    await cleanup();
+    throw (await vanished()) ?? new TableGoneError(ctx.storage.root, null, opts.minVersion ?? snap.version);
   }
   opts.observer?.committed?.(version, written.adds);
   await ctx.afterCommit(version, (metadata ?? snap?.metadata)?.configuration ?? {});
-  return { version, files: written.adds.length, rows: written.rows, skipped: false };
+  return { version, files: written.adds.length, rows: written.rows, skipped: false, tableId: (metadata ?? snap!.metadata).id };
 }
 
 /**
