@@ -52,6 +52,16 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
     /** Set when a commit failed: the sink takes nothing more from this run. */
     let sinkFailed = false;
     let stopReading = false;
+    // Set while a failed commit waits for its retry: no new row goes out meanwhile (rows in
+    // flight still land in the spool), so a commit that fails for good wastes no more
+    // requests than a crash would. A retry that succeeds lets sending go on.
+    let commitFailing = false;
+    let resumeFeeding: (() => void) | null = null;
+    const wakeFeeder = (): void => {
+      const f = resumeFeeding;
+      resumeFeeding = null;
+      f?.();
+    };
 
     // Commits run one at a time, in order, on their own connection (the source stream
     // keeps its connection busy); results keep spooling meanwhile.
@@ -73,14 +83,27 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         }
         try {
           const t0 = performance.now();
-          const r = await data.sink.commit(data.sinkConn, [file.path], file.rows, file.longestLine);
+          const r = await data.sink.commit(data.sinkConn, [file.path], file.rows, file.longestLine, {
+            onRetry: (e, attempt) => {
+              if (!commitFailing) log('warn', `commit failed (${String((e as Error)?.message ?? e).split('\n')[0]}); sending no new rows until it is retried`);
+              commitFailing = true;
+              log('debug', `commit attempt ${attempt} failed`);
+            },
+          });
           tableVersion = r.version;
           committedRows += file.rows;
           log('debug', `committed ${file.rows} rows (table version ${r.version}) in ${Math.round(performance.now() - t0)} ms`);
+          if (commitFailing) {
+            commitFailing = false;
+            log('info', 'the commit succeeded when retried; sending goes on');
+            wakeFeeder();
+          }
         } catch (e) {
           fatal ??= e;
           sinkFailed = true;
           stopReading = true;
+          commitFailing = false;
+          wakeFeeder();
         } finally {
           await Spool.remove(file);
         }
@@ -156,6 +179,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       stopReading = true;
       outcome = 'interrupted';
       dispatcher?.drain();
+      wakeFeeder();
     };
     if (ctx.signal?.aborted) onAbort();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
@@ -174,8 +198,10 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
               skippedElsewhere++;
               continue;
             }
-            while (!dispatcher.trySend(id, line)) {
+            for (;;) {
+              while (commitFailing && !stopReading) await new Promise<void>((resolve) => (resumeFeeding = resolve));
               if (stopReading) break outer;
+              if (dispatcher.trySend(id, line)) break;
               await dispatcher.room();
             }
             sent++;

@@ -2,7 +2,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import type { PipelineConfig } from '../config/types.js';
-import { DEFAULT_ROW_GROUP_ROWS, DeltaTable, SchemaMismatchError, TableGoneError, type Action, type AddFile, type Snapshot, type StructType, type WriteObserver } from '../delta/index.js';
+import { DEFAULT_ROW_GROUP_ROWS, DeltaError, DeltaTable, SchemaMismatchError, TableGoneError, type Action, type AddFile, type Snapshot, type StructType, type WriteObserver } from '../delta/index.js';
 import { dvUniqueId } from '../delta/log/actions.js';
 import { fileKey } from '../delta/log/snapshot.js';
 import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
@@ -101,6 +101,30 @@ export interface CommitResult {
 }
 
 export type SinkLog = (level: LogLevel, message: string) => void;
+const LASTING_ERRNO = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EFBIG']);
+const LASTING_TEXT = /permission denied|read-only file system|no space left on device|disk quota exceeded|file too large|\(HTTP 403\)/i;
+const LASTING_DELTA = new Set(['DELTA_SCHEMA_MISMATCH', 'DELTA_NOT_NULL_VIOLATION', 'DELTA_UNSUPPORTED_FEATURE', 'DELTA_INVALID_ARGUMENT', 'DELTA_VERSION_NOT_FOUND', 'DELTA_TABLE_GONE']);
+
+/**
+ * Whether a commit that failed with `e` would fail the same way if tried again at once:
+ * no permission, a read-only or full file system, a quota or file-size limit (from
+ * Node, or in DuckDB's words), S3 access denied, a table that no longer takes these
+ * rows. Retrying those only holds up the run's end.
+ */
+export function lastingCommitError(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
+    if (x instanceof SchemaMismatchError || x instanceof TableGoneError) return true;
+    const code = (x as { code?: unknown }).code;
+    if (typeof code === 'string' && (LASTING_ERRNO.has(code) || (x instanceof DeltaError && LASTING_DELTA.has(code)))) return true;
+    if (x instanceof Error && LASTING_TEXT.test(x.message)) return true;
+  }
+  return false;
+}
+
+export interface CommitHooks {
+  /** A commit attempt failed and will be tried again (after a pause): the caller may hold off new work meanwhile. */
+  onRetry?(error: unknown, attempt: number): void;
+}
 
 export class Sink {
   private committed = 0;
@@ -183,7 +207,7 @@ export class Sink {
    * configured worst case: the reader allocates twice that as its buffer (42 MB with the
    * default max_response_bytes, 32 MB at DuckDB's floor of 16 MB).
    */
-  async commit(conn: DuckDBConnection, files: readonly string[], rows?: number, longestLine?: number): Promise<CommitResult> {
+  async commit(conn: DuckDBConnection, files: readonly string[], rows?: number, longestLine?: number, hooks: CommitHooks = {}): Promise<CommitResult> {
     const mode = this.committed === 0 && this.config.sink.mode === 'overwrite' ? 'overwrite' : 'append';
     const maxLine = maxResultLineBytes(this.config);
     const spoolSql = spoolSelectSql(this.schema, files, longestLine === undefined ? maxLine : Math.min(maxLine, longestLine));
@@ -262,7 +286,12 @@ export class Sink {
           continue;
         }
         lastError = e;
-        if (attempt < 3) await new Promise((res) => setTimeout(res, 200 * attempt * attempt));
+        // A full disk or a read-only sink does not heal in a second: fail now.
+        if (lastingCommitError(e)) break;
+        if (attempt < 3) {
+          hooks.onRetry?.(e, attempt);
+          await new Promise((res) => setTimeout(res, 200 * attempt * attempt));
+        }
       }
     }
     throw new RunError('RESTLAKE_SINK', `cannot commit to sink ${this.config.sink.path}: ${firstLine(lastError)}`, { cause: lastError });
