@@ -2,10 +2,11 @@
 // whole run killed mid-way; after reruns every request_id has exactly one success row.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runPipeline } from '../index.js';
 import { queryTable, scoreReply, startCli, startTestServer, tempDir, waitFor, type TestServer } from './e2e-support.js';
 
@@ -223,6 +224,37 @@ test('kill -9 of the driver leaves its run directory (job with the password, spo
   } finally {
     live?.child.kill('SIGKILL');
     await live?.done;
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('a spool file over a file-size limit (ulimit -f) ends the run with exit 3 naming the spool directory; what was written is committed', { timeout: 120_000 }, async () => {
+  const tmp = await tempDir();
+  const pad = 'x'.repeat(2000);
+  const server = await startTestServer((req) => ({ ...scoreReply(req), body: JSON.stringify({ score: 1, pad }), delayMs: 2 }));
+  try {
+    const n = 3000;
+    const source = await csvSource(tmp.dir, n);
+    const sink = join(tmp.dir, 'sink');
+    const cfgPath = join(tmp.dir, 'p.json');
+    await writeFile(cfgPath, JSON.stringify(config(server, source, sink, { workers: 1, commit_rows: 100000, commit_interval: '5m' })));
+    // 1 MiB: the spool file of ~2.3 KB results reaches it after ~450 rows; nothing is committed before.
+    const bin = fileURLToPath(new URL('../../bin/restlake.mjs', import.meta.url));
+    const child = spawn('bash', ['-c', 'ulimit -f 1024 && exec "$0" "$@"', process.execPath, bin, 'run', cfgPath, '--quiet'], {
+      env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 3, err);
+    assert.match(err, /^restlake: cannot write results to the spool directory \S+restlake-run-\w+\/spool: EFBIG: file too large, write \(a file-size limit: ulimit -f\)$/m);
+    assert.doesNotMatch(err, /node:events|\n\s+at /, 'no stack trace');
+    const [r] = await queryTable<{ n: number; ok: number; ids: number }>(sink, 'SELECT count(*)::INT AS n, count(*) FILTER (WHERE success)::INT AS ok, count(DISTINCT request_id)::INT AS ids FROM t');
+    assert.ok(r && r.n > 100 && r.n < n, `committed ${r?.n} rows`);
+    assert.deepEqual([r.ok, r.ids], [r.n, r.n]);
+  } finally {
     await server.close();
     await tmp.cleanup();
   }

@@ -7,6 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RunError } from '../errors.js';
 import { createRedactor } from '../middleware/redact.js';
 import { parseRowJson } from '../request/row-json.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';
@@ -44,8 +45,6 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
   let data: RunData | null = null;
   try {
     const stats = new RunStats();
-    const spool = new Spool(join(runDir, 'spool'));
-    const serialize = createResultSerializer(config);
     let tableVersion: number | null = null;
     let committedRows = 0;
     let fatal: unknown = null;
@@ -62,6 +61,20 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       resumeFeeding = null;
       f?.();
     };
+    // A spool file that cannot be written (TMPDIR full, a file-size limit) ends the run:
+    // the workers stop now (what they hold is sent again next run), and what made it to
+    // disk is committed before the run fails.
+    const spool = new Spool(join(runDir, 'spool'), (e) => {
+      if (!fatal) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'EFBIG' ? ' (a file-size limit: ulimit -f)' : code === 'ENOSPC' || code === 'EDQUOT' ? ' (its disk is full: free space, or point TMPDIR at a larger disk)' : '';
+        fatal = new RunError('RESTLAKE_SPOOL', `cannot write results to the spool directory ${spool.dir}: ${e.message}${why}`, { cause: e });
+      }
+      stopReading = true;
+      dispatcher?.killAll();
+      wakeFeeder();
+    });
+    const serialize = createResultSerializer(config);
 
     // Commits run one at a time, in order, on their own connection (the source stream
     // keeps its connection busy); results keep spooling meanwhile.
