@@ -218,3 +218,42 @@ test("a dead worker's rows go to the next worker in bulk after a first death, no
     await tmp.cleanup();
   }
 });
+
+// Answers nothing, ignores the drain signal, and stays (a middleware that never settles
+// and ignores the abort, a stopped process).
+const HUNG_WORKER = `${WORKER_PRELUDE}
+process.on('SIGUSR2', () => {});
+onRows(() => {});
+setInterval(() => {}, 1000);
+`;
+
+test('a stop does not wait forever for a worker that does not stop: after the drain deadline it is killed, its rows left unanswered', { timeout: 60_000 }, async () => {
+  const tmp = await tempDir();
+  try {
+    const script = join(tmp.dir, 'hung-worker.mjs');
+    await writeFile(script, HUNG_WORKER);
+    const logs: string[] = [];
+    const dispatcher = new Dispatcher({
+      workers: 2,
+      perWorker: 4,
+      script,
+      jobPath: join(tmp.dir, 'unused.json'),
+      onResult: () => assert.fail('no result expected'),
+      onAbandoned: (id) => assert.fail(`row ${id} abandoned`),
+      log: (level, message) => logs.push(`${level}: ${message}`),
+      drainDeadlineMs: 300,
+    });
+    for (let i = 0; i < 6; i++) assert.ok(dispatcher.trySend(`row-${i}`, JSON.stringify({ _request_id: `row-${i}` })));
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    dispatcher.drain();
+    const finished = await Promise.race([dispatcher.finish().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    assert.ok(finished, 'finish resolved');
+    assert.ok(Date.now() - t0 < 5_000, `stopped after ${Date.now() - t0} ms`);
+    await dispatcher.exited();
+    assert.equal(dispatcher.workerPids.length, 0);
+    assert.equal(logs.filter((l) => /^warn: worker \d \(pid \d+\) did not stop within 0 s of the stop; killed it, its 3 unanswered rows are sent again by the next run$/.test(l)).length, 2, logs.join('\n'));
+  } finally {
+    await tmp.cleanup();
+  }
+});

@@ -33,6 +33,12 @@ export interface DispatcherOptions {
   maxRowDeaths?: number;
   /** Deaths that end the run count within this window (default 60 s): a long run survives an occasional OOM kill. */
   restartWindowMs?: number;
+  /**
+   * How long workers get to stop after `drain` before they are killed: a worker that
+   * does not answer (user middleware that ignores the abort, a stopped process) must
+   * not hold up the stop. Default: never killed.
+   */
+  drainDeadlineMs?: number;
 }
 
 export class Dispatcher {
@@ -45,6 +51,7 @@ export class Dispatcher {
   private ending = false;
   /** Set by drain: rows a worker leaves unanswered are dropped, not re-sent. */
   private draining = false;
+  private drainTimer: NodeJS.Timeout | null = null;
   /** Set by killAll: workers exiting from then on are neither replaced nor reported. */
   private stopped = false;
   private failure: RunError | null = null;
@@ -124,6 +131,16 @@ export class Dispatcher {
     this.draining = true;
     this.retry.length = 0;
     for (const w of this.live) w.kill('SIGUSR2');
+    const deadline = this.opts.drainDeadlineMs;
+    if (deadline !== undefined && this.live.size > 0) {
+      this.drainTimer = setTimeout(() => {
+        this.drainTimer = null;
+        for (const w of this.live) {
+          this.opts.log('warn', `worker ${w.id} (pid ${w.pid}) did not stop within ${Math.round(deadline / 1000)} s of the stop; killed it, its ${w.load} unanswered rows are sent again by the next run`);
+          w.kill('SIGKILL');
+        }
+      }, deadline);
+    }
     this.wake();
   }
 
@@ -159,6 +176,8 @@ export class Dispatcher {
   /** Stops everything now (a second Ctrl-C, a fatal error): rows in flight get no result. */
   killAll(): void {
     this.stopped = true;
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainTimer = null;
     for (const w of this.live) w.kill('SIGKILL');
   }
 
@@ -207,6 +226,10 @@ export class Dispatcher {
 
   private workerExited(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.live.delete(w);
+    if (this.live.size === 0 && this.drainTimer) {
+      clearTimeout(this.drainTimer);
+      this.drainTimer = null;
+    }
     const orphaned = [...w.holding];
     w.holding.clear();
     const clean = code === 0 && orphaned.length === 0;

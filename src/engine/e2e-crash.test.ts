@@ -259,3 +259,73 @@ test('a spool file over a file-size limit (ulimit -f) ends the run with exit 3 n
     await tmp.cleanup();
   }
 });
+
+// User middleware that never settles for one row and ignores ex.signal, keeping its event loop busy.
+const STUCK_MIDDLEWARE = `export default function stuck() {
+  return async (ex, next) => {
+    if (String(ex.row.id) === '77') await new Promise(() => setInterval(() => {}, 100));
+    return next();
+  };
+}
+`;
+
+async function stuckRun(tmp: string, server: TestServer) {
+  const source = await csvSource(tmp, 400);
+  const sink = join(tmp, 'sink');
+  await writeFile(join(tmp, 'stuck.mjs'), STUCK_MIDDLEWARE);
+  const cfgPath = join(tmp, 'p.json');
+  const cfg = { ...config(server, source, sink, { workers: 1, commit_rows: 50, commit_interval: '1s' }), middleware: [{ type: 'module', path: join(tmp, 'stuck.mjs') }], transport: { timeout: '1s' } };
+  await writeFile(cfgPath, JSON.stringify(cfg));
+  const cli = startCli(['run', cfgPath, '--quiet']);
+  // Every other row is answered; row 77 never is.
+  await waitFor(() => server.count() >= 399, 60_000, '399 requests');
+  const workers = execFileSync('pgrep', ['-P', String(cli.child.pid)]).toString().trim().split('\n').map(Number);
+  return { cli, sink, workers };
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('Ctrl-C with a row whose middleware never settles: the worker is killed after the drain grace, the rest is committed, exit 130', { timeout: 120_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 1 }));
+  try {
+    const { cli, sink, workers } = await stuckRun(tmp.dir, server);
+    const t0 = Date.now();
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.done, 130, cli.err());
+    // transport.timeout (1 s) for the worker to abort, 5 s more before it is killed.
+    assert.ok(Date.now() - t0 < 15_000, `stopped after ${Date.now() - t0} ms`);
+    assert.match(cli.err(), /did not stop within 6 s of the stop; killed it, its 1 unanswered rows are sent again by the next run/);
+    for (const pid of workers) assert.equal(alive(pid), false, `worker ${pid} is gone`);
+    const [r] = await queryTable<{ n: number; stuck: number }>(sink, "SELECT count(*)::INT AS n, count(*) FILTER (WHERE id = 77)::INT AS stuck FROM t");
+    assert.deepEqual(r, { n: 399, stuck: 0 });
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
+
+test('kill -9 of the driver: a worker stuck on a row does not live on as an orphan', { timeout: 120_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 1 }));
+  let workers: number[] = [];
+  try {
+    const run = await stuckRun(tmp.dir, server);
+    workers = run.workers;
+    assert.ok(workers.length >= 1);
+    run.cli.child.kill('SIGKILL');
+    await run.cli.done;
+    await waitFor(() => workers.every((pid) => !alive(pid)), 10_000, 'the orphaned worker to exit');
+  } finally {
+    for (const pid of workers) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await server.close();
+    await tmp.cleanup();
+  }
+});

@@ -11,6 +11,7 @@ import { RunError } from '../errors.js';
 import { createRedactor } from '../middleware/redact.js';
 import { parseRowJson } from '../request/row-json.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';
+import { drainGraceMs } from '../worker/types.js';
 import type { EngineContext } from './context.js';
 import { Dispatcher } from './dispatch.js';
 import { buildJob, driverOnlyEnv, needsDriverServices } from './job.js';
@@ -22,6 +23,8 @@ import { RunStats, type ProgressSnapshot } from './stats.js';
 import type { RunOutcome, RunSummary } from './summary.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('../worker/main.js', import.meta.url));
+/** After the workers' drain grace, how long a stopping run waits before it kills one that is still there. */
+const DRAIN_KILL_MARGIN_MS = 5_000;
 
 export function workerCount(config: EngineContext['config']): number {
   const w = config.execution.workers;
@@ -142,6 +145,9 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         script: WORKER_SCRIPT,
         jobPath,
         unsetEnv: driverOnlyEnv(config),
+        // A stop (Ctrl-C) waits for workers as long as they wait for their requests, and
+        // a little more: a worker that still does not exit is killed.
+        drainDeadlineMs: drainGraceMs(config.transport.timeout_ms) + DRAIN_KILL_MARGIN_MS,
         onResult: (line, h) => accept(line, h.success, h.errorClass, h.durationMs),
         onAbandoned: (id, line, message) => {
           let row: Record<string, unknown> | undefined;

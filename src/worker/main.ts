@@ -9,10 +9,7 @@ import { nodeTooOld } from '../node-version.js';
 import { createRedactor } from '../middleware/redact.js';
 import { serveLines } from './serve.js';
 import { createWorkerRuntime } from './runtime.js';
-import { WORKER_EXIT_START_FAILED, WORKER_START_FAILED_PREFIX, type WorkerJob } from './types.js';
-
-/** The longest a draining worker lets its requests in flight run on. */
-const DRAIN_GRACE_MS = 30_000;
+import { drainGraceMs, WORKER_EXIT_START_FAILED, WORKER_START_FAILED_PREFIX, type WorkerJob } from './types.js';
 
 function readJob(): WorkerJob {
   const path = process.argv[2] ?? process.env.RESTLAKE_JOB;
@@ -63,8 +60,15 @@ async function main(): Promise<number> {
     process.on('SIGUSR2', () => {
       if (drain.signal.aborted) return;
       drain.abort();
-      setTimeout(() => runtimeToAbort?.abort(), Math.min(job.config.transport.timeout_ms, DRAIN_GRACE_MS)).unref();
+      setTimeout(() => runtimeToAbort?.abort(), drainGraceMs(job.config.transport.timeout_ms)).unref();
     });
+    // A driver that died (kill -9) cannot take a result any more, and closing our stdin
+    // only asks us to finish what we hold, which a request that never settles never
+    // does: we go when our parent does, instead of sending on as an orphan.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) process.exit(0);
+    }, 1000).unref();
   }
   const output = resultOutput();
   // A driver that went away closes our stdout; nothing more can be delivered.

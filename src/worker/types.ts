@@ -46,3 +46,12 @@ export const WORKER_EXIT_START_FAILED = 3;
 
 /** What such a worker writes to stderr before its one-line reason. */
 export const WORKER_START_FAILED_PREFIX = 'restlake worker: cannot start: ';
+
+/**
+ * The longest a draining worker (the run is stopping) lets its requests in flight run on
+ * before it aborts them: the transport timeout, at most this. The driver kills a worker
+ * still there some seconds after that.
+ */
+export function drainGraceMs(transportTimeoutMs: number): number {
+  return Math.min(transportTimeoutMs, 30_000);
+}
