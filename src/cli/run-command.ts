@@ -24,12 +24,18 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   const progress = quiet ? null : new ProgressPrinter(io);
   const debug = io.env.RESTLAKE_DEBUG === '1';
 
-  // First Ctrl-C/SIGTERM: stop reading, let in-flight rows finish, commit, exit 130.
-  // A second one quits at once; uncommitted rows are simply sent again next run.
+  // First Ctrl-C/SIGTERM/SIGHUP (the terminal or ssh session went away): stop reading,
+  // let in-flight rows finish, commit, exit 130. A second one quits at once; uncommitted
+  // rows are simply sent again next run.
   const abort = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
+    if (sig === 'SIGHUP') {
+      // The terminal is gone: writing to it fails (EIO), which must not end the run.
+      process.stdout.on('error', () => {});
+      process.stderr.on('error', () => {});
+    }
     if (signals === 1) {
       progress?.clear();
       io.stderr.write(`restlake: ${sig}: finishing in-flight requests and committing (again to quit now)\n`);
@@ -41,6 +47,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     const summary = await runConfig(config, {
       signal: abort.signal,
@@ -60,6 +67,7 @@ async function run(args: string[], io: CommandIO): Promise<number> {
     progress?.clear();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Action, AddFile } from './log/actions.js';
 import { commitActions } from './log/commit.js';
 import { assertWritable, assertWriterProtocol, inCommitTimestampsEnabled } from './log/features.js';
 import { writeCheckpoint } from './log/checkpoint-write.js';
+import { LOG_DIR } from './log/names.js';
 import { type Snapshot, type SnapshotOptions, listLog, loadSnapshot } from './log/snapshot.js';
 import { compactTable, type CompactOptions, type CompactResult } from './maintenance/compact.js';
 import { vacuumTable, type VacuumOptions } from './maintenance/vacuum.js';
@@ -142,11 +143,29 @@ export class DeltaTable {
     let interval = Number(configuration?.['delta.checkpointInterval'] ?? DEFAULT_CHECKPOINT_INTERVAL);
     if (!Number.isInteger(interval) || interval <= 0) interval = DEFAULT_CHECKPOINT_INTERVAL;
     if (version === 0 || version % interval !== 0) return;
+    await removeStaleTempFiles(this.storage).catch(() => undefined);
     try {
       await this.checkpoint(version);
     } catch (e) {
       if (e instanceof DeltaError && e.code === 'DELTA_UNSUPPORTED_FEATURE') return;
       // A failed checkpoint costs readers only log replay time; never fail the committed write for it.
+    }
+  }
+}
+
+/** Temp files of a local commit or checkpoint are gone within seconds; one this old was left by a killed writer. */
+const STALE_TEMP_MS = 60 * 60_000;
+
+/**
+ * Removes what writers killed mid-commit left in _delta_log: the temp files local
+ * storage writes before it links or renames them into place (`.<name>.<uuid>.tmp`).
+ * Readers ignore them; this keeps them from piling up. Run with the checkpoints.
+ */
+async function removeStaleTempFiles(storage: Storage, now = Date.now()): Promise<void> {
+  for (const f of await storage.list(LOG_DIR)) {
+    const name = f.path.slice(f.path.lastIndexOf('/') + 1);
+    if (/^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/.test(name) && now - f.modificationTime > STALE_TEMP_MS) {
+      await storage.delete(f.path).catch(() => undefined);
     }
   }
 }

@@ -732,3 +732,22 @@ describe('a table deleted under a writer (rm -rf of the sink mid-commit)', () =>
     });
   });
 });
+
+test('temp files a killed writer left in _delta_log are removed with the next checkpoint once an hour old; young ones stay', async () => {
+  await withTable(async (t, dir) => {
+    await t.write(conn, { selectSql: rowsSql(0, 3), schema: SCHEMA, mode: 'append', configuration: { 'delta.checkpointInterval': '2' } });
+    const log = path.join(dir, '_delta_log');
+    const stale = path.join(log, `.${'1'.padStart(20, '0')}.json.0b6f1f4e-8c1d-4d55-9a51-2f0a5f8f3e11.tmp`);
+    const young = path.join(log, `.${'1'.padStart(20, '0')}.json.7d3c2a10-1111-4e2b-8f00-aa55aa55aa55.tmp`);
+    await fs.writeFile(stale, 'x');
+    await fs.writeFile(young, 'x');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    await fs.utimes(stale, old, old);
+    await t.write(conn, { selectSql: rowsSql(3, 6), schema: SCHEMA, mode: 'append' });
+    assert.equal(await exists(stale), true, 'not before a checkpoint');
+    await t.write(conn, { selectSql: rowsSql(6, 9), schema: SCHEMA, mode: 'append' });
+    assert.equal(await exists(stale), false);
+    assert.equal(await exists(young), true);
+    assert.equal(await scanCount(t), 9);
+  });
+});

@@ -329,3 +329,25 @@ test('kill -9 of the driver: a worker stuck on a row does not live on as an orph
     await tmp.cleanup();
   }
 });
+
+test('SIGHUP (the ssh session dropped) stops the run like SIGTERM: what finished is committed, exit 130', { timeout: 120_000 }, async () => {
+  const tmp = await tempDir();
+  const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 3 }));
+  try {
+    const n = 8000;
+    const source = await csvSource(tmp.dir, n);
+    const sink = join(tmp.dir, 'sink');
+    const cfgPath = join(tmp.dir, 'p.json');
+    await writeFile(cfgPath, JSON.stringify(config(server, source, sink, { commit_rows: 100000, commit_interval: '5m' })));
+    const run = startCli(['run', cfgPath, '--quiet']);
+    await waitFor(() => server.count() >= 1000, 60_000, '1000 requests');
+    run.child.kill('SIGHUP');
+    assert.equal(await run.done, 130, run.err());
+    assert.match(run.err(), /restlake: SIGHUP: finishing in-flight requests and committing/);
+    const [r] = await queryTable<{ n: number; ok: number }>(sink, 'SELECT count(*)::INT AS n, count(*) FILTER (WHERE success)::INT AS ok FROM t');
+    assert.ok(r && r.n >= 1000 && r.n < n && r.ok === r.n, `committed ${JSON.stringify(r)}`);
+  } finally {
+    await server.close();
+    await tmp.cleanup();
+  }
+});
