@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Dispatcher } from './dispatch.js';
-import { tempDir } from './e2e-support.js';
+import { tempDir, waitFor } from './e2e-support.js';
 
 // What both worker scripts share: each stdin chunk split into rows (`onRows`), and a
 // result line with the head the driver parses (`answer`).
@@ -225,6 +225,7 @@ const HUNG_WORKER = `${WORKER_PRELUDE}
 process.on('SIGUSR2', () => {});
 onRows(() => {});
 setInterval(() => {}, 1000);
+process.stderr.write('ready\\n');
 `;
 
 test('a stop does not wait forever for a worker that does not stop: after the drain deadline it is killed, its rows left unanswered', { timeout: 60_000 }, async () => {
@@ -244,7 +245,8 @@ test('a stop does not wait forever for a worker that does not stop: after the dr
       drainDeadlineMs: 300,
     });
     for (let i = 0; i < 6; i++) assert.ok(dispatcher.trySend(`row-${i}`, JSON.stringify({ _request_id: `row-${i}` })));
-    await new Promise((r) => setTimeout(r, 200));
+    // Both have their SIGUSR2 handler (before it, the signal would simply end them).
+    await waitFor(() => logs.filter((l) => / ready$/.test(l)).length === 2, 20_000, 'both workers to start');
     const t0 = Date.now();
     dispatcher.drain();
     const finished = await Promise.race([dispatcher.finish().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
