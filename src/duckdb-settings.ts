@@ -30,6 +30,22 @@ export async function withMemoryLimit<T>(conn: DuckDBConnection, mib: number, fn
 }
 
 /**
+ * Runs `fn` with DuckDB's memory limit at least `perThread` bytes times its threads
+ * (raised if lower, never lowered), then restores the limit it had.
+ */
+export async function withMemoryAtLeast<T>(conn: DuckDBConnection, perThread: number, fn: () => Promise<T>): Promise<T> {
+  const was = await setting(conn, 'memory_limit');
+  const want = Math.ceil((perThread * Number(await setting(conn, 'threads'))) / 1024);
+  if (settingBytes(was) >= want * 1024) return fn();
+  await conn.run(`SET memory_limit = '${want}KiB'`);
+  try {
+    return await fn();
+  } finally {
+    await conn.run(`SET memory_limit = ${quoteLiteral(was)}`);
+  }
+}
+
+/**
  * Raises the database's threads to `threads` (never lowers them) and its memory limit
  * in proportion, and resolves to the threads it has then. The limit grows because every
  * thread of a query holds buffers of its own (a commit's JSON reader and Parquet

@@ -35,3 +35,20 @@ test('firstLine: the first line, and for a DuckDB CSV error the reason a few lin
   assert.equal(firstLine(new Error('IO Error: No files found\nLINE 1: SELECT')), 'IO Error: No files found');
   assert.equal(firstLine('plain'), 'plain');
 });
+
+test('firstLine: a DuckDB out-of-memory error names the setting to raise, not DuckDB\'s own', () => {
+  const oom = new Error('Out of Memory Error: failed to allocate data of size 28.7 MiB (94.4 MiB/122.0 MiB used)\n\nPossible solutions:\n* Reducing the number of threads (SET threads=X)');
+  const was = process.env.RESTLAKE_DUCKDB_MEMORY;
+  try {
+    delete process.env.RESTLAKE_DUCKDB_MEMORY;
+    assert.equal(
+      firstLine(oom),
+      "Out of Memory Error: failed to allocate data of size 28.7 MiB (94.4 MiB/122.0 MiB used) (the driver's DuckDB memory limit is RESTLAKE_DUCKDB_MEMORY, default 128MB: set it higher, e.g. RESTLAKE_DUCKDB_MEMORY=1GB)",
+    );
+    process.env.RESTLAKE_DUCKDB_MEMORY = '300MB';
+    assert.match(firstLine(oom), /RESTLAKE_DUCKDB_MEMORY, now 300MB: set it higher/);
+  } finally {
+    if (was === undefined) delete process.env.RESTLAKE_DUCKDB_MEMORY;
+    else process.env.RESTLAKE_DUCKDB_MEMORY = was;
+  }
+});

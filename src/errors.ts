@@ -77,6 +77,12 @@ export class ConfigError extends RestlakeError {
 /** The run cannot proceed (source, sink, auth): exit 3. */
 export class RunError extends RestlakeError {}
 
+/** Said after DuckDB's "Out of Memory Error": what to set (DuckDB's own hint, SET memory_limit, cannot be followed). */
+function duckDbMemoryHint(): string {
+  const now = process.env.RESTLAKE_DUCKDB_MEMORY;
+  return ` (the driver's DuckDB memory limit is RESTLAKE_DUCKDB_MEMORY, ${now ? `now ${now}` : 'default 128MB'}: set it higher, e.g. RESTLAKE_DUCKDB_MEMORY=1GB)`;
+}
+
 /**
  * An error's first line, for a one-line message. DuckDB's CSV errors say only where on
  * their first line ("CSV Error on Line: 3") and why further down ("Invalid unicode
@@ -86,6 +92,7 @@ export function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   const lines = msg.split('\n');
   const first = lines[0] ?? msg;
+  if (/^Out of Memory Error:/.test(first)) return `${first}${duckDbMemoryHint()}`;
   if (!/CSV Error on Line/.test(first)) return first;
   const reason = lines.slice(1).find((l) => l.trim() !== '' && !/^(Original Line|Possible Solution|LINE \d)|^\s/.test(l));
   return reason ? `${first}: ${reason}` : first;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { RunError } from '../errors.js';
 import { createRedactor } from '../middleware/redact.js';
 import { parseRowJson } from '../request/row-json.js';
+import { withCommitMemory } from '../sink/commit-memory.js';
 import { createResultSerializer, failedResult } from '../worker/result.js';
 import { drainGraceMs } from '../worker/types.js';
 import type { EngineContext } from './context.js';
@@ -99,13 +100,16 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         }
         try {
           const t0 = performance.now();
-          const r = await data.sink.commit(data.sinkConn, [file.path], file.rows, file.longestLine, {
-            onRetry: (e, attempt) => {
-              if (!commitFailing) log('warn', `commit failed (${String((e as Error)?.message ?? e).split('\n')[0]}); sending no new rows until it is retried`);
-              commitFailing = true;
-              log('debug', `commit attempt ${attempt} failed`);
-            },
-          });
+          const { sink, sinkConn } = data;
+          const r = await withCommitMemory(sinkConn, file.longestLine, () =>
+            sink.commit(sinkConn, file.paths, file.rows, file.longestLine, {
+              onRetry: (e, attempt) => {
+                if (!commitFailing) log('warn', `commit failed (${String((e as Error)?.message ?? e).split('\n')[0]}); sending no new rows until it is retried`);
+                commitFailing = true;
+                log('debug', `commit attempt ${attempt} failed`);
+              },
+            }),
+          );
           tableVersion = r.version;
           committedRows += file.rows;
           log('debug', `committed ${file.rows} rows (table version ${r.version}) in ${Math.round(performance.now() - t0)} ms`);

@@ -1,22 +1,45 @@
 // Result lines go to NDJSON files on local disk between commits, so results of any
-// volume never sit in memory; each closed file is one commit's input.
+// volume never sit in memory; the files spooled between two rotations are one commit's input.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const NEWLINE = Buffer.from('\n');
 
+/**
+ * A commit's input is cut into files of about this many bytes (a line longer than that
+ * gets a file of its own). DuckDB's JSON reader hands out a file's rows in chunks of up
+ * to 2,048 rows, never a chunk across two files, and its Parquet writer holds whole
+ * chunks in a row group: so one file's bytes bound what the commit holds at a time.
+ * In one file, 2,048 rows of 20 KB results were a 40 MB chunk, and the commit ran out
+ * of DuckDB's 128 MB. 4 MB files cost no measurable time (50k rows of 12 KB or of
+ * 500 bytes: the same CPU as one file).
+ */
+export const SPOOL_FILE_BYTES = 4 << 20;
+
 export interface SpoolFile {
-  path: string;
+  /** The files, in the order their lines were spooled. */
+  paths: string[];
   rows: number;
-  /** Bytes of the file's longest line: the commit's JSON reader sizes its buffer by it. */
+  /** Bytes of the longest line: the commit's JSON reader sizes its buffer by it. */
   longestLine: number;
+}
+
+/** A file of the current rotation: its stream, its lines, and (once ended) whether all was written. */
+interface OpenFile {
+  path: string;
+  stream: WriteStream;
+  rows: number;
+  ended: Promise<boolean> | null;
 }
 
 export class Spool {
   private seq = 0;
-  private stream: WriteStream | null = null;
-  private path = '';
+  /** The files since the last rotation, in order; the last one is `current`. */
+  private files: OpenFile[] = [];
+  private current: OpenFile | null = null;
+  /** Bytes (lines and newlines) in the current file, pending ones included. */
+  private fileBytes = 0;
   /** Pending regions, each one or more whole lines without the last newline. */
   private regions: Buffer[] = [];
   private pendingBytes = 0;
@@ -32,10 +55,12 @@ export class Spool {
   /**
    * `onError`: the spool could not write a file (ENOSPC, EFBIG, ...), called once per
    * file; lines for it are dropped from then on, and `rotate` gives what made it to disk.
+   * `fileLimit`: bytes per file (SPOOL_FILE_BYTES; tests make it smaller).
    */
   constructor(
     readonly dir: string,
     private readonly onError: (error: Error) => void = () => {},
+    private readonly fileLimit = SPOOL_FILE_BYTES,
   ) {}
 
   /**
@@ -45,12 +70,13 @@ export class Spool {
    * instead of one per line.
    */
   append(line: Buffer | string): void {
-    if (!this.stream) this.open();
+    const b = typeof line === 'string' ? Buffer.from(line) : line;
+    if (!this.current) this.open();
+    else if (this.fileBytes > 0 && this.fileBytes + b.length + 1 > this.fileLimit) this.next();
     if (this.failure) {
       this.dropped++;
       return;
     }
-    const b = typeof line === 'string' ? Buffer.from(line) : line;
     const n = this.regions.length;
     const last = n > 0 ? this.regions[n - 1]! : null;
     const end = last ? last.byteOffset + last.length : -1;
@@ -63,22 +89,28 @@ export class Spool {
       this.lastMemory = new Uint8Array(b.buffer);
     }
     this.pendingBytes += b.length + 1;
+    this.fileBytes += b.length + 1;
     if (b.length > this.longest) this.longest = b.length;
+    this.current!.rows++;
     this.rows++;
     // Batched writes: one write call per ~1 MB instead of one per row.
     if (this.pendingBytes >= 1 << 20) this.flush();
   }
+
   private open(): void {
-    this.path = join(this.dir, `results-${String(this.seq++).padStart(6, '0')}.ndjson`);
-    const stream = createWriteStream(this.path, { flags: 'w', mode: 0o600 });
-    this.stream = stream;
+    const path = join(this.dir, `results-${String(this.seq++).padStart(6, '0')}.ndjson`);
+    const stream = createWriteStream(path, { flags: 'w', mode: 0o600 });
+    const file: OpenFile = { path, stream, rows: 0, ended: null };
+    this.files.push(file);
+    this.current = file;
+    this.fileBytes = 0;
     this.failure = null;
     // Without a listener a failed write (a full TMPDIR, ulimit -f) would kill the process.
     let failed = false;
     stream.on('error', (e) => {
       if (failed) return;
       failed = true;
-      if (this.stream === stream) {
+      if (this.current === file) {
         this.failure = e;
         this.regions = [];
         this.lastMemory = null;
@@ -88,63 +120,94 @@ export class Spool {
     });
   }
 
+  /** Ends the current file (rotate waits for it) and opens the next. */
+  private next(): void {
+    this.flush();
+    this.current!.ended = endFile(this.current!.stream);
+    this.open();
+  }
+
   private flush(): void {
-    if (!this.stream || this.failure || this.regions.length === 0) return;
+    if (!this.current || this.failure || this.regions.length === 0) return;
+    const stream = this.current.stream;
     // Corked, the stream hands every region and newline to one writev.
-    this.stream.cork();
+    stream.cork();
     for (const r of this.regions) {
-      this.stream.write(r);
-      this.stream.write(NEWLINE);
+      stream.write(r);
+      stream.write(NEWLINE);
     }
-    this.stream.uncork();
+    stream.uncork();
     this.regions = [];
     this.lastMemory = null;
     this.pendingBytes = 0;
   }
 
-  /** Closes the current file (null when empty) and starts a new one on the next append. */
+  /**
+   * Closes the current files (null when there are none, or none kept a line) and starts
+   * new ones on the next append. A file that failed gives its whole lines up to the
+   * bytes known written.
+   */
   async rotate(): Promise<SpoolFile | null> {
-    if (!this.stream) return null;
+    if (!this.current) return null;
     this.flush();
-    const stream = this.stream;
-    const file = { path: this.path, rows: this.rows, longestLine: this.longest };
-    this.stream = null;
+    this.current.ended = endFile(this.current.stream);
+    const files = this.files;
+    const longestLine = this.longest;
+    this.files = [];
+    this.current = null;
     this.rows = 0;
     this.longest = 0;
-    const ok = !stream.errored && (await new Promise<boolean>((resolve) => {
-      stream.once('error', () => resolve(false));
-      stream.end(() => resolve(!stream.errored));
-    }));
-    if (ok) return file;
-    // The file failed: its whole lines, up to the bytes known written, are still results.
-    await new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once('close', () => resolve())));
-    return salvage(file.path, stream.bytesWritten);
+    const paths: string[] = [];
+    let rows = 0;
+    for (const f of files) {
+      if (await f.ended) {
+        paths.push(f.path);
+        rows += f.rows;
+        continue;
+      }
+      const kept = await salvage(f.path, f.stream.bytesWritten);
+      if (kept > 0) {
+        paths.push(f.path);
+        rows += kept;
+      }
+    }
+    return paths.length > 0 ? { paths, rows, longestLine } : null;
   }
 
   static async remove(file: SpoolFile): Promise<void> {
-    await rm(file.path, { force: true });
+    await Promise.all(file.paths.map((p) => rm(p, { force: true })));
   }
 }
 
+/** Ends `stream`: true once everything is written, false when a write failed (once it is closed). */
+function endFile(stream: WriteStream): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const failed = (): void => {
+      if (stream.closed) resolve(false);
+      else stream.once('close', () => resolve(false));
+    };
+    if (stream.errored) return failed();
+    stream.once('error', failed);
+    stream.end(() => (stream.errored ? failed() : resolve(true)));
+  });
+}
+
 /**
- * The whole lines among a failed spool file's first `written` bytes, the file cut after
- * the last of them; null when there is none (the file is removed).
+ * The whole lines among a failed spool file's first `written` bytes: the file is cut
+ * after the last of them, or removed when there is none. Returns how many.
  */
-async function salvage(path: string, written: number): Promise<SpoolFile | null> {
+async function salvage(path: string, written: number): Promise<number> {
   let rows = 0;
-  let longest = 0;
   let lastEnd = 0;
   const fh = await open(path, 'r+').catch(() => null);
-  if (!fh) return null;
+  if (!fh) return 0;
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     for (let at = 0; at < written; ) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, written - at), at);
       if (bytesRead === 0) break;
       for (let i = buf.indexOf(0x0a); i !== -1 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) {
-        const end = at + i + 1;
-        longest = Math.max(longest, end - 1 - lastEnd);
-        lastEnd = end;
+        lastEnd = at + i + 1;
         rows++;
       }
       at += bytesRead;
@@ -153,9 +216,6 @@ async function salvage(path: string, written: number): Promise<SpoolFile | null>
   } finally {
     await fh.close();
   }
-  if (rows === 0) {
-    await rm(path, { force: true });
-    return null;
-  }
-  return { path, rows, longestLine: longest };
+  if (rows === 0) await rm(path, { force: true });
+  return rows;
 }

@@ -2,13 +2,14 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import type { PipelineConfig } from '../config/types.js';
-import { DEFAULT_ROW_GROUP_ROWS, DeltaError, DeltaTable, SchemaMismatchError, TableGoneError, type Action, type AddFile, type Snapshot, type StructType, type WriteObserver } from '../delta/index.js';
+import { DeltaError, DeltaTable, SchemaMismatchError, TableGoneError, type Action, type AddFile, type Snapshot, type StructType, type WriteObserver } from '../delta/index.js';
 import { dvUniqueId } from '../delta/log/actions.js';
 import { fileKey } from '../delta/log/snapshot.js';
 import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
 import type { LogLevel } from '../engine/context.js';
 import { firstLine, RunError } from '../errors.js';
 import { maxResultLineBytes } from '../worker/result.js';
+import { rowGroupRowsFor } from './commit-memory.js';
 import { sinkSchema } from './schema.js';
 import { spoolSelectSql } from './spool-sql.js';
 
@@ -35,18 +36,6 @@ class ConcurrentSuccessError extends Error {
 
 function keyOf(a: AddFile): string {
   return fileKey(a.path, dvUniqueId(a.deletionVector));
-}
-
-// Parquet row groups of about this much result text: DuckDB's writer holds a row group
-// in memory, and at its default row count a commit of result rows with response bodies
-// costs the driver hundreds of MB (measured with 700-byte rows: row groups of 8,192 rows
-// add ~100 MB to the driver's RSS during a commit, of 50,000 rows ~230 MB). Never more
-// rows than DuckDB's default; the writer rounds up to whole 2,048-row vectors.
-const ROW_GROUP_BYTES = 4 << 20;
-
-function rowGroupRowsFor(bytes: number, rows: number): number {
-  const perRow = Math.max(1, bytes / Math.max(1, rows));
-  return Math.min(DEFAULT_ROW_GROUP_ROWS, Math.max(256, Math.floor(ROW_GROUP_BYTES / perRow)));
 }
 
 async function totalBytes(files: readonly string[]): Promise<number> {
@@ -211,7 +200,7 @@ export class Sink {
     const mode = this.committed === 0 && this.config.sink.mode === 'overwrite' ? 'overwrite' : 'append';
     const maxLine = maxResultLineBytes(this.config);
     const spoolSql = spoolSelectSql(this.schema, files, longestLine === undefined ? maxLine : Math.min(maxLine, longestLine));
-    const rowGroupRows = rows ? rowGroupRowsFor(await totalBytes(files), rows) : undefined;
+    const rowGroupRows = rows ? rowGroupRowsFor(await totalBytes(files), rows, longestLine ?? maxLine) : undefined;
     let lastError: unknown;
     // Object stores hiccup; a commit is retried a few times before the run gives up. The
     // Delta txn action (this run, this commit's sequence number) makes a retry of a commit

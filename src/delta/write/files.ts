@@ -135,10 +135,14 @@ export async function writeStreamedFiles(
   rowGroupRows = DEFAULT_ROW_GROUP_ROWS,
 ): Promise<WrittenFiles> {
   const scope = statsScopeOf(configuration);
-  // DuckDB fills row groups in whole vectors (2,048 rows) and splits files at row-group
-  // boundaries: row groups of whole vectors, as many per file as fit in the target.
+  // DuckDB fills row groups with whole chunks of its input (up to 2,048 rows, a vector)
+  // and splits files at row-group boundaries: row groups of whole vectors, as many per
+  // file as fit in the target. Fewer rows than a vector only where the input comes in
+  // smaller chunks (rows of large results, in files of a few MB each, see the sink):
+  // a row group then holds whole chunks up to that many rows or just past it.
   const target = Math.max(STREAMED_MIN_TARGET_ROWS, Math.floor(targetFileRows));
-  const rowGroup = Math.max(VECTOR_ROWS, Math.floor(Math.min(target, rowGroupRows) / VECTOR_ROWS) * VECTOR_ROWS);
+  const wanted = Math.max(1, Math.floor(Math.min(target, rowGroupRows)));
+  const rowGroup = wanted < VECTOR_ROWS ? wanted : Math.floor(wanted / VECTOR_ROWS) * VECTOR_ROWS;
   const groupsPerFile = Math.max(1, Math.floor(target / rowGroup));
   return collectDataFiles(storage, async (tmpDir, add) => {
     const out = path.join(tmpDir, 'out');
