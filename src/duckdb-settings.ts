@@ -17,6 +17,11 @@ async function setting(conn: DuckDBConnection, name: 'memory_limit' | 'threads')
   return String((r.getRowObjectsJson()[0] as { v: unknown }).v);
 }
 
+/** The database's threads. */
+export async function threadsOf(conn: DuckDBConnection): Promise<number> {
+  return Number(await setting(conn, 'threads'));
+}
+
 /** Runs `fn` with DuckDB's memory limit lowered (never raised) to `mib`, then restores it. */
 export async function withMemoryLimit<T>(conn: DuckDBConnection, mib: number, fn: () => Promise<T>): Promise<T> {
   const was = await setting(conn, 'memory_limit');

@@ -5,10 +5,10 @@
 import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
 import type { PipelineConfig } from '../config/types.js';
 import { quoteIdent, quoteLiteral } from '../delta/schema/duckdb-types.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, firstLine, RunError } from '../errors.js';
 import { duckdbIdOfKeySql, duckdbRequestIdSql, duckdbRequestKeySql, REQUEST_ID_FIELD } from '../request/request-id.js';
 import type { SourceColumn } from '../sink/schema.js';
-import { withMemoryLimit } from '../duckdb-settings.js';
+import { threadsOf, withMemoryLimit } from '../duckdb-settings.js';
 
 export interface SourceBatch {
   ids: string[];
@@ -27,9 +27,14 @@ export interface RowStream {
   readonly pending: number | null;
 }
 
-// The dedupe pass spills its aggregate beyond this (measured over 10M ids: same speed
-// as at 256 MiB, and ~180 MB less RSS, which the process keeps long after the pass).
-const DEDUPE_MEMORY_MIB = 64;
+// The dedupe pass spills its aggregate beyond this, per DuckDB thread (measured over 10M
+// ids of a Parquet source: same speed as at 256 MiB, and ~180 MB less RSS, which the
+// process keeps long after the pass). A text reader holds buffers of its own within the
+// limit: CSV two of 8 MB (relation.ts; at DuckDB's default of 32 MB, any CSV over ~32 MB
+// ran out of memory at 64 MiB), JSON two of 32 MB (a 286 MB JSON-lines file needs 96 MiB).
+function dedupeMemoryMib(format: string | undefined): number {
+  return format === 'json' ? 128 : 64;
+}
 
 /** The key columns, checked against the source; default: every column. */
 export function keyColumns(config: PipelineConfig, columns: readonly SourceColumn[]): string[] {
@@ -63,11 +68,20 @@ export async function openRowStream(
   // beyond it), and no sha256 in this pass (at 1M rows: 0.45 s of CPU before the first
   // request, now 0.16). A hash collision only flags a row as a possible duplicate; the
   // stream then compares the ids themselves.
-  await withMemoryLimit(conn, DEDUPE_MEMORY_MIB, () =>
+  const dedupe = (): Promise<unknown> =>
     conn.run(
       `CREATE OR REPLACE TEMP TABLE restlake_dups AS SELECT h, count(*) - 1 AS extra FROM (SELECT hash(${idKey}) AS h FROM ${relation}) GROUP BY h HAVING count(*) > 1`,
-    ),
-  );
+    );
+  try {
+    await withMemoryLimit(conn, dedupeMemoryMib(config.source?.format) * (await threadsOf(conn)), dedupe);
+  } catch (e) {
+    // Short of memory at the lowered limit (a reader's buffers larger than measured):
+    // once more at the run's own limit, RESTLAKE_DUCKDB_MEMORY, which the error then names.
+    if (!/^Out of Memory Error/.test((e as Error).message ?? '')) throw e;
+    await dedupe().catch((again: unknown) => {
+      throw new RunError('RESTLAKE_SOURCE', `cannot find the source's duplicate keys: ${firstLine(again)}`, { cause: again });
+    });
+  }
   const pending = await countPending(conn, relation, idKey, succeeded, sourceRows);
   // _request_id goes last: the worker deletes it from the parsed row, and V8 keeps an
   // object fast only when the property deleted is the last one added.
