@@ -91,14 +91,15 @@ export interface CommitResult {
 
 export type SinkLog = (level: LogLevel, message: string) => void;
 const LASTING_ERRNO = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EFBIG']);
-const LASTING_TEXT = /permission denied|read-only file system|no space left on device|disk quota exceeded|file too large|\(HTTP 403\)/i;
+const LASTING_TEXT = /out of memory error|permission denied|read-only file system|no space left on device|disk quota exceeded|file too large|\(HTTP 403\)/i;
 const LASTING_DELTA = new Set(['DELTA_SCHEMA_MISMATCH', 'DELTA_NOT_NULL_VIOLATION', 'DELTA_UNSUPPORTED_FEATURE', 'DELTA_INVALID_ARGUMENT', 'DELTA_VERSION_NOT_FOUND', 'DELTA_TABLE_GONE']);
 
 /**
  * Whether a commit that failed with `e` would fail the same way if tried again at once:
  * no permission, a read-only or full file system, a quota or file-size limit (from
  * Node, or in DuckDB's words), S3 access denied, a table that no longer takes these
- * rows. Retrying those only holds up the run's end.
+ * rows, DuckDB out of memory (a commit runs alone, with the same limit, on the same
+ * rows). Retrying those only holds up the run's end.
  */
 export function lastingCommitError(e: unknown): boolean {
   for (let x: unknown = e, depth = 0; x && depth < 5; x = (x as { cause?: unknown }).cause, depth++) {
