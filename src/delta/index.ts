@@ -1,5 +1,5 @@
 // Public API of the Delta Lake protocol layer. Everything else in src/delta is internal.
-export type { Storage, FileInfo } from './storage/types.js';
+export type { Storage, FileInfo, ListOptions } from './storage/types.js';
 export { isS3Uri, openStorage, registerStorageScheme } from './storage/open.js';
 export { LocalStorage } from './storage/local.js';
 export type { DeltaType, PrimitiveType, StructField, StructType, ArrayType, MapType } from './schema/types.js';

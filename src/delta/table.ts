@@ -7,7 +7,7 @@ import { commitActions } from './log/commit.js';
 import { assertWritable, assertWriterProtocol, inCommitTimestampsEnabled } from './log/features.js';
 import { writeCheckpoint } from './log/checkpoint-write.js';
 import { LOG_DIR } from './log/names.js';
-import { type Snapshot, type SnapshotOptions, listLog, loadSnapshot } from './log/snapshot.js';
+import { type Snapshot, type SnapshotOptions, latestLogVersion, loadSnapshot, probeCommits } from './log/snapshot.js';
 import { compactTable, type CompactOptions, type CompactResult } from './maintenance/compact.js';
 import { vacuumTable, type VacuumOptions } from './maintenance/vacuum.js';
 import { registerScan } from './scan/register-scan.js';
@@ -37,7 +37,9 @@ export class DeltaTable {
 
   /** Highest version in _delta_log (commit or checkpoint), or null when there is no table. */
   async latestVersion(): Promise<number | null> {
-    return (await listLog(this.storage)).latest;
+    // From the snapshot in hand, the few commits after it are asked for directly; else a listing.
+    const probed = this.latest ? await probeCommits(this.storage, this.latest.version) : null;
+    return probed ? probed.latest : latestLogVersion(this.storage);
   }
 
   /** The table at the latest version, at `version`, or at the version current at `timestamp`. */
@@ -155,6 +157,8 @@ export class DeltaTable {
 
 /** Temp files of a local commit or checkpoint are gone within seconds; one this old was left by a killed writer. */
 const STALE_TEMP_MS = 60 * 60_000;
+/** Temp files looked at per checkpoint (more go with the next ones). */
+const STALE_TEMP_BATCH = 256;
 
 /**
  * Removes what writers killed mid-commit left in _delta_log: the temp files local
@@ -162,7 +166,9 @@ const STALE_TEMP_MS = 60 * 60_000;
  * Readers ignore them; this keeps them from piling up. Run with the checkpoints.
  */
 async function removeStaleTempFiles(storage: Storage, now = Date.now()): Promise<void> {
-  for (const f of await storage.list(LOG_DIR)) {
+  // Their names start with '.', which sorts before every version's digits: the head of
+  // the listing holds them, and a long log is not stat-ed whole every 10 commits.
+  for (const f of await storage.list(LOG_DIR, { limit: STALE_TEMP_BATCH })) {
     const name = f.path.slice(f.path.lastIndexOf('/') + 1);
     if (/^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/.test(name) && now - f.modificationTime > STALE_TEMP_MS) {
       await storage.delete(f.path).catch(() => undefined);

@@ -10,7 +10,7 @@ import { readCheckpointActions } from './checkpoint-read.js';
 import { parseJsonLines } from './commit-read.js';
 import { assertReadable } from './features.js';
 import { assertTypeChangesSupported } from '../schema/type-widening.js';
-import { LOG_DIR, LAST_CHECKPOINT, classifyLogFile, commitFile, type LogFile } from './names.js';
+import { LOG_DIR, LAST_CHECKPOINT, classifyLogFile, commitFile, pad20, type LogFile } from './names.js';
 import { versionAtTimestamp } from './time-travel.js';
 
 export interface Snapshot {
@@ -35,21 +35,71 @@ export interface LogListing {
   commits: Map<number, Extract<LogFile, { kind: 'commit' }>>;
   checkpoints: Extract<LogFile, { kind: 'checkpoint' }>[];
   latest: number | null;
+  /** The lowest version the listing could show: 0 for a full listing, else the version it started at. */
+  from: number;
 }
 
-export async function listLog(storage: Storage): Promise<LogListing> {
+/**
+ * Commits and checkpoints in _delta_log; with `fromVersion`, only those of that version and later (a listing
+ * that starts there: S3 StartAfter, local names filtered before any stat), so the cost does not grow with the
+ * history kept before it.
+ */
+export async function listLog(storage: Storage, opts: { fromVersion?: number } = {}): Promise<LogListing> {
   const commits = new Map<number, Extract<LogFile, { kind: 'commit' }>>();
   const checkpoints: Extract<LogFile, { kind: 'checkpoint' }>[] = [];
   let latest: number | null = null;
-  for (const f of await storage.list(LOG_DIR)) {
+  const from = opts.fromVersion !== undefined && opts.fromVersion > 0 ? opts.fromVersion : 0;
+  // `<dir>/<pad20(v)>` sorts before every file of version v and after every file of an older version.
+  const startAfter = from > 0 ? `${LOG_DIR}/${pad20(from)}` : undefined;
+  for (const f of await storage.list(LOG_DIR, startAfter === undefined ? {} : { startAfter })) {
     const name = f.path.slice(f.path.lastIndexOf('/') + 1);
     const lf = classifyLogFile(name, f.size, f.modificationTime);
-    if (!lf) continue;
+    if (!lf || lf.version < from) continue;
     if (lf.kind === 'commit') commits.set(lf.version, lf);
     else checkpoints.push(lf);
     latest = latest === null ? lf.version : Math.max(latest, lf.version);
   }
-  return { commits, checkpoints, latest };
+  return { commits, checkpoints, latest, from };
+}
+
+const PROBE_BATCH = 4;
+const PROBE_MAX = 8;
+
+/**
+ * The commits from `from` on (to `to` at most), found by asking for each file in turn (stat; S3 HEAD), a few
+ * at once: when few commits are new this is cheaper than any listing, and on local disk a listing reads the
+ * whole directory whatever it starts at. Null when commit `from` itself is absent (the table was removed or
+ * replaced) or more than PROBE_MAX commits would have to be asked for: then list.
+ */
+export async function probeCommits(storage: Storage, from: number, to?: number): Promise<LogListing | null> {
+  const commits = new Map<number, Extract<LogFile, { kind: 'commit' }>>();
+  const last = Math.min(from + PROBE_MAX - 1, to ?? Infinity);
+  for (let v = from; v <= last; v += PROBE_BATCH) {
+    const versions: number[] = [];
+    for (let x = v; x < v + PROBE_BATCH && x <= last; x++) versions.push(x);
+    const stats = await Promise.all(versions.map((x) => storage.stat(commitFile(x))));
+    for (const [i, st] of stats.entries()) {
+      const x = versions[i];
+      // The first absent commit ends the log (one seen after it was written meanwhile: left for next time).
+      if (!st) return x === from ? null : { commits, checkpoints: [], latest: x - 1, from };
+      commits.set(x, { kind: 'commit', version: x, path: commitFile(x), size: st.size, modificationTime: st.modificationTime });
+    }
+  }
+  // Up to `to`, every commit is there; past it the log was not asked about, nor is it needed.
+  return to !== undefined && last === to ? { commits, checkpoints: [], latest: to, from } : null;
+}
+
+/**
+ * The newest version in _delta_log, listing only from `_last_checkpoint`'s version when that shows any
+ * version (a hint from another table once at this path, or one ahead of the log, shows none: full listing).
+ */
+export async function latestLogVersion(storage: Storage): Promise<number | null> {
+  const hint = await readLastCheckpointHint(storage);
+  if (hint && hint.version > 0) {
+    const list = await listLog(storage, { fromVersion: hint.version });
+    if (list.latest !== null) return list.latest;
+  }
+  return (await listLog(storage)).latest;
 }
 
 interface CheckpointChoice { version: number; paths: string[] }
@@ -73,9 +123,9 @@ function completeCheckpoints(list: LogListing, maxVersion: number): CheckpointCh
 }
 
 /**
- * `_last_checkpoint` is only a hint: a listing of _delta_log is needed anyway to find the commits after it,
- * and the listing shows every complete checkpoint. We still parse it so a damaged file is tolerated
- * explicitly rather than by accident (absent, empty or corrupt -> listing alone).
+ * `_last_checkpoint` is only a hint (PROTOCOL.md "Last Checkpoint File"): it says where a listing may start.
+ * Absent, empty or corrupt -> null (full listing). Whether the checkpoint it names exists, is complete and
+ * readable, and whether a newer one exists, the listing from its version tells.
  */
 export async function readLastCheckpointHint(storage: Storage): Promise<{ version: number; parts?: number } | null> {
   const buf = await storage.read(LAST_CHECKPOINT).catch(() => null);
@@ -93,34 +143,68 @@ export async function readLastCheckpointHint(storage: Storage): Promise<{ versio
 /** Which version to load: a version number, or the version current at a timestamp (ms since epoch or Date). */
 export interface SnapshotOptions { version?: number; timestamp?: number | Date }
 
-/** `base`: an earlier snapshot of the same table to continue from instead of a checkpoint. */
+/**
+ * `base`: an earlier snapshot of the same table to continue from instead of a checkpoint.
+ *
+ * What is read of the log: with `base`, the commits after base.version, asked for one by one when few
+ * (probeCommits), else listed from base.version on (base's own commit must still be there, else the table
+ * was removed or replaced and the snapshot is built afresh); else, unless time travelling to a
+ * version before it or by timestamp, the log from `_last_checkpoint`'s version on. Whenever such a partial
+ * listing cannot build the snapshot (no usable checkpoint in it, a missing commit, an unreadable checkpoint,
+ * a version beyond it), the whole log is listed and the snapshot built, or refused, from that.
+ */
 export async function loadSnapshot(storage: Storage, opts: SnapshotOptions = {}, base?: Snapshot | null): Promise<Snapshot> {
-  const list = await listLog(storage);
-  if (list.latest === null) throw new DeltaError('DELTA_NOT_A_TABLE', `${storage.root} is not a Delta table (no commits in ${LOG_DIR})`);
   if (opts.timestamp !== undefined && opts.version !== undefined) {
     throw new DeltaError('DELTA_INVALID_ARGUMENT', 'give a version or a timestamp to time travel, not both');
   }
+  if (opts.version !== undefined && (!Number.isInteger(opts.version) || opts.version < 0)) {
+    throw new DeltaError('DELTA_INVALID_ARGUMENT', `invalid table version ${opts.version}`);
+  }
+  if (opts.timestamp === undefined) {
+    // Incremental: a snapshot already in hand plus the commits after it (versions are
+    // immutable). Only while the log still holds the base's own commit, the same file: a
+    // table deleted (or replaced) since, whose log now starts after the base, is read from
+    // what the log holds, which fails for a log that lacks its first versions.
+    if (base && (opts.version === undefined || opts.version >= base.version)) {
+      const list = (await probeCommits(storage, base.version, opts.version)) ?? (await listLog(storage, { fromVersion: base.version }));
+      const target = opts.version ?? list.latest;
+      if (sameCommit(list, base) && target !== null && target <= list.latest! && firstMissing(list, base.version + 1, target) === null) {
+        return replay(storage, list, snapshotAsActions(base), base.version + 1, target);
+      }
+    }
+    const hint = await readLastCheckpointHint(storage);
+    if (hint && hint.version > 0 && (opts.version === undefined || opts.version >= hint.version)) {
+      const list = await listLog(storage, { fromVersion: hint.version });
+      const snap = list.latest === null ? null : await fromListing(storage, list, opts.version ?? list.latest, true);
+      if (snap) return snap;
+    }
+  }
+  const list = await listLog(storage);
+  if (list.latest === null) throw new DeltaError('DELTA_NOT_A_TABLE', `${storage.root} is not a Delta table (no commits in ${LOG_DIR})`);
   const target = opts.timestamp !== undefined ? await versionAtTimestamp(storage, list, opts.timestamp, () => loadSnapshot(storage, { version: list.latest! })) : (opts.version ?? list.latest);
+  return (await fromListing(storage, list, target, false))!;
+}
+
+/**
+ * The snapshot at `target` from the newest usable checkpoint in `list` and the commits after it. For a
+ * partial listing (`partial`), null where only the whole log could tell: no checkpoint in it serves, a
+ * commit is missing, or the target lies beyond it.
+ */
+async function fromListing(storage: Storage, list: LogListing, target: number, partial: boolean): Promise<Snapshot | null> {
   if (!Number.isInteger(target) || target < 0) throw new DeltaError('DELTA_INVALID_ARGUMENT', `invalid table version ${target}`);
-  if (target > list.latest) {
+  if (target > list.latest!) {
+    if (partial) return null;
     throw new DeltaError('DELTA_VERSION_NOT_FOUND', `version ${target} of ${storage.root} does not exist (latest is ${list.latest})`);
   }
-
-  // Incremental: a snapshot already in hand plus the commits after it (versions are
-  // immutable). Only while the log still holds the base's own commit, the same file: a
-  // table deleted (or replaced) since, whose log now starts after the base, is read from
-  // what the log holds, which fails for a log that lacks its first versions.
-  if (base && base.version <= target && sameCommit(list, base) && firstMissing(list, base.version + 1, target) === null) {
-    return replay(storage, list, snapshotAsActions(base), base.version + 1, target);
-  }
-
   const candidates = completeCheckpoints(list, target);
   let lastError: unknown = null;
   for (const cp of [...candidates, null]) {
+    if (cp === null && partial) return null; // the commits before the listing's start are not in it
     const startVersion = cp ? cp.version + 1 : 0;
     // Every commit from the checkpoint (exclusive) to the target must exist.
     const missing = firstMissing(list, startVersion, target);
     if (missing !== null) {
+      if (partial) return null;
       if (cp === null && lastError) throw lastError;
       if (cp === null && missing === 0) {
         throw new DeltaError('DELTA_VERSION_NOT_FOUND', `version ${target} of ${storage.root} cannot be reconstructed: commit 0 is gone and no checkpoint covers it`);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DeltaError } from '../errors.js';
-import type { FileInfo, Storage } from './types.js';
+import type { FileInfo, ListOptions, Storage } from './types.js';
 
 const LOG_DIR_NAME = '_delta_log';
 
@@ -93,8 +93,10 @@ export class LocalStorage implements Storage {
     await fs.rename(tmp, target);
   }
 
-  async list(relDir: string, opts: { recursive?: boolean } = {}): Promise<FileInfo[]> {
-    const out: FileInfo[] = [];
+  async list(relDir: string, opts: ListOptions = {}): Promise<FileInfo[]> {
+    // Names first (readdir), then a stat only for those the options keep: a long _delta_log listed from a
+    // version, or for its first few entries, costs one readdir rather than a stat per file.
+    const names: string[] = [];
     const walk = async (rel: string): Promise<void> => {
       let entries: import('node:fs').Dirent[];
       try {
@@ -107,18 +109,24 @@ export class LocalStorage implements Storage {
         const childRel = rel ? `${rel}/${ent.name}` : ent.name;
         if (ent.isDirectory()) {
           if (opts.recursive) await walk(childRel);
-        } else if (ent.isFile()) {
-          try {
-            const st = await fs.stat(this.abs(childRel));
-            out.push({ path: childRel, size: st.size, modificationTime: Math.floor(st.mtimeMs) });
-          } catch (e) {
-            if (!isNotFound(e)) throw e; // deleted while listing
-          }
+        } else if (ent.isFile() && (opts.startAfter === undefined || childRel > opts.startAfter)) {
+          names.push(childRel);
         }
       }
     };
     await walk(relDir.replace(/\/+$/, ''));
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: FileInfo[] = [];
+    for (const childRel of names) {
+      if (opts.limit !== undefined && out.length >= opts.limit) break;
+      try {
+        const st = await fs.stat(this.abs(childRel));
+        out.push({ path: childRel, size: st.size, modificationTime: Math.floor(st.mtimeMs) });
+      } catch (e) {
+        if (!isNotFound(e)) throw e; // deleted while listing
+      }
+    }
+    return out;
   }
 
   async delete(relPath: string): Promise<void> {

@@ -2,7 +2,7 @@
 // it is loaded lazily so local-only users never load the AWS SDK.
 import { DeltaError } from '../errors.js';
 import { LocalStorage } from './local.js';
-import type { Storage } from './types.js';
+import type { ListOptions, Storage } from './types.js';
 
 type Factory = (uri: string) => Storage;
 const factories = new Map<string, Factory>();
@@ -56,7 +56,7 @@ class LazyStorage implements Storage {
   async read(p: string) { return (await this.get()).read(p); }
   async putIfAbsent(p: string, d: Buffer) { return (await this.get()).putIfAbsent(p, d); }
   async write(p: string, d: Buffer) { return (await this.get()).write(p, d); }
-  async list(p: string, o?: { recursive?: boolean }) { return (await this.get()).list(p, o); }
+  async list(p: string, o?: ListOptions) { return (await this.get()).list(p, o); }
   async delete(p: string) { return (await this.get()).delete(p); }
   async localPath(p: string) { return (await this.get()).localPath(p); }
   async uploadLocal(l: string, p: string) { return (await this.get()).uploadLocal(l, p); }

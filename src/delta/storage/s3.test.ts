@@ -173,6 +173,29 @@ describe('S3Storage.list', () => {
     assert.deepEqual((await st.list('', { recursive: true })).map((f) => f.path), [...names].sort());
     assert.deepEqual(await st.list('nothing-here'), []);
   });
+
+  test('startAfter starts the listing on the server (S3 StartAfter); limit stops it early', async () => {
+    const client = s3.client();
+    const lists: { StartAfter?: string; MaxKeys?: number }[] = [];
+    const send = client.send.bind(client);
+    client.send = ((cmd: { constructor: { name: string }; input: { StartAfter?: string; MaxKeys?: number } }, ...rest: unknown[]) => {
+      if (cmd.constructor.name === 'ListObjectsV2Command') lists.push({ StartAfter: cmd.input.StartAfter, MaxKeys: cmd.input.MaxKeys });
+      return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
+    }) as typeof client.send;
+    const st = storage({ listPageSize: 2, client }, 'lists/from');
+    const v = (n: number, ext: string): string => `_delta_log/${String(n).padStart(20, '0')}.${ext}`;
+    const names = [0, 1, 2, 3, 4, 5].flatMap((n) => [v(n, 'json'), v(n, 'crc')]).concat([v(3, 'checkpoint.parquet'), '_delta_log/_last_checkpoint']);
+    for (const n of names) await st.write(n, Buffer.from(n));
+    const from3 = await st.list('_delta_log', { startAfter: '_delta_log/00000000000000000003' });
+    assert.deepEqual(from3.map((f) => f.path), [v(3, 'checkpoint.parquet'), v(3, 'crc'), v(3, 'json'), v(4, 'crc'), v(4, 'json'), v(5, 'crc'), v(5, 'json'), '_delta_log/_last_checkpoint']);
+    // 8 keys in pages of 2: 4 requests (one more to see the end at most), not the 7 a full listing takes
+    assert.equal(lists[0].StartAfter, 'lists/from/_delta_log/00000000000000000003');
+    assert.ok(lists.length <= 5, `${lists.length} ListObjectsV2 calls`);
+    lists.length = 0;
+    const head = await st.list('_delta_log', { limit: 3 });
+    assert.deepEqual(head.map((f) => f.path), [v(0, 'crc'), v(0, 'json'), v(1, 'crc')]);
+    assert.equal(lists.length, 2, 'two pages of 2 hold the first 3 keys');
+  });
 });
 
 describe('S3Storage.localPath and uploadLocal', () => {

@@ -22,7 +22,7 @@ import { DeltaError } from '../errors.js';
 import { registerStorageScheme } from './open.js';
 import { s3ClientFor, s3SettingsFromEnv, type S3Settings } from './s3-settings.js';
 import { uploadFile, type UploadOptions } from './s3-upload.js';
-import type { FileInfo, Storage } from './types.js';
+import type { FileInfo, ListOptions, Storage } from './types.js';
 
 export interface S3StorageOptions extends UploadOptions {
   /** Overrides of the settings read from the environment (endpoint, region, credentials, ...). */
@@ -138,7 +138,7 @@ export class S3Storage implements Storage {
     }
   }
 
-  async list(relDir: string, opts: { recursive?: boolean } = {}): Promise<FileInfo[]> {
+  async list(relDir: string, opts: ListOptions = {}): Promise<FileInfo[]> {
     const dir = relDir.replace(/^\/+|\/+$/g, '');
     const listPrefix = dir === '' ? this.keyBase : this.key(dir) + '/';
     const out: FileInfo[] = [];
@@ -151,20 +151,24 @@ export class S3Storage implements Storage {
             Prefix: listPrefix,
             Delimiter: opts.recursive ? undefined : '/',
             ContinuationToken: token,
-            MaxKeys: this.listPageSize,
+            // Keys after it only; the first request sets where the listing starts, the token carries on from there.
+            StartAfter: opts.startAfter !== undefined && !token ? this.keyBase + opts.startAfter : undefined,
+            MaxKeys: opts.limit !== undefined ? Math.max(1, Math.min(opts.limit - out.length, this.listPageSize ?? 1000)) : this.listPageSize,
           }),
         );
         for (const o of r.Contents ?? []) {
           // Keys ending in '/' are folder markers some tools create, not files.
           if (!o.Key || o.Key.endsWith('/') || !o.Key.startsWith(this.keyBase)) continue;
+          if (opts.startAfter !== undefined && !(o.Key.slice(this.keyBase.length) > opts.startAfter)) continue; // servers ignoring StartAfter
           out.push({ path: o.Key.slice(this.keyBase.length), size: o.Size ?? 0, modificationTime: o.LastModified?.getTime() ?? 0 });
         }
-        token = r.IsTruncated ? r.NextContinuationToken : undefined;
+        token = r.IsTruncated && (opts.limit === undefined || out.length < opts.limit) ? r.NextContinuationToken : undefined;
       } while (token);
     } catch (e) {
       throw this.fail('ListObjectsV2', listPrefix, e);
     }
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return opts.limit !== undefined ? out.slice(0, opts.limit) : out;
   }
 
   async delete(relPath: string): Promise<void> {

@@ -1,5 +1,6 @@
 // One table root on some object store. All paths are relative to `root`, '/'-separated, never URI-encoded.
 export interface FileInfo { path: string; size: number; modificationTime: number }
+export interface ListOptions { recursive?: boolean; startAfter?: string; limit?: number }
 
 export interface Storage {
   /** Table root URI: an absolute local path or s3://bucket/prefix. */
@@ -10,8 +11,13 @@ export interface Storage {
   putIfAbsent(relPath: string, data: Buffer): Promise<boolean>;
   /** Create or overwrite (data files, _last_checkpoint). */
   write(relPath: string, data: Buffer): Promise<void>;
-  /** Files (not directories) directly under relDir ('' = root), recursively when `recursive`; sorted by path. */
-  list(relDir: string, opts?: { recursive?: boolean }): Promise<FileInfo[]>;
+  /**
+   * Files (not directories) directly under relDir ('' = root), recursively when `recursive`; sorted by path.
+   * `startAfter`: only paths sorting after it (code-unit order, exclusive; S3 ListObjectsV2 StartAfter), so a
+   * listing of _delta_log can begin at a version without reading, or on local disk stat-ing, the older entries.
+   * `limit`: at most that many files, the first in that order.
+   */
+  list(relDir: string, opts?: ListOptions): Promise<FileInfo[]>;
   delete(relPath: string): Promise<void>;
   /** A local file DuckDB can read (local: the file itself; S3: a cached download). */
   localPath(relPath: string): Promise<string>;
