@@ -6,7 +6,8 @@ other lines; only the marked ones are answers). Spark starts on the first reques
 
 Requests ({"op": ..., ...}):
   read   {"engine": "deltalake"|"spark", "path": URI} -> {"version", "schema", "rows", "numFiles"}
-         spark also takes "timestampAsOf" (ms since the epoch): the rows of the version current then
+         spark also takes "timestampAsOf" (ms since the epoch): the rows of the version current then;
+         both take "versionAsOf": the rows of that version
   write  {"engine": "spark", "path", "ddl", "rows", "mode", "partitionBy", "checkpointInterval", "properties"} -> {"version"}
          (rows are JSON objects; string values of date/timestamp/decimal columns are cast by Spark SQL;
          properties: table properties of a new table, e.g. {"delta.columnMapping.mode": "name"})
@@ -91,10 +92,10 @@ def storage_options():
     }
 
 
-def read_deltalake(path):
+def read_deltalake(path, version_as_of=None):
     from deltalake import DeltaTable
 
-    t = DeltaTable(path, storage_options=storage_options())
+    t = DeltaTable(path, version=version_as_of, storage_options=storage_options())
     return {
         "version": t.version(),
         "schema": json.loads(t.schema().to_json()),
@@ -150,22 +151,25 @@ def spark_path(path):
     return "s3a://" + path[len("s3://"):] if path.startswith("s3://") else path
 
 
-def read_spark(path, timestamp_as_of=None):
+def read_spark(path, timestamp_as_of=None, version_as_of=None):
     s = spark()
     p = spark_path(path)
     r = s.read.format("delta")
     if timestamp_as_of is not None:
         at = dt.datetime.fromtimestamp(timestamp_as_of / 1000, dt.timezone.utc).replace(tzinfo=None)
         r = r.option("timestampAsOf", at.isoformat(sep=" ", timespec="milliseconds"))
+    if version_as_of is not None:
+        r = r.option("versionAsOf", version_as_of)
     df = r.load(p)
     q = "`" + p.replace("`", "``") + "`"
     detail = s.sql(f"DESCRIBE DETAIL delta.{q}").collect()[0]
-    version = s.sql(f"DESCRIBE HISTORY delta.{q} LIMIT 1").collect()[0]["version"]
+    version = s.sql(f"DESCRIBE HISTORY delta.{q} LIMIT 1").collect()[0]["version"] if version_as_of is None else version_as_of
     return {
         "version": version,
         "schema": json.loads(df.schema.json()),
         "rows": sorted_rows([r.asDict(recursive=True) for r in df.collect()]),
-        "numFiles": detail["numFiles"],
+        # DESCRIBE DETAIL describes the latest version; a time-travelled read counts its own files
+        "numFiles": detail["numFiles"] if version_as_of is None else len(df.inputFiles()),
     }
 
 
@@ -268,9 +272,9 @@ def handle(req):
     op = req.get("op")
     if op == "read":
         if req["engine"] == "deltalake":
-            return read_deltalake(req["path"])
+            return read_deltalake(req["path"], req.get("versionAsOf"))
         if req["engine"] == "spark":
-            return read_spark(req["path"], req.get("timestampAsOf"))
+            return read_spark(req["path"], req.get("timestampAsOf"), req.get("versionAsOf"))
         raise ValueError(f"unknown engine {req['engine']!r}")
     if op == "write" and req["engine"] == "deltalake":
         return write_deltalake_rows(req["path"], req["rows"], req.get("partitionBy"), req.get("configuration"))

@@ -326,3 +326,58 @@ describe('in-commit timestamps', () => {
     assertSame(await read('deltalake', uri), { rows: rows(7000, 9), version: 2 }, 'deltalake');
   });
 });
+
+describe('expired log cleanup', () => {
+  const versioned = (name: string): number | null => (/^(\d{20})\./.exec(name) ? Number(name.slice(0, 20)) : null);
+  const readAt = (engine: 'deltalake' | 'spark', uri: string, versionAsOf: number): Promise<ReadResult> => py.call<ReadResult>({ op: 'read', engine, path: uri, versionAsOf });
+
+  test('restlake deletes the log before the cutoff checkpoint after its checkpoint; Spark and delta-rs read the table and time travel to the oldest version kept', async () => {
+    const uri = path.join(tmp.dir, 'log_cleanup');
+    const configuration = { 'delta.checkpointInterval': '3' };
+    for (let b = 0; b < 10; b++) await restlakeWrite(uri, rows(8000 + b * 2, 2), { configuration });
+    // versions 0-6 written 40 days ago (a second apart), 7-9 now: the cutoff commit is 6, and so the cutoff checkpoint
+    const logDir = path.join(uri, '_delta_log');
+    const old = Date.now() - 40 * 86_400_000;
+    for (const name of await fs.readdir(logDir)) {
+      const v = versioned(name);
+      if (v !== null && v <= 6) await fs.utimes(path.join(logDir, name), (old + v * 1000) / 1000, (old + v * 1000) / 1000);
+    }
+    for (let b = 10; b < 13; b++) await restlakeWrite(uri, rows(8000 + b * 2, 2), { configuration });
+    assert.deepEqual((await fs.readdir(logDir)).sort(), [
+      ...[6, 7, 8, 9, 10, 11, 12].map((v) => `${pad(v, 20)}.json`),
+      ...[6, 9, 12].map((v) => `${pad(v, 20)}.checkpoint.parquet`),
+      '_last_checkpoint',
+    ].sort());
+    const latest = { rows: rows(8000, 26), version: 12, numFiles: 13 };
+    assertSame(await read('deltalake', uri), latest, 'deltalake');
+    assertSame(await read('spark', uri), latest, 'spark');
+    const oldest = { rows: rows(8000, 14), version: 6, numFiles: 7 };
+    assertSame(await readAt('deltalake', uri, 6), oldest, 'deltalake version 6');
+    assertSame(await readAt('spark', uri, 6), oldest, 'spark version 6');
+    // Spark finds version 6 by its commit time too, and its history starts there
+    const t6 = (await fs.stat(path.join(logDir, `${pad(6, 20)}.json`))).mtimeMs;
+    const asOf = await py.call<ReadResult>({ op: 'read', engine: 'spark', path: uri, timestampAsOf: Math.ceil(t6) });
+    assert.deepEqual(asOf.rows.map((r) => r.id).sort(), oldest.rows.map((r) => r.id).sort());
+    const history = await py.call<{ commits: { version: number }[] }>({ op: 'history', engine: 'spark', path: uri });
+    assert.deepEqual(history.commits.map((c) => c.version), [6, 7, 8, 9, 10, 11, 12]);
+    await assert.rejects(DeltaTable.forPath(uri).snapshot({ version: 5 }), /version 5 .* cannot be reconstructed/);
+  });
+
+  test('on S3 (a later clock instead of older files): Spark and delta-rs read the cleaned table and its oldest version', async () => {
+    const uri = `s3://${s3.bucket}/lake/log_cleanup`;
+    for (let b = 0; b < 5; b++) {
+      // S3 keeps times to the second: commit 4 in the same second as 3 would count as 3's time + 1 ms, and
+      // then cannot be the cutoff (its time would change once 3 is gone)
+      if (b === 4) await new Promise((r) => setTimeout(r, 1100));
+      await restlakeWrite(uri, rows(9000 + b * 3, 3), { configuration: { 'delta.checkpointInterval': '2' } });
+    }
+    const r = await DeltaTable.forPath(uri).cleanupExpiredLogs({ now: Date.now() + 40 * 86_400_000 });
+    assert.equal(r.cutoffCheckpoint, 4);
+    const log = (await DeltaTable.forPath(uri).storage.list('_delta_log')).map((f) => f.path.slice('_delta_log/'.length));
+    assert.deepEqual(log, [`${pad(4, 20)}.checkpoint.parquet`, `${pad(4, 20)}.json`, '_last_checkpoint']);
+    const expected = { rows: rows(9000, 15), version: 4, numFiles: 5 };
+    assertSame(await read('deltalake', uri), expected, 'deltalake');
+    assertSame(await read('spark', uri), expected, 'spark');
+    assertSame(await readAt('spark', uri, 4), expected, 'spark version 4');
+  });
+});

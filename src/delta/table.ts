@@ -6,6 +6,7 @@ import type { Action, AddFile } from './log/actions.js';
 import { commitActions } from './log/commit.js';
 import { assertWritable, assertWriterProtocol, inCommitTimestampsEnabled } from './log/features.js';
 import { writeCheckpoint } from './log/checkpoint-write.js';
+import { cleanupExpiredLogs, logCutoffTime, logRetention, type LogCleanupOptions, type LogCleanupResult } from './log/cleanup.js';
 import { LOG_DIR } from './log/names.js';
 import { type Snapshot, type SnapshotOptions, latestLogVersion, loadSnapshot, probeCommits } from './log/snapshot.js';
 import { compactTable, type CompactOptions, type CompactResult } from './maintenance/compact.js';
@@ -20,6 +21,8 @@ const DEFAULT_CHECKPOINT_INTERVAL = 10;
 export class DeltaTable {
   /** The newest snapshot this object has built; later snapshots continue from it instead of a checkpoint. */
   private latest: Snapshot | null = null;
+  /** The cutoff time of this object's last expired-log cleanup: until midnight UTC moves it, there is nothing new to delete. */
+  private cleanedUpTo: number | null = null;
 
   private constructor(readonly storage: Storage) {}
 
@@ -123,6 +126,16 @@ export class DeltaTable {
     await writeCheckpoint(existingTableStorage(this.storage), snap);
   }
 
+  /**
+   * Deletes expired log files (PROTOCOL.md "Metadata Cleanup", log/cleanup.ts): those older than
+   * delta.logRetentionDuration (default 30 days) below the newest checkpoint that can start a replay, unless
+   * delta.enableExpiredLogCleanup is false. Runs after every automatic checkpoint.
+   */
+  async cleanupExpiredLogs(opts: LogCleanupOptions = {}): Promise<LogCleanupResult> {
+    const snap = await this.snapshot();
+    return cleanupExpiredLogs(this.storage, snap.configuration, opts);
+  }
+
   compact(conn: DuckDBConnection, opts: CompactOptions = {}): Promise<CompactResult> {
     return compactTable(this.writeContext(), conn, opts);
   }
@@ -151,6 +164,27 @@ export class DeltaTable {
     } catch (e) {
       if (e instanceof DeltaError && e.code === 'DELTA_UNSUPPORTED_FEATURE') return;
       // A failed checkpoint costs readers only log replay time; never fail the committed write for it.
+      return;
+    }
+    await this.cleanupAfterCheckpoint(version, configuration);
+  }
+
+  /**
+   * Expired log cleanup after our checkpoint at `version`, as Spark does it. Best effort: a failure leaves
+   * files for the next one. It lists the whole log, so one object does it once per cutoff day (the cutoff
+   * is a midnight UTC: until it moves, no further file can have expired).
+   */
+  private async cleanupAfterCheckpoint(version: number, configuration: Record<string, string> | null): Promise<void> {
+    const setting = logRetention(configuration);
+    if ('skipped' in setting) return;
+    const now = Date.now();
+    const cutoff = logCutoffTime(now, setting.retentionMs);
+    if (this.cleanedUpTo === cutoff) return;
+    try {
+      const r = await cleanupExpiredLogs(this.storage, configuration, { now, maxCheckpointVersion: version });
+      if (r.failed.length === 0) this.cleanedUpTo = cutoff;
+    } catch {
+      // Listing or reading failed: the commit and checkpoint stand, the next checkpoint tries again.
     }
   }
 }
