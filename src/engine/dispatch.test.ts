@@ -70,6 +70,9 @@ test('a full worker gets rows again only once a quarter of them are answered, th
     const rows = 60;
     await sendRows(dispatcher, rows);
     await dispatcher.finish();
+    // The worker logs a chunk on stderr, results go on stdout: the last chunk's line may
+    // come after its rows' results, so wait for the worker's exit (its stderr read to the end).
+    await dispatcher.exited();
 
     assert.equal(answered.size, rows, 'every row answered once');
     assert.equal(chunks.reduce((n, c) => n + c.rows, 0), rows, 'every row sent once');
