@@ -28,6 +28,12 @@ import { Agent } from './undici-agent.js';
 import { originOf, pathOf } from './origin.js';
 import type { HttpResponse, Transport } from './types.js';
 
+// Chunk coalescing (Attempt.store): views for the first COPY_AFTER chunks of a body,
+// then chunks under COPY_BELOW bytes are copied into blocks of up to TAIL_BLOCK bytes.
+const COPY_AFTER = 32;
+const COPY_BELOW = 8192;
+const TAIL_BLOCK = 64 * 1024;
+
 export function createTransport(config: TransportConfig): Transport {
   return new UndiciTransport(config);
 }
@@ -144,6 +150,14 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
   private headers: Record<string, string> = {};
   private chunks: Buffer[] = [];
   private bytes = 0;
+  /**
+   * Where small chunks are copied once a body has many (see store()): `tail` is a block
+   * being filled, `tailStart` where its part not yet in `chunks` begins, `tailEnd` where
+   * its free room begins.
+   */
+  private tail: Buffer | null = null;
+  private tailStart = 0;
+  private tailEnd = 0;
   /** The content-encoding being undone, and its decompressor once the body starts. */
   private coding: Coding | null = null;
   private decoder: Transform | null = null;
@@ -208,14 +222,54 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
   private keep(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const room = this.transport.config.max_response_bytes - this.bytes;
     if (chunk.length <= room) {
-      this.chunks.push(chunk);
+      this.store(chunk);
       this.bytes += chunk.length;
       return;
     }
-    if (room > 0) this.chunks.push(chunk.subarray(0, room));
+    if (room > 0) this.store(chunk.subarray(0, room));
     this.bytes += room;
     this.succeed(true);
     controller.abort(new Error('response body over max_response_bytes'));
+  }
+
+  /**
+   * A chunk is a view into undici's socket read buffer. Kept as such, a body sent as
+   * millions of tiny HTTP chunks (1-byte chunks: an 8 MB body was 8M Buffer objects,
+   * ~1.1 GB and 15 s of CPU for one response) costs an object per chunk and pins every
+   * read buffer. The first COPY_AFTER chunks are kept as views, as before (a normal
+   * body arrives in a few); after that, a chunk under COPY_BELOW bytes is copied into
+   * block (up to TAIL_BLOCK bytes), so memory stays about the body's size and the cost
+   * per chunk is a copy.
+   */
+  private store(chunk: Buffer): void {
+    if (chunk.length >= COPY_BELOW || (this.tail === null && this.chunks.length < COPY_AFTER)) {
+      if (this.tail !== null) this.sealTail();
+      this.chunks.push(chunk);
+      return;
+    }
+    let at = 0;
+    while (at < chunk.length) {
+      let tail = this.tail;
+      if (tail === null || this.tailEnd === tail.length) {
+        this.sealTail();
+        // Blocks grow with what was copied (4 KiB, 8 KiB, ... TAIL_BLOCK): a body of a few
+        // dozen small chunks does not cost a 64 KiB allocation.
+        tail = this.tail = Buffer.allocUnsafe(Math.min(TAIL_BLOCK, Math.max(4096, this.bytes)));
+        this.tailStart = this.tailEnd = 0;
+      }
+      const n = Math.min(chunk.length - at, tail.length - this.tailEnd);
+      chunk.copy(tail, this.tailEnd, at, at + n);
+      this.tailEnd += n;
+      at += n;
+    }
+  }
+
+  /** Moves the filled part of the tail block into `chunks` (the block keeps its free room). */
+  private sealTail(): void {
+    if (this.tail !== null && this.tailEnd > this.tailStart) {
+      this.chunks.push(this.tail.subarray(this.tailStart, this.tailEnd));
+      this.tailStart = this.tailEnd;
+    }
   }
 
   /** Feeds a compressed chunk to the decompressor, made on the first one; its output goes to keep(). */
@@ -251,6 +305,10 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
 
   private succeed(truncated: boolean): void {
     if (this.settled) return;
+    if (this.tail !== null) {
+      this.sealTail();
+      this.tail = null;
+    }
     this.finish();
     const chunks = this.chunks;
     const body = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, this.bytes).toString('utf8');
@@ -270,6 +328,7 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
     this.finish();
     this.abortReason = error;
     this.chunks = [];
+    this.tail = null;
     // Stop the request if it is on a socket; if it is still queued, onRequestStart aborts it.
     this.controller?.abort(error);
     this.reject(error);

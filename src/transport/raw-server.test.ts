@@ -1,0 +1,133 @@
+// The transport against servers that misbehave below HTTP's surface, written on node:net
+// so every byte is the test's: tiny chunks, compressed bodies cut off, keep-alive
+// sockets closed as a request goes out, responses llhttp refuses.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import zlib from 'node:zlib';
+import { RowError } from '../errors.js';
+import { createTransport } from './undici-transport.js';
+import { transportConfig } from './test-support.js';
+
+interface Raw {
+  url: string;
+  /** Connections accepted so far. */
+  connections(): number;
+  /** Requests seen: "<connection number>:<method> <path>". */
+  seen: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A server that calls `answer` for each request head it reads (bodies are not expected
+ * beyond what arrives with the head); `n` is the request's number on its connection.
+ */
+async function rawServer(answer: (s: Socket, method: string, path: string, n: number) => void): Promise<Raw> {
+  const sockets = new Set<Socket>();
+  const seen: string[] = [];
+  let accepted = 0;
+  const server = createServer((s) => {
+    const conn = ++accepted;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    let buf = '';
+    let n = 0;
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      let end: number;
+      while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
+        const head = buf.slice(0, end);
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        buf = buf.slice(end + 4 + length);
+        const [method, path] = head.split(' ');
+        seen.push(`${conn}:${method} ${path}`);
+        answer(s, method, path, ++n);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => accepted,
+    seen,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<RowError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof RowError, `expected a RowError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the request to fail');
+}
+
+const get = (url: string) => ({ method: 'GET' as const, url, headers: {}, body: null });
+
+test('a body sent as a million 1-byte chunks is kept at about its own size, not an object per chunk', { timeout: 60_000 }, async () => {
+  const N = 1_000_000;
+  const srv = await rawServer((s) => {
+    s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
+    const piece = Buffer.from('1\r\na\r\n'.repeat(100_000));
+    let left = N / 100_000;
+    const pump = (): void => {
+      while (left > 0) {
+        left--;
+        if (!s.write(piece)) return void s.once('drain', pump);
+      }
+      s.end('0\r\n\r\n');
+    };
+    pump();
+  });
+  const t = createTransport(transportConfig({ max_response_bytes: 2 * N, timeout_ms: 50_000, body_timeout_ms: 50_000 }));
+  try {
+    // Kept as views, each chunk was a Buffer object (~100 bytes of heap) pinning its
+    // read buffer: ~100 MB of heap for this 1 MB body. Sampled while the body arrives.
+    global.gc?.();
+    const base = process.memoryUsage().heapUsed;
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 5);
+    const r = await t.send(get(srv.url + '/'));
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().heapUsed);
+    assert.equal(r.body.length, N);
+    assert.ok(/^a+$/.test(r.body));
+    assert.equal(r.truncated, false);
+    assert.ok(peak - base < 40 * 1024 * 1024, `heap grew by ${Math.round((peak - base) / 1048576)} MB`);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('chunks of every size in one body come out whole and in order, and the cap still cuts exactly', async () => {
+  // Many small chunks (copied), big ones (kept as views) in between, small ones again.
+  const parts: string[] = [];
+  for (let i = 0; i < 3000; i++) parts.push(String.fromCharCode(97 + (i % 26)).repeat(i % 7 === 0 ? 9000 + i : 1 + (i % 50)));
+  const body = parts.join('');
+  const srv = await rawServer((s) => {
+    s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
+    s.end(parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n');
+  });
+  const t = createTransport(transportConfig({ max_response_bytes: body.length }));
+  const cut = createTransport(transportConfig({ max_response_bytes: body.length - 12_345 }));
+  try {
+    const r = await t.send(get(srv.url + '/'));
+    assert.equal(r.body, body);
+    assert.equal(r.truncated, false);
+    const c = await cut.send(get(srv.url + '/'));
+    assert.equal(c.body, body.slice(0, body.length - 12_345));
+    assert.equal(c.truncated, true);
+  } finally {
+    await t.close();
+    await cut.close();
+    await srv.close();
+  }
+});
+
