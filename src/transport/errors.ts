@@ -37,7 +37,10 @@ export class AbortedError extends RowError {
 
 /** A compressed body that does not decompress: the server's doing, the same every time. */
 export class BodyDecodeError extends RowError {
-  constructor(coding: string, options?: { cause?: unknown }) {
-    super('parse', 'RESTLAKE_BODY_DECODE', `response body could not be decompressed (content-encoding ${coding})`, { cause: options?.cause, retryable: false });
+  constructor(coding: string, options?: { cause?: unknown; incomplete?: boolean }) {
+    const message = options?.incomplete
+      ? `response body ends before its compressed stream does (content-encoding ${coding}): the body was cut off`
+      : `response body could not be decompressed (content-encoding ${coding})`;
+    super('parse', 'RESTLAKE_BODY_DECODE', message, { cause: options?.cause, retryable: false });
   }
 }

@@ -131,3 +131,44 @@ test('chunks of every size in one body come out whole and in order, and the cap 
   }
 });
 
+test('a compressed body cut off mid-stream (its framing correct) fails as parse, saying so; whole and capped ones do not', async () => {
+  const full = Buffer.from(JSON.stringify({ items: Array.from({ length: 10_000 }, (_, i) => `item-${i}`) }));
+  const encoded: Record<string, Buffer> = {
+    gzip: zlib.gzipSync(full),
+    br: zlib.brotliCompressSync(full),
+    deflate: zlib.deflateSync(full),
+    raw: zlib.deflateRawSync(full),
+    trailerless: zlib.gzipSync(full).subarray(0, -8),
+  };
+  const srv = await rawServer((s, _m, path) => {
+    const [, name, how] = path.split('/');
+    const b = how === 'half' ? encoded[name].subarray(0, encoded[name].length >> 1) : encoded[name];
+    const coding = name === 'raw' ? 'deflate' : name === 'trailerless' ? 'gzip' : name;
+    s.write(`HTTP/1.1 200 OK\r\nContent-Encoding: ${coding}\r\nContent-Length: ${b.length}\r\nConnection: close\r\n\r\n`);
+    s.end(b);
+  });
+  const t = createTransport(transportConfig());
+  const capped = createTransport(transportConfig({ max_response_bytes: 1000 }));
+  try {
+    for (const [name, coding] of [['gzip', 'gzip'], ['br', 'br'], ['deflate', 'deflate'], ['raw', 'deflate']]) {
+      const e = await failure(t.send(get(`${srv.url}/${name}/half`)));
+      assert.deepEqual([e.errorClass, e.code, e.retryable], ['parse', 'RESTLAKE_BODY_DECODE', false], name);
+      assert.equal(e.message, `response body ends before its compressed stream does (content-encoding ${coding}): the body was cut off`, name);
+      const whole = await t.send(get(`${srv.url}/${name}/whole`));
+      assert.equal(whole.body, full.toString(), name);
+      // Cut on purpose at max_response_bytes: the prefix, flagged, as before.
+      const c = await capped.send(get(`${srv.url}/${name}/whole`));
+      assert.deepEqual([c.truncated, c.body], [true, full.toString().slice(0, 1000)], name);
+      const ch = await capped.send(get(`${srv.url}/${name}/half`));
+      assert.deepEqual([ch.truncated, ch.body], [true, full.toString().slice(0, 1000)], `${name} half, over the cap before its end`);
+    }
+    // Without its trailer (the checksum) a gzip body cannot be told from one cut short.
+    const e = await failure(t.send(get(`${srv.url}/trailerless/whole`)));
+    assert.equal(e.message, 'response body ends before its compressed stream does (content-encoding gzip): the body was cut off');
+  } finally {
+    await t.close();
+    await capped.close();
+    await srv.close();
+  }
+});
+

@@ -22,7 +22,7 @@ import { RestlakeError, type RowError } from '../errors.js';
 import type { HttpRequest } from '../request/types.js';
 import { classifyTransportError } from './classify.js';
 import { DeadlineQueue, type Timed } from './deadlines.js';
-import { codingOf, createDecoder, type Coding } from './decode.js';
+import { codingOf, createDecoder, isIncomplete, type Coding } from './decode.js';
 import { AbortedError, BodyDecodeError, TimeoutError } from './errors.js';
 import { Agent } from './undici-agent.js';
 import { originOf, pathOf } from './origin.js';
@@ -33,6 +33,8 @@ import type { HttpResponse, Transport } from './types.js';
 const COPY_AFTER = 32;
 const COPY_BELOW = 8192;
 const TAIL_BLOCK = 64 * 1024;
+/** Compressed input read past max_response_bytes before the rest is left unread (Attempt.decode). */
+const COMPRESSED_SLACK = 1 << 20;
 
 export function createTransport(config: TransportConfig): Transport {
   return new UndiciTransport(config);
@@ -162,6 +164,10 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
   private coding: Coding | null = null;
   private decoder: Transform | null = null;
 
+  /** Compressed bytes given to the decompressor, and whether the rest was left unread (see decode()). */
+  private compressedBytes = 0;
+  private inputCut = false;
+
   constructor(
     private readonly transport: UndiciTransport,
     private readonly resolve: (r: HttpResponse) => void,
@@ -214,6 +220,8 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    // Our own abort once enough compressed input is in: the decompressor settles the attempt.
+    if (this.inputCut) return;
     this.fail(classifyTransportError(err, this.transport.config));
   }
 
@@ -281,18 +289,29 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
       d.on('data', (out: Buffer) => {
         if (!this.settled) this.keep(controller, out);
       });
-      d.on('end', () => this.succeed(false));
-      d.on('error', (err) => this.fail(new BodyDecodeError(coding, { cause: err })));
-    }
-    // Backpressure: while zlib is behind, the socket waits instead of the input piling up
-    // here (undici may still hand over what it has already read: one 'drain' listener).
-    if (!d.write(chunk) && !controller.paused) {
-      controller.pause();
-      d.once('drain', () => {
-        if (!this.settled) controller.resume();
+      // Input cut here (below) ends the stream early, on purpose: what came out is the body, cut.
+      d.on('end', () => this.succeed(this.inputCut));
+      d.on('error', (err) => {
+        if (this.inputCut && isIncomplete(err)) this.succeed(true);
+        else this.fail(new BodyDecodeError(coding, { cause: err, incomplete: isIncomplete(err) }));
       });
     }
+    // No backpressure on the socket: undici 7 throws an AssertionError that ends the
+    // process when the connection of a paused response closes (its socket 'end' handler,
+    // nodejs/undici#5360), which a compressed body with Connection: close did whenever
+    // zlib fell behind. The input is bounded instead: compressed data comes out at least
+    // about its own size, so past max_response_bytes + 1 MiB of it the output passes the
+    // cap anyway. The rest of the body is not read, and the response is what the input
+    // read so far decompresses to, cut at the cap and flagged.
+    d.write(chunk);
+    this.compressedBytes += chunk.length;
+    if (this.compressedBytes > this.transport.config.max_response_bytes + COMPRESSED_SLACK) {
+      this.inputCut = true;
+      controller.abort(new Error('compressed response body over max_response_bytes'));
+      d.end();
+    }
   }
+
 
   // ── settling ────────────────────────────────────────────────────────
   private finish(): void {
