@@ -101,6 +101,17 @@ const cases: { title: string; yaml: string; env?: Record<string, string>; expect
     expect: [['transport.max_response_bytes', '"10 MiBs" is not a size; use e.g. 10MB, 512KiB, 1GB or a number of bytes', 10]],
   },
   {
+    title: 'max_response_bytes over 256MB',
+    yaml: HEAD + 'transport:\n  max_response_bytes: 1GB\n',
+    expect: [
+      [
+        'transport.max_response_bytes',
+        'must be at most 256MB (256000000 bytes): a result row holds the body JSON-escaped, in a line of up to twice its size, and a longer line than that cannot be built or read back',
+        10,
+      ],
+    ],
+  },
+  {
     title: 'bad success_status entry',
     yaml: HEAD + 'response:\n  success_status: [2xx, "600", nope]\n',
     expect: [

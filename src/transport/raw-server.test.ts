@@ -172,3 +172,23 @@ test('a compressed body cut off mid-stream (its framing correct) fails as parse,
   }
 });
 
+test('a body that cannot become text fails the attempt with the reason instead of leaving it pending', { timeout: 20_000 }, async () => {
+  const srv = await rawServer((s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 12345\r\nConnection: close\r\n\r\n' + 'q'.repeat(12_345)));
+  const t = createTransport(transportConfig());
+  const toString = Buffer.prototype.toString;
+  // What a 540 MB body did: more characters than a string holds.
+  Buffer.prototype.toString = function (this: Buffer, ...args: unknown[]) {
+    if (this.length === 12_345) throw Object.assign(new Error('Cannot create a string longer than 0x1fffffe8 characters'), { code: 'ERR_STRING_TOO_LONG' });
+    return (toString as (...a: unknown[]) => string).apply(this, args);
+  } as typeof toString;
+  try {
+    const e = await failure(t.send(get(srv.url + '/')));
+    assert.deepEqual([e.errorClass, e.code, e.retryable], ['internal', 'RESTLAKE_BODY_TEXT', false]);
+    assert.equal(e.message, 'response body of 12345 bytes could not be decoded as text (ERR_STRING_TOO_LONG)');
+  } finally {
+    Buffer.prototype.toString = toString;
+    await t.close();
+    await srv.close();
+  }
+});
+

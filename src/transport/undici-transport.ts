@@ -18,7 +18,7 @@ import { rootCertificates } from 'node:tls';
 import type { Transform } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { TransportConfig } from '../config/types.js';
-import { RestlakeError, type RowError } from '../errors.js';
+import { RestlakeError, RowError } from '../errors.js';
 import type { HttpRequest } from '../request/types.js';
 import { classifyTransportError } from './classify.js';
 import { DeadlineQueue, type Timed } from './deadlines.js';
@@ -328,9 +328,17 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
       this.sealTail();
       this.tail = null;
     }
-    this.finish();
     const chunks = this.chunks;
-    const body = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, this.bytes).toString('utf8');
+    let body: string;
+    try {
+      body = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, this.bytes).toString('utf8');
+    } catch (err) {
+      // Out of memory for the copy, or more text than a string can hold: the attempt
+      // fails with the reason. It must settle either way (this runs in undici's and
+      // zlib's callbacks, where a throw left the attempt pending and killed the worker).
+      return this.fail(bodyTextError(this.bytes, err));
+    }
+    this.finish();
     this.chunks = [];
     this.resolve({
       status: this.status,
@@ -352,6 +360,13 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
     this.controller?.abort(error);
     this.reject(error);
   }
+}
+
+/** The error for a body that could not be turned into text (see Attempt.succeed). */
+function bodyTextError(bytes: number, err: unknown): RowError {
+  const code = (err as { code?: unknown } | null)?.code;
+  const why = typeof code === 'string' ? code : err instanceof RangeError ? 'RangeError' : 'error';
+  return new RowError('internal', 'RESTLAKE_BODY_TEXT', `response body of ${bytes} bytes could not be decoded as text (${why})`, { cause: err, retryable: false });
 }
 
 /** TLS options for undici's connector: verification on unless disabled, extra CA, client cert for mTLS. */

@@ -24,13 +24,26 @@ const tls = strictObject({
   }, ALWAYS)
   .describe('TLS settings; mTLS when cert_file and key_file are given.');
 
+/**
+ * The largest max_response_bytes. A result line must hold the body JSON-escaped and the
+ * sink's line limit is 2 × max_response_bytes + 1 MiB (worker/result.ts,
+ * maxResultLineBytes): at 256 MB that is ~513 MB, just under the longest string V8 can
+ * hold (2^29 - 24 characters, ~536.9M), which the worker builds the line as. A larger cap
+ * let a 540 MB body fail to become text at all and killed the worker.
+ */
+export const MAX_RESPONSE_BYTES_LIMIT = 256_000_000;
+
 export const transport = strictObject({
   timeout: positiveDuration('30s').describe('Total time per attempt.'),
   connect_timeout: positiveDurationValue().optional().describe('Time to connect (default: timeout).'),
   headers_timeout: positiveDurationValue().optional().describe('Time until response headers arrive (default: timeout).'),
   body_timeout: positiveDurationValue().optional().describe('Time between body chunks (default: timeout).'),
   connections: positiveInt().default(64).describe('Connections per worker per origin.'),
-  max_response_bytes: size('10MB').describe('Larger bodies are truncated and flagged. e.g. 10MB, 512KiB.'),
+  max_response_bytes: size('10MB')
+    .refine((n) => n <= MAX_RESPONSE_BYTES_LIMIT, {
+      error: `must be at most 256MB (${MAX_RESPONSE_BYTES_LIMIT} bytes): a result row holds the body JSON-escaped, in a line of up to twice its size, and a longer line than that cannot be built or read back`,
+    })
+    .describe('Larger bodies are truncated and flagged. e.g. 10MB, 512KiB; at most 256MB.'),
   tls: tls.prefault({}),
 })
   .transform(
