@@ -63,6 +63,7 @@ test('a result line over the sink limit is shortened (response body first) and f
   assert.ok(Buffer.byteLength(line) <= 4 << 20, `line of ${Buffer.byteLength(line)} bytes`);
   const back = JSON.parse(line);
   assert.equal(back.response_truncated, true);
+  assert.match(back.error_message, /^boom; the result row is over the sink's limit of 4194304 bytes: response_body cut from 1048576 to \d+ characters \(6291456 bytes as JSON\)$/);
   assert.equal(back.request_body, 'short body');
   assert.ok(back.response_body.length > 100_000);
   assert.equal(parseResultHead(line)?.requestId, 'ef'.repeat(32));
@@ -80,4 +81,36 @@ test('a source column too large for the sink line is set to null, the row says w
   assert.deepEqual([back.success, back.status_code, back.id, back.region], [true, 200, 2, null]);
   assert.equal(back.error_message, `the result row is over the sink's limit of ${4 << 20} bytes: region (5000002 bytes) set to null`);
   assert.equal(back.response_body, '{"ok":true}', 'the short body is kept');
+});
+
+test('a body cut to fit the sink line says so in error_message; success and the rest of the row stay', () => {
+  const small = { ...config, transport: { max_response_bytes: 1 << 20 } } as unknown as PipelineConfig;
+  const serialize = createResultSerializer(small);
+  const r = failedResult(small, 'run1', 'cd'.repeat(32), 'internal', 'x', { id: 1, region: 'eu' });
+  Object.assign(r, { success: true, status_code: 200, error_class: null, error_message: null, score: 2.5 });
+  r.response_body = '\u0001'.repeat(1 << 20);
+  const line = serialize(r);
+  assert.ok(Buffer.byteLength(line) <= 4 << 20, `line of ${Buffer.byteLength(line)} bytes`);
+  const back = JSON.parse(line);
+  assert.deepEqual([back.success, back.status_code, back.error_class, back.response_truncated, back.score, back.region], [true, 200, null, true, 2.5, 'eu']);
+  const kept = back.response_body.length;
+  assert.ok(kept > 600_000 && kept < 700_000, `kept ${kept}`);
+  assert.equal(back.error_message, `the result row is over the sink's limit of ${4 << 20} bytes: response_body cut from ${1 << 20} to ${kept} characters (${6 << 20} bytes as JSON)`);
+});
+
+test('a body too long to escape into a string at all is cut without building the whole line first', { timeout: 60_000 }, () => {
+  // 95M control characters are 570M characters escaped, past V8's longest string
+  // (~536.9M): the line could not be built, and the worker died on the row.
+  const big = { ...config, transport: { max_response_bytes: 100_000_000 } } as unknown as PipelineConfig;
+  const serialize = createResultSerializer(big);
+  const r = failedResult(big, 'run1', 'ee'.repeat(32), 'internal', 'x', { id: 1, region: 'eu' });
+  Object.assign(r, { success: true, status_code: 200, error_class: null, error_message: null });
+  r.response_body = '\u0001'.repeat(95_000_000);
+  const line = serialize(r);
+  const limit = 2 * 100_000_000 + (1 << 20);
+  assert.ok(line.length <= limit, `line of ${line.length} characters`);
+  const head = JSON.parse(line.slice(0, line.indexOf(',"response_body"')) + '}');
+  assert.equal(head.success, true);
+  assert.match(line, new RegExp(`"error_message":"the result row is over the sink's limit of ${limit} bytes: response_body cut from 95000000 to \\d+ characters \\(570000000 bytes as JSON\\)"`));
+  assert.match(line, /"response_truncated":true/);
 });

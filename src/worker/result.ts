@@ -78,61 +78,113 @@ function compileLine(keys: readonly string[]): (r: ResultRow) => string {
 
 /**
  * A serializer with the key order precomputed. Missing keys become null so every line
- * has every column. A line over maxResultLineBytes (a body full of escaped characters)
- * is shortened, flagged as truncated, so one response can never make a commit fail.
+ * has every column. A line over maxResultLineBytes (a body full of escaped characters:
+ * a control byte is six bytes escaped, an invalid UTF-8 byte three as U+FFFD) is
+ * shortened, so one response can never make a commit fail. The row says what happened:
+ * a text column that was cut is named in error_message (response_body also sets
+ * response_truncated), a value column set to null as well. Success, status and the
+ * extract columns stay as they were: the request succeeded, extract read the whole
+ * body, and sending it again would not make the value fit.
  */
 export function createResultSerializer(config: PipelineConfig): (r: ResultRow) => string {
   const maxBytes = maxResultLineBytes(config);
   const line = compileLine(resultKeys(config));
   const valueColumns = resultKeys(config).filter((k) => !RESULT_FIXED_KEYS.includes(k));
   return (r) => {
-    let text = line(r);
+    const text = lineOrNull(line, r);
     // UTF-8 is at most 3 bytes per UTF-16 unit, so short lines skip the byte count.
-    if (text.length * 3 <= maxBytes) return text;
-    const o: ResultRow = { ...r };
-    const dropped: string[] = [];
-    for (;;) {
-      const excess = Buffer.byteLength(text) - maxBytes;
-      if (excess <= 0) return text;
-      // Each pass shortens a field that still has text, so the loop ends.
-      let field: string | null = null;
-      for (const f of SHRINKABLE) {
-        const v = o[f];
-        if (typeof v === 'string' && v.length > 0 && (field === null || v.length > (o[field] as string).length)) field = f;
-      }
-      // A copied source column or an extract value larger than any text column (a 5 MB
-      // blob next to a short body) goes first, whole; text columns are cut otherwise.
-      const column = largestValueColumn(o, valueColumns);
-      const textLength = field === null ? 0 : (o[field] as string).length;
-      if (field !== null && (column === null || any(o[column]).length <= textLength)) {
-        const v = o[field] as string;
-        // Cut in proportion to the field's escaped size (escapes make a character 1–6 bytes).
-        const fieldBytes = Buffer.byteLength(JSON.stringify(v));
-        const keep = fieldBytes > excess ? Math.floor(v.length * ((fieldBytes - excess) / fieldBytes)) - 64 : 0;
-        o[field] = v.slice(0, Math.max(0, keep));
-        if (field === 'response_body') o.response_truncated = true;
-      } else {
-        // The row says what went. Success and status stay as they were: the request was
-        // sent, and sending it again would not make the value fit.
-        if (column === null) return text;
-        dropped.push(`${column} (${Buffer.byteLength(any(o[column]))} bytes)`);
-        o[column] = null;
-        o.error_message = `the result row is over the sink's limit of ${maxBytes} bytes: ${dropped.join(', ')} set to null`;
-      }
-      text = line(o);
-    }
+    if (text !== null && text.length * 3 <= maxBytes) return text;
+    return shorten(r, text, line, maxBytes, valueColumns);
   };
 }
 
-/** The source or extract column with the longest JSON, or null when all are null. */
-function largestValueColumn(o: ResultRow, columns: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestSize = 0;
+/** The line, or null when it would be longer than a string can be (RangeError). */
+function lineOrNull(line: (r: ResultRow) => string, r: ResultRow): string | null {
+  try {
+    return line(r);
+  } catch (err) {
+    if (err instanceof RangeError) return null;
+    throw err;
+  }
+}
+
+function shorten(r: ResultRow, first: string | null, line: (r: ResultRow) => string, maxBytes: number, valueColumns: readonly string[]): string {
+  const o: ResultRow = { ...r };
+  let text = first;
+  const base = typeof r.error_message === 'string' ? r.error_message : null;
+  const cut = new Map<string, { from: number; escaped: number }>();
+  const dropped: string[] = [];
+  const say = (): void => {
+    const notes = [...cut].map(([f, c]) => `${f} cut from ${c.from} to ${(o[f] as string).length} characters (${c.escaped} bytes as JSON)`);
+    if (dropped.length > 0) notes.push(`${dropped.join(', ')} set to null`);
+    const note = `the result row is over the sink's limit of ${maxBytes} bytes: ${notes.join('; ')}`;
+    o.error_message = cut.has('error_message') || base === null ? note : `${base}; ${note}`;
+  };
+  for (;;) {
+    const excess = text === null ? Infinity : Buffer.byteLength(text) - maxBytes;
+    if (excess <= 0) return text as string;
+    // Each pass shortens a field that still has text, or drops a column, so the loop ends.
+    let field: string | null = null;
+    for (const f of SHRINKABLE) {
+      const v = o[f];
+      if (typeof v === 'string' && v.length > 0 && (field === null || v.length > (o[field] as string).length)) field = f;
+    }
+    // A copied source column or an extract value larger than any text column (a 5 MB
+    // blob next to a short body) goes first, whole; text columns are cut otherwise.
+    const column = largestValueColumn(o, valueColumns);
+    const textLength = field === null ? 0 : (o[field] as string).length;
+    if (field !== null && (column === null || column.size <= textLength)) {
+      const v = o[field] as string;
+      const fieldBytes = escapedBytes(v);
+      // Cut in proportion to the field's escaped size (escapes make a character 1–6
+      // bytes); a line too long to build at all first cuts the field to the limit, or by half.
+      const target = excess === Infinity ? (fieldBytes > maxBytes ? maxBytes : Math.floor(fieldBytes / 2)) : fieldBytes - excess;
+      const keep = target > 0 ? Math.floor(v.length * (target / fieldBytes)) - 64 : 0;
+      const prior = cut.get(field);
+      cut.set(field, prior ?? { from: v.length, escaped: fieldBytes });
+      o[field] = keepWhole(v, Math.max(0, keep));
+      if (field === 'response_body') o.response_truncated = true;
+    } else {
+      if (column === null) return text ?? line(o);
+      dropped.push(`${column.name} (${column.size === Infinity ? 'too large to write' : column.size + ' bytes'})`);
+      o[column.name] = null;
+    }
+    say();
+    text = lineOrNull(line, o);
+  }
+}
+
+/** The first `n` UTF-16 units of `v`, one fewer when the last would split a surrogate pair. */
+function keepWhole(v: string, n: number): string {
+  if (n <= 0) return '';
+  if (n >= v.length) return v;
+  const last = v.charCodeAt(n - 1);
+  return v.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
+}
+
+/** Bytes of `v` as a JSON string (without the quotes), counted in pieces: any length works. */
+function escapedBytes(v: string): number {
+  const PIECE = 1 << 20;
+  if (v.length <= PIECE) return Buffer.byteLength(JSON.stringify(v)) - 2;
+  let n = 0;
+  for (let at = 0; at < v.length; at += PIECE) n += Buffer.byteLength(JSON.stringify(keepWhole(v.slice(at, at + PIECE + 1), PIECE))) - 2;
+  return n;
+}
+
+/** The source or extract column with the longest JSON (Infinity: too long to write), or null when all are null. */
+function largestValueColumn(o: ResultRow, columns: readonly string[]): { name: string; size: number } | null {
+  let best: { name: string; size: number } | null = null;
   for (const c of columns) {
     const v = o[c];
     if (v === null || v === undefined) continue;
-    const size = any(v).length;
-    if (size > bestSize) [best, bestSize] = [c, size];
+    let size: number;
+    try {
+      size = Buffer.byteLength(any(v));
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      size = Infinity;
+    }
+    if (best === null || size > best.size) best = { name: c, size };
   }
   return best;
 }
