@@ -192,3 +192,64 @@ test('a body that cannot become text fails the attempt with the reason instead o
   }
 });
 
+// Keep-alive sockets that the server closes as the next request goes out: the first
+// request on a connection is answered, the second never (the connection is closed,
+// with a FIN or a reset), as a server with a short idle timeout does in the race.
+async function closingServer(): Promise<Raw> {
+  return rawServer((s, _method, path, n) => {
+    if (n === 1) s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${path.length}\r\n\r\n${path}`);
+    else if (path.includes('rst')) s.resetAndDestroy();
+    else s.destroy();
+  });
+}
+
+test('a request whose reused keep-alive socket closes before any response byte is sent once more, on a new connection', async () => {
+  const srv = await closingServer();
+  const t = createTransport(transportConfig({ connections: 1 }));
+  try {
+    assert.equal((await t.send(get(srv.url + '/a'))).body, '/a');
+    // The reused socket is closed (FIN): sent again on a new connection, within the same attempt.
+    assert.equal((await t.send(get(srv.url + '/b'))).body, '/b');
+    assert.deepEqual(srv.seen, ['1:GET /a', '1:GET /b', '2:GET /b']);
+    // Reset instead (ECONNRESET): the same. PUT, DELETE, HEAD and OPTIONS are idempotent too.
+    assert.equal((await t.send({ method: 'PUT', url: srv.url + '/c', headers: {}, body: 'x' })).status, 200);
+    assert.equal((await t.send({ method: 'DELETE', url: srv.url + '/rst', headers: {}, body: null })).body, '/rst');
+    assert.deepEqual(srv.seen.slice(3), ['3:PUT /c', '3:DELETE /rst', '4:DELETE /rst']);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
+
+test('a POST is not sent again unless it carries the idempotency header; a fresh connection closed early is not replayed', async () => {
+  const srv = await closingServer();
+  const plain = createTransport(transportConfig({ connections: 1 }));
+  const keyed = createTransport(transportConfig({ connections: 1 }), { idempotencyHeader: 'Idempotency-Key' });
+  try {
+    assert.equal((await plain.send(get(srv.url + '/a'))).status, 200);
+    const e = await failure(plain.send({ method: 'POST', url: srv.url + '/p', headers: {}, body: '{}' }));
+    assert.deepEqual([e.errorClass, e.message, e.retryable], ['connection', 'connection closed by the server (UND_ERR_SOCKET)', true]);
+    assert.deepEqual(srv.seen, ['1:GET /a', '1:POST /p']);
+
+    assert.equal((await keyed.send(get(srv.url + '/a'))).status, 200);
+    const r = await keyed.send({ method: 'POST', url: srv.url + '/k', headers: { 'idempotency-key': 'k1' }, body: '{}' });
+    assert.equal(r.body, '/k');
+    assert.deepEqual(srv.seen.slice(2), ['2:GET /a', '2:POST /k', '3:POST /k']);
+  } finally {
+    await plain.close();
+    await keyed.close();
+    await srv.close();
+  }
+  // Closed before answering the first request on a new connection: failed, sent once.
+  const hangup = await rawServer((s) => s.destroy());
+  const t = createTransport(transportConfig());
+  try {
+    const e = await failure(t.send(get(hangup.url + '/x')));
+    assert.equal(e.message, 'connection closed by the server (UND_ERR_SOCKET)');
+    assert.deepEqual(hangup.seen, ['1:GET /x']);
+  } finally {
+    await t.close();
+    await hangup.close();
+  }
+});
+

@@ -5,6 +5,9 @@
 // Agent's dispatch(). Types still come from the package's index.
 import type * as Undici from 'undici';
 import AgentClass from 'undici/lib/dispatcher/agent.js';
+import buildConnectorFn from 'undici/lib/core/connect.js';
 
 export const Agent = AgentClass;
 export type Agent = Undici.Agent;
+/** undici's own connector (TCP or TLS, connect timeout), which the Agent builds when given options. */
+export const buildConnector = buildConnectorFn;

@@ -15,8 +15,9 @@
 // applies to what comes out; a body without content-encoding takes none of that path.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, buildConnector as Connector } from 'undici';
 import type { TransportConfig } from '../config/types.js';
 import { RestlakeError, RowError } from '../errors.js';
 import type { HttpRequest } from '../request/types.js';
@@ -24,7 +25,7 @@ import { classifyTransportError } from './classify.js';
 import { DeadlineQueue, type Timed } from './deadlines.js';
 import { codingOf, createDecoder, isIncomplete, type Coding } from './decode.js';
 import { AbortedError, BodyDecodeError, TimeoutError } from './errors.js';
-import { Agent } from './undici-agent.js';
+import { Agent, buildConnector } from './undici-agent.js';
 import { originOf, pathOf } from './origin.js';
 import type { HttpResponse, Transport } from './types.js';
 
@@ -36,8 +37,44 @@ const TAIL_BLOCK = 64 * 1024;
 /** Compressed input read past max_response_bytes before the rest is left unread (Attempt.decode). */
 const COMPRESSED_SLACK = 1 << 20;
 
-export function createTransport(config: TransportConfig): Transport {
-  return new UndiciTransport(config);
+export interface TransportOptions {
+  /** request.idempotency_header: a request carrying it may be replayed like a GET (see Attempt.onResponseError). */
+  idempotencyHeader?: string | null;
+}
+
+export function createTransport(config: TransportConfig, options: TransportOptions = {}): Transport {
+  return new UndiciTransport(config, options);
+}
+
+// Methods that mean the same done twice as once (RFC 9110 §9.2.2; TRACE is never sent).
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+// On a socket's error (undici's "other side closed" reaches the socket as one too): whether
+// the socket had read anything since it connected, i.e. it was reused after a response.
+const REUSED = Symbol('restlake.reusedSocket');
+const READ_AT_CONNECT = Symbol('restlake.readAtConnect');
+type TaggedSocket = Socket & { [READ_AT_CONNECT]?: number };
+
+function tagSocketError(this: TaggedSocket, err: unknown): void {
+  if (err !== null && typeof err === 'object') (err as { [REUSED]?: boolean })[REUSED] = this.bytesRead > (this[READ_AT_CONNECT] ?? 0);
+}
+
+/**
+ * undici's connector (TCP/TLS with the connect timeout and TLS options) with one listener
+ * per socket that tags the error that ends it; once per connection, nothing per request.
+ */
+function connector(config: TransportConfig): Connector.connector {
+  const connect = buildConnector({ timeout: config.connect_timeout_ms, ...tlsOptions(config) });
+  return (opts, callback) =>
+    connect(opts, (...args) => {
+      const socket = args[1];
+      if (socket) {
+        // TLS handshake bytes are not a response.
+        (socket as TaggedSocket)[READ_AT_CONNECT] = socket.bytesRead;
+        socket.prependListener('error', tagSocketError);
+      }
+      (callback as (...a: typeof args) => void)(...args);
+    });
 }
 
 // Header bytes reach us as latin1 text (one character per byte), but servers send
@@ -68,21 +105,23 @@ class UndiciTransport implements Transport {
   // worker's CPU plus old-space growth (measured with --trace-gc-nvp, bench/README.md).
   private readonly watching = new WeakMap<AbortSignal, { head: Attempt | null }>();
 
-  constructor(readonly config: TransportConfig) {
-    this.agent = new Agent({
-      connections: config.connections,
-      pipelining: 1,
-      headersTimeout: config.headers_timeout_ms,
-      bodyTimeout: config.body_timeout_ms,
-      connect: { timeout: config.connect_timeout_ms, ...tlsOptions(config) },
-    });
+  private readonly idempotencyHeader: string | null;
+  /** Made on the first replay: its requests go on new connections, closed after them. */
+  private replayAgent: Agent | null = null;
+
+  constructor(
+    readonly config: TransportConfig,
+    options: TransportOptions,
+  ) {
+    this.agent = this.newAgent();
+    this.idempotencyHeader = options.idempotencyHeader ? options.idempotencyHeader.toLowerCase() : null;
     this.totalTimeoutMessage = `request did not complete within the timeout of ${config.timeout_ms} ms`;
     this.deadlines = new DeadlineQueue(config.timeout_ms);
   }
 
   send(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
-      const attempt = new Attempt(this, resolve, reject, signal);
+      const attempt = new Attempt(this, request, resolve, reject, signal);
       if (signal?.aborted) return attempt.fail(new AbortedError());
       const origin = originOf(request.url);
       try {
@@ -94,6 +133,45 @@ class UndiciTransport implements Transport {
         attempt.fail(classifyTransportError(err, this.config));
       }
     });
+  }
+
+  private newAgent(): Agent {
+    const config = this.config;
+    return new Agent({
+      connections: config.connections,
+      pipelining: 1,
+      headersTimeout: config.headers_timeout_ms,
+      bodyTimeout: config.body_timeout_ms,
+      connect: connector(config),
+    });
+  }
+
+  /**
+   * Whether an attempt that failed with `err` before any response byte may be sent once
+   * more: its socket was reused (a keep-alive connection the server closed as the request
+   * went out: the server never answered it, and most likely never saw it) and sending it
+   * twice does no harm (an idempotent method, or the idempotency header).
+   */
+  mayReplay(request: HttpRequest, err: Error): boolean {
+    if ((err as { [REUSED]?: boolean })[REUSED] !== true) return false;
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') return false;
+    if (code === 'UND_ERR_SOCKET' && err.message === 'bad response') return false;
+    return IDEMPOTENT.has(request.method) || (this.idempotencyHeader !== null && request.headers[this.idempotencyHeader] !== undefined);
+  }
+
+  /** Sends an attempt's request again, on a new connection (`reset`: closed after it, never reused). */
+  replay(request: HttpRequest, attempt: Attempt): void {
+    const agent = (this.replayAgent ??= this.newAgent());
+    const origin = originOf(request.url);
+    try {
+      agent.dispatch(
+        { origin, path: pathOf(request.url, origin), method: request.method, headers: request.headers, body: request.body, reset: true },
+        attempt,
+      );
+    } catch (err) {
+      attempt.fail(classifyTransportError(err, this.config));
+    }
   }
 
   watch(signal: AbortSignal, attempt: Attempt): void {
@@ -130,7 +208,7 @@ class UndiciTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), this.replayAgent?.close()]);
   }
 }
 
@@ -167,9 +245,12 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
   /** Compressed bytes given to the decompressor, and whether the rest was left unread (see decode()). */
   private compressedBytes = 0;
   private inputCut = false;
+  /** The request was sent again after its reused socket closed (see onResponseError). */
+  private replayed = false;
 
   constructor(
     private readonly transport: UndiciTransport,
+    private readonly request: HttpRequest,
     private readonly resolve: (r: HttpResponse) => void,
     private readonly reject: (e: RowError) => void,
     private readonly signal: AbortSignal | undefined,
@@ -222,6 +303,15 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     // Our own abort once enough compressed input is in: the decompressor settles the attempt.
     if (this.inputCut) return;
+    // A keep-alive socket the server closed just as the request went out, before any
+    // byte of a response: sent once more on a new connection, within the same attempt
+    // (and deadline), so it counts as no retry. Only when sending twice is harmless.
+    if (this.status === 0 && !this.replayed && !this.settled && this.transport.mayReplay(this.request, err)) {
+      this.replayed = true;
+      this.controller = null;
+      this.transport.replay(this.request, this);
+      return;
+    }
     this.fail(classifyTransportError(err, this.transport.config));
   }
 

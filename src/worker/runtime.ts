@@ -103,7 +103,7 @@ export async function createWorkerRuntime(job: WorkerJob, overrides: RuntimeOver
   // Loaded only when the run has driver services: its undici Pool needs undici's whole
   // index (request API included), which a worker without them does not load.
   const driver = job.driver ? (await import('./driver-client.js')).createDriverClient(job.driver.url, job.driver.secret) : null;
-  const transport = overrides.transport ?? createTransport(config.transport);
+  const transport = overrides.transport ?? createTransport(config.transport, { idempotencyHeader: config.request.idempotency_header });
   const runtime = overrides.logger ? createMiddlewareRuntime(job, overrides.logger, driver) : createLoggingRuntime(job, driver);
   const logger = runtime.logger;
   // One signal shared by every request of this worker: aborted when the worker must stop
