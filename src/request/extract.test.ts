@@ -40,3 +40,13 @@ test('an out-of-range long in a body is null, the other columns still extracted'
   assert.equal(x.apply('{"n":1e19,"s":"ok"}', out), true);
   assert.deepEqual(out, { n: null, s: 'ok' });
 });
+
+test('a body starting with a UTF-8 byte-order mark is JSON; a BOM anywhere else, or two, is not', () => {
+  const x = compileExtract({ v: { path: '$.v', type: 'string' } })!;
+  const out: Record<string, unknown> = {};
+  assert.equal(x.apply('\ufeff{"v":"ok"}', out), true);
+  assert.deepEqual(out, { v: 'ok' });
+  assert.equal(x.apply('\ufeff\ufeff{"v":"ok"}', out), false);
+  assert.deepEqual(out, { v: null });
+  assert.equal(x.apply(' \ufeff{"v":"ok"}', out), false);
+});

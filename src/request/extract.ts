@@ -84,7 +84,9 @@ export function compileExtract(extract: Record<string, ExtractConfig>): Extracto
       if (body === null || body.length === 0) doc = undefined;
       else {
         try {
-          doc = JSON.parse(body);
+          // A UTF-8 byte-order mark before the JSON (some Windows servers send one) is
+          // skipped, as RFC 8259 §8.1 allows a parser to; response_body keeps it as sent.
+          doc = JSON.parse(body.charCodeAt(0) === 0xfeff ? body.slice(1) : body);
         } catch {
           doc = undefined;
           ok = false;
