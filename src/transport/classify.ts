@@ -2,7 +2,7 @@
 // land in the sink. Messages are written here (never the raw error text, which could
 // echo a header), and name what happened and which timeout fired.
 import { RowError } from '../errors.js';
-import { ConnectionError, TimeoutError, TlsError } from './errors.js';
+import { ConnectionError, MalformedResponseError, TimeoutError, TlsError } from './errors.js';
 
 export interface TimeoutSettings {
   connect_timeout_ms: number;
@@ -58,14 +58,59 @@ export function classifyTransportError(err: unknown, t: TimeoutSettings): RowErr
   if (TLS_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) {
     return new TlsError(`TLS handshake failed (${code})`, { cause: err });
   }
+  if (code.startsWith('HPE_') || (e as { name?: unknown } | null)?.name === 'HTTPParserError') return parserError(err, code);
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') {
+    return new MalformedResponseError(`response headers over the HTTP client's limit of ${headerLimit()} bytes (UND_ERR_HEADERS_OVERFLOW)`, { cause: err });
+  }
+  // undici's parser meets an interim 100 Continue that was not asked for (restlake sends
+  // no Expect: 100-continue) and gives up on the connection; other 1xx (103) it skips.
+  if (code === 'UND_ERR_SOCKET' && e?.message === 'bad response') {
+    return new MalformedResponseError('malformed HTTP response: an interim 100 Continue that was not asked for (the HTTP client cannot read past it)', { cause: err });
+  }
   const known = CONNECTION_MESSAGES[code];
   if (known) return new ConnectionError(`${known} (${code})`, { cause: err });
-  if (code.startsWith('HPE_')) return new ConnectionError(`malformed HTTP response (${code})`, { cause: err });
   if (code === 'UND_ERR_INVALID_ARG') {
     // undici refuses the request itself (e.g. a header value with a line break); sending it again changes nothing.
     return new RowError('internal', 'RESTLAKE_INVALID_REQUEST', `request rejected before sending: ${safeMessage(e)}`, { cause: err });
   }
   return new ConnectionError(`request failed${code ? ` (${code})` : ''}`, { cause: err });
+}
+
+// llhttp's reasons (fixed strings of the parser, never bytes of the response) in words.
+const PARSER_REASONS: Record<string, string> = {
+  'Invalid character in chunk size': 'invalid chunk size',
+  'Invalid header value char': 'a header value holds a control character',
+  'Invalid header token': 'a header name holds an invalid character',
+  'Invalid response status': 'the status code is not three digits',
+  'Expected HTTP/, RTSP/ or ICE/': 'the status line does not start with HTTP/',
+  'Invalid HTTP version': 'unknown HTTP version',
+  'Content-Length can\'t be present with Transfer-Encoding': 'both Content-Length and Transfer-Encoding',
+  'Duplicate Content-Length': 'two different Content-Length headers',
+  'Invalid character in Content-Length': 'invalid Content-Length',
+};
+
+/**
+ * undici's HTTPParserError: llhttp refused the bytes. undici 7 builds its `code` from a
+ * table keyed the other way round, so the code is undefined and only the name and the
+ * reason in the message's parentheses say what it was.
+ */
+function parserError(err: unknown, code: string): RowError {
+  const message = (err as { message?: unknown }).message;
+  const m = typeof message === 'string' ? /\(([\x20-\x7e]{1,100})\)$/.exec(message) : null;
+  const reason = m ? m[1] : null;
+  const tag = code ? ` (${code})` : '';
+  // The server closed the connection in the middle of a chunked body: like a body
+  // shorter than its content-length, a retry may get all of it.
+  if (reason === 'Invalid EOF state' || code === 'HPE_INVALID_EOF_STATE') {
+    return new ConnectionError(`connection closed before the end of the response body (chunked body not terminated)${tag}`, { cause: err });
+  }
+  const what = reason === null ? null : (PARSER_REASONS[reason] ?? reason.charAt(0).toLowerCase() + reason.slice(1));
+  return new MalformedResponseError(`malformed HTTP response${what ? `: ${what}` : ''}${tag}`, { cause: err });
+}
+
+let maxHeaderSize = 0;
+function headerLimit(): number {
+  return (maxHeaderSize ||= process.getBuiltinModule('node:http').maxHeaderSize);
 }
 
 // undici's argument errors describe the argument ("invalid header value"), never echo it.

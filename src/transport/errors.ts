@@ -16,6 +16,17 @@ export class ConnectionError extends RowError {
   }
 }
 
+/**
+ * The server's response is not HTTP the client can read (a bad status line, chunk size
+ * or header byte, headers over the size limit): class connection, as the server is at
+ * fault, but not retried: the same server answers the same way again.
+ */
+export class MalformedResponseError extends RowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('connection', 'RESTLAKE_MALFORMED_RESPONSE', message, { cause: options?.cause, retryable: false });
+  }
+}
+
 export class TlsError extends RowError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('tls', 'RESTLAKE_TLS', message, { cause: options?.cause, retryable: false });

@@ -253,3 +253,39 @@ test('a POST is not sent again unless it carries the idempotency header; a fresh
   }
 });
 
+test('responses llhttp refuses name what was wrong; a malformed one is not retryable, a chunked body cut short is', async () => {
+  const J = '{"v":"ok"}';
+  const H = (extra: string, body = '') => `HTTP/1.1 200 OK\r\n${extra}Connection: close\r\n\r\n${body}`;
+  const answers: Record<string, string> = {
+    '/unterminated': H('Transfer-Encoding: chunked\r\n', `a\r\n${J}\r\n`),
+    '/chunk-size': H('Transfer-Encoding: chunked\r\n', `zz\r\n${J}\r\n0\r\n\r\n`),
+    '/header-ctl': H(`X-Bad: a\x01b\r\nContent-Length: ${J.length}\r\n`, J),
+    '/status4': `HTTP/1.1 2000 OK\r\nContent-Length: ${J.length}\r\nConnection: close\r\n\r\n${J}`,
+    '/garbage': 'garbage garbage\r\n\r\n',
+    '/continue': `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${J.length}\r\nConnection: close\r\n\r\n${J}`,
+    '/huge-header': H(`X-Big: ${'v'.repeat(64 * 1024)}\r\nContent-Length: ${J.length}\r\n`, J),
+    '/early-hints': `HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: ${J.length}\r\nConnection: close\r\n\r\n${J}`,
+  };
+  const srv = await rawServer((s, _m, path) => s.end(answers[path]));
+  const t = createTransport(transportConfig());
+  const expect: [path: string, retryable: boolean, code: string, message: string][] = [
+    ['/unterminated', true, 'RESTLAKE_CONNECTION', 'connection closed before the end of the response body (chunked body not terminated)'],
+    ['/chunk-size', false, 'RESTLAKE_MALFORMED_RESPONSE', 'malformed HTTP response: invalid chunk size'],
+    ['/header-ctl', false, 'RESTLAKE_MALFORMED_RESPONSE', 'malformed HTTP response: a header value holds a control character'],
+    ['/status4', false, 'RESTLAKE_MALFORMED_RESPONSE', 'malformed HTTP response: the status code is not three digits'],
+    ['/garbage', false, 'RESTLAKE_MALFORMED_RESPONSE', 'malformed HTTP response: the status line does not start with HTTP/'],
+    ['/continue', false, 'RESTLAKE_MALFORMED_RESPONSE', 'malformed HTTP response: an interim 100 Continue that was not asked for (the HTTP client cannot read past it)'],
+    ['/huge-header', false, 'RESTLAKE_MALFORMED_RESPONSE', "response headers over the HTTP client's limit of 16384 bytes (UND_ERR_HEADERS_OVERFLOW)"],
+  ];
+  try {
+    for (const [path, retryable, code, message] of expect) {
+      const e = await failure(t.send(get(srv.url + path)));
+      assert.deepEqual([e.errorClass, e.code, e.retryable, e.message], ['connection', code, retryable, message], path);
+    }
+    const r = await t.send(get(srv.url + '/early-hints'));
+    assert.deepEqual([r.status, r.body], [200, J]);
+  } finally {
+    await t.close();
+    await srv.close();
+  }
+});
