@@ -58,3 +58,28 @@ test('4 processes x 50 appends: 200 contiguous versions, no lost or duplicated f
     await t.cleanup();
   }
 });
+
+test('two writers creating one table at once: the loser appends to the winner\'s table and reports its id, so its next write with that id goes through', async () => {
+  const { conn, close } = await openConn();
+  const tmp = await tempDir('delta-create-race-');
+  try {
+    const schema = { type: 'struct' as const, fields: [{ name: 'id', type: 'long' as const, nullable: true, metadata: {} }] };
+    const a = DeltaTable.forPath(tmp.dir);
+    const b = DeltaTable.forPath(tmp.dir);
+    // A creates the table while B, which found none, is between its plan and its commit.
+    const rb = await b.write(conn, {
+      selectSql: 'SELECT 2::BIGINT AS id',
+      schema,
+      mode: 'append',
+      observer: { planned: async () => void (await a.write(conn, { selectSql: 'SELECT 1::BIGINT AS id', schema, mode: 'append' })) },
+    });
+    assert.equal(rb.version, 1);
+    const snap = await DeltaTable.forPath(tmp.dir).snapshot();
+    assert.equal(rb.tableId, snap.metadata.id, "the id of the table B wrote to, not of B's dropped metaData");
+    const r2 = await b.write(conn, { selectSql: 'SELECT 3::BIGINT AS id', schema, mode: 'append', minVersion: rb.version, tableId: rb.tableId });
+    assert.equal(r2.version, 2);
+  } finally {
+    close();
+    await tmp.cleanup();
+  }
+});

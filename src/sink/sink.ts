@@ -231,6 +231,10 @@ export class Sink {
               planned: async (snap) => {
                 await this.refresh(conn, snap);
                 duplicates = this.othersTable ? await this.countDuplicates(conn, spoolSql) : 0;
+                // Only a commit that holds such rows reads the spool through the marking
+                // join: DuckDB does not stream a join's output into Parquet in bounded
+                // memory (a commit of 8 MB results ran out of it), and most commits have none.
+                return duplicates > 0 ? this.markDuplicatesSql(spoolSql) : undefined;
               },
               concurrent: (theirs, v, ours) => this.checkRace(conn, theirs, v, ours),
               committed: (_v, ours) => {
@@ -240,7 +244,7 @@ export class Sink {
       try {
         const r = await this.table.write(conn, {
           // The rows query reads OTHERS_TABLE, filled by `planned` before the query runs.
-          selectSql: mode === 'append' ? this.markDuplicatesSql(spoolSql) : spoolSql,
+          selectSql: spoolSql,
           schema: this.schema,
           mode,
           overwriteSchema: mode === 'overwrite',
@@ -353,14 +357,16 @@ export class Sink {
 
   /** The spool's rows, a success that another writer already committed turned into a duplicate row. */
   private markDuplicatesSql(spoolSql: string): string {
-    const other = `(SELECT any_value(__rl_o.run_id) FROM ${OTHERS_TABLE} __rl_o WHERE __rl_o.request_id = __rl_s.request_id)`;
-    const dup = `(__rl_s.success AND __rl_s.request_id IN (SELECT request_id FROM ${OTHERS_TABLE}))`;
+    // A LEFT JOIN against the (small) ids of other runs, built once, that the spooled rows
+    // stream through. A correlated subquery for the other run's id made DuckDB gather the
+    // spooled rows first: with results of 8 MB a commit ran out of its memory.
+    const dup = `(__rl_s.success AND __rl_o.request_id IS NOT NULL)`;
     return (
-      `SELECT * REPLACE (` +
+      `SELECT __rl_s.* REPLACE (` +
       `CASE WHEN ${dup} THEN false ELSE __rl_s.success END AS success, ` +
       `CASE WHEN ${dup} THEN '${DUPLICATE_CLASS}' ELSE __rl_s.error_class END AS error_class, ` +
-      `CASE WHEN ${dup} THEN 'another run (run_id ' || coalesce(${other}, '?') || ') committed a success row for this request_id first; this response is kept for the record only' ELSE __rl_s.error_message END AS error_message` +
-      `) FROM (${spoolSql}) __rl_s`
+      `CASE WHEN ${dup} THEN 'another run (run_id ' || coalesce(__rl_o.run_id, '?') || ') committed a success row for this request_id first; this response is kept for the record only' ELSE __rl_s.error_message END AS error_message` +
+      `) FROM (${spoolSql}) __rl_s LEFT JOIN (SELECT request_id, any_value(run_id) AS run_id FROM ${OTHERS_TABLE} GROUP BY request_id) __rl_o ON __rl_o.request_id = __rl_s.request_id`
     );
   }
 

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { DeltaError } from '../errors.js';
 import { queryJson } from '../duck.js';
 import type { Action, AddFile, Metadata, Protocol, RemoveFile } from '../log/actions.js';
+import { parseJsonLines } from '../log/commit-read.js';
 import { decodeActionPath } from '../log/actions.js';
 import { TxnAlreadyCommitted, commitActions } from '../log/commit.js';
 import { assertWritable, inCommitTimestampsEnabled } from '../log/features.js';
@@ -58,8 +59,11 @@ export interface WriteOptions {
  * write added.
  */
 export interface WriteObserver {
-  /** The table the write plans against (null: none yet), before the rows query runs. */
-  planned?(snap: Snapshot | null): Promise<void>;
+  /**
+   * The table the write plans against (null: none yet), before the rows query runs. It may
+   * return the rows query to run instead of `selectSql`, one that depends on what it saw.
+   */
+  planned?(snap: Snapshot | null): Promise<string | void>;
   /**
    * A commit another writer made after `planned`'s snapshot and before this write's commit,
    * with the files this write adds. Throwing abandons the write (its files are deleted) and
@@ -158,10 +162,10 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
   const storage = snap ? goneAware(existingTableStorage(ctx.storage), vanished) : ctx.storage;
   const partitionColumns = opts.partitionColumns ?? snap?.partitionColumns ?? [];
   const { schema, metadata, protocol } = planSchema(snap, opts, storage.root);
-  await opts.observer?.planned?.(snap);
+  const selectSql = (await opts.observer?.planned?.(snap)) || opts.selectSql;
 
   // Stage: the select's columns, cast to the table types, in table order (absent columns as NULL).
-  const described = await queryJson(conn, `DESCRIBE ${opts.selectSql}`).catch((e: Error) => {
+  const described = await queryJson(conn, `DESCRIBE ${selectSql}`).catch((e: Error) => {
     throw new DeltaError('DELTA_INVALID_ARGUMENT', `cannot run the rows query for ${storage.root}: ${e.message}`, { cause: e });
   });
   const present = new Map(described.map((r) => [String(r.column_name).toLowerCase(), String(r.column_name)]));
@@ -185,13 +189,13 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
   let written;
   if (partitionColumns.length === 0 && targetFileRows >= STREAMED_MIN_TARGET_ROWS) {
     // Unpartitioned: stream the rows into Parquet, nothing staged.
-    const rowsSql = `SELECT ${exprs.join(', ')} FROM (${opts.selectSql}) __rl_src`;
+    const rowsSql = `SELECT ${exprs.join(', ')} FROM (${selectSql}) __rl_src`;
     written = await writeStreamedFiles(conn, storage, rowsSql, schema.fields, true, configuration, targetFileRows, opts.rowGroupRows);
   } else {
     // Partitioned, or files smaller than DuckDB can split a stream into: stage once,
     // then one query per (partition value, chunk of targetFileRows).
     const stage = `__rl_stage_${randomUUID().replaceAll('-', '')}`;
-    await conn.run(stageSql(stage, opts.selectSql, exprs));
+    await conn.run(stageSql(stage, selectSql, exprs));
     try {
       written = await writeStagedFiles(conn, storage, stage, schema, partitionColumns, true, configuration, targetFileRows);
     } finally {
@@ -241,7 +245,7 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
     });
   } catch (e) {
     await cleanup();
-    if (e instanceof TxnAlreadyCommitted) return { version: e.atVersion, files: 0, rows: 0, skipped: true, tableId: (metadata ?? snap!.metadata).id };
+    if (e instanceof TxnAlreadyCommitted) return { version: e.atVersion, files: 0, rows: 0, skipped: true, tableId: snap ? snap.metadata.id : await tableIdOf(ctx.storage, metadata!.id) };
     throw e;
   }
   // The log must still hold the version this write read: deleted under the commit (an
@@ -255,7 +259,18 @@ export async function writeTable(ctx: WriteContext, conn: DuckDBConnection, opts
   }
   opts.observer?.committed?.(version, written.adds);
   await ctx.afterCommit(version, (metadata ?? snap?.metadata)?.configuration ?? {});
-  return { version, files: written.adds.length, rows: written.rows, skipped: false, tableId: (metadata ?? snap!.metadata).id };
+  // A write that created the table and lost the race to another creator committed as an
+  // append to that one's table (its own metaData dropped): the id is the table's.
+  const tableId = snap ? (metadata ?? snap.metadata).id : version === 0 ? metadata!.id : await tableIdOf(ctx.storage, metadata!.id);
+  return { version, files: written.adds.length, rows: written.rows, skipped: false, tableId };
+}
+
+/** The table id commit 0 holds (`fallback` when it cannot be read). */
+async function tableIdOf(storage: Storage, fallback: string): Promise<string> {
+  const buf = await storage.read(commitFile(0)).catch(() => null);
+  if (!buf) return fallback;
+  for (const a of parseJsonLines(buf, commitFile(0))) if ('metaData' in a) return a.metaData.id;
+  return fallback;
 }
 
 /**
