@@ -262,3 +262,30 @@ test('a stop does not wait forever for a worker that does not stop: after the dr
     await tmp.cleanup();
   }
 });
+
+test('killAll mid-run (a spool that cannot be written): finish resolves even with rows waiting for a worker, which stay unsent', { timeout: 30_000 }, async () => {
+  const tmp = await tempDir();
+  try {
+    const script = join(tmp.dir, 'holds.mjs');
+    await writeFile(script, 'process.stdin.resume(); setInterval(() => {}, 1000);\n'); // holds rows, never answers
+    const dispatcher = new Dispatcher({
+      workers: 1,
+      perWorker: 2,
+      script,
+      jobPath: join(tmp.dir, 'unused.json'),
+      onResult: () => assert.fail('no result expected'),
+      onAbandoned: (id) => assert.fail(`row ${id} abandoned`),
+      log: () => {},
+    });
+    assert.ok(dispatcher.trySend('a', '{"_request_id":"a"}'));
+    assert.ok(dispatcher.trySend('b', '{"_request_id":"b"}'));
+    // What a row looks like after a second worker died holding it: waiting for an idle worker.
+    (dispatcher as unknown as { retry: [string, string][] }).retry.push(['c', '{"_request_id":"c"}']);
+    dispatcher.killAll();
+    const settled = await Promise.race([dispatcher.finish().then(() => 'finished'), new Promise((r) => setTimeout(() => r('pending'), 5000))]);
+    assert.equal(settled, 'finished');
+    assert.equal(dispatcher.inFlight, 0);
+  } finally {
+    await tmp.cleanup();
+  }
+});

@@ -179,6 +179,10 @@ export class Dispatcher {
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.drainTimer = null;
     for (const w of this.live) w.kill('SIGKILL');
+    // Rows waiting for a home get none now (no worker is spawned after a stop): they stay
+    // unsent for the next run, and finish() must not wait for them.
+    this.retry.length = 0;
+    this.wake();
   }
 
   private pick(): WorkerProcess | null {
