@@ -238,7 +238,9 @@ function snapshotAsActions(s: Snapshot): Action[] {
 /** Whether the log still lists the commit `s` was built up to, with the same modification time. */
 function sameCommit(list: LogListing, s: Snapshot): boolean {
   const c = list.commits.get(s.version);
-  return c !== undefined && (s.timestamp === null || c.modificationTime === s.timestamp);
+  // In whole seconds: a time from a stat (an HTTP HEAD's Last-Modified) has no
+  // milliseconds, where some S3-compatible stores list them.
+  return c !== undefined && (s.timestamp === null || Math.floor(c.modificationTime / 1000) === Math.floor(s.timestamp / 1000));
 }
 
 function firstMissing(list: LogListing, from: number, to: number): number | null {
