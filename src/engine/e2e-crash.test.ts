@@ -64,34 +64,38 @@ test('kill -9 of one worker mid-run: its unanswered rows go to another worker an
   }
 });
 
-test('SIGINT mid-run commits what finished and exits 130; a rerun finishes the rest', { timeout: 120_000 }, async () => {
-  const tmp = await tempDir();
-  const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 3 }));
-  try {
-    const n = 8000;
-    const source = await csvSource(tmp.dir, n);
-    const sink = join(tmp.dir, 'sink');
-    const cfgPath = join(tmp.dir, 'p.json');
-    await writeFile(cfgPath, JSON.stringify(config(server, source, sink, { commit_rows: 100000, commit_interval: '5m' })));
-    const first = startCli(['run', cfgPath, '--quiet']);
-    await waitFor(() => server.count() >= 1000, 60_000, '1000 requests');
-    first.child.kill('SIGINT');
-    assert.equal(await first.done, 130, first.err());
-    const [partial] = await queryTable<{ n: number; ok: number }>(sink, 'SELECT count(*)::INT AS n, count(*) FILTER (WHERE success)::INT AS ok FROM t');
-    assert.ok(partial && partial.n >= 1000 && partial.n < n, `committed ${partial?.n} rows`);
-    assert.equal(partial.ok, partial.n);
-    // Every request the server answered before the stop was committed (in-flight ones finished).
-    assert.equal(partial.n, server.count());
+for (const signal of ['SIGINT', 'SIGHUP'] as const) {
+  // SIGHUP: the terminal or ssh session went away; it stops a run as Ctrl-C does.
+  test(`${signal} mid-run commits what finished and exits 130; a rerun finishes the rest`, { timeout: 120_000 }, async () => {
+    const tmp = await tempDir();
+    const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 3 }));
+    try {
+      const n = 8000;
+      const source = await csvSource(tmp.dir, n);
+      const sink = join(tmp.dir, 'sink');
+      const cfgPath = join(tmp.dir, 'p.json');
+      await writeFile(cfgPath, JSON.stringify(config(server, source, sink, { commit_rows: 100000, commit_interval: '5m' })));
+      const first = startCli(['run', cfgPath, '--quiet']);
+      await waitFor(() => server.count() >= 1000, 60_000, '1000 requests');
+      first.child.kill(signal);
+      assert.equal(await first.done, 130, first.err());
+      assert.match(first.err(), new RegExp(`restlake: ${signal}: finishing in-flight requests and committing`));
+      const [partial] = await queryTable<{ n: number; ok: number }>(sink, 'SELECT count(*)::INT AS n, count(*) FILTER (WHERE success)::INT AS ok FROM t');
+      assert.ok(partial && partial.n >= 1000 && partial.n < n, `committed ${partial?.n} rows`);
+      assert.equal(partial.ok, partial.n);
+      // Every request the server answered before the stop was committed (in-flight ones finished).
+      assert.equal(partial.n, server.count());
 
-    const second = startCli(['run', cfgPath, '--quiet']);
-    assert.equal(await second.done, 0, second.err());
-    assert.equal(server.count(), n, 'the rerun sends only the rows not yet done');
-    await assertExactlyOneSuccessEach(sink, n);
-  } finally {
-    await server.close();
-    await tmp.cleanup();
-  }
-});
+      const second = startCli(['run', cfgPath, '--quiet']);
+      assert.equal(await second.done, 0, second.err());
+      assert.equal(server.count(), n, 'the rerun sends only the rows not yet done');
+      await assertExactlyOneSuccessEach(sink, n);
+    } finally {
+      await server.close();
+      await tmp.cleanup();
+    }
+  });
+}
 
 test('kill -9 of the whole run mid-way, then a rerun: exactly one success row per request_id', { timeout: 120_000 }, async () => {
   const tmp = await tempDir();
@@ -325,28 +329,6 @@ test('kill -9 of the driver: a worker stuck on a row does not live on as an orph
     await waitFor(() => workers.every((pid) => !alive(pid)), 10_000, 'the orphaned worker to exit');
   } finally {
     for (const pid of workers) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await server.close();
-    await tmp.cleanup();
-  }
-});
-
-test('SIGHUP (the ssh session dropped) stops the run like SIGTERM: what finished is committed, exit 130', { timeout: 120_000 }, async () => {
-  const tmp = await tempDir();
-  const server = await startTestServer((req) => ({ ...scoreReply(req), delayMs: 3 }));
-  try {
-    const n = 8000;
-    const source = await csvSource(tmp.dir, n);
-    const sink = join(tmp.dir, 'sink');
-    const cfgPath = join(tmp.dir, 'p.json');
-    await writeFile(cfgPath, JSON.stringify(config(server, source, sink, { commit_rows: 100000, commit_interval: '5m' })));
-    const run = startCli(['run', cfgPath, '--quiet']);
-    await waitFor(() => server.count() >= 1000, 60_000, '1000 requests');
-    run.child.kill('SIGHUP');
-    assert.equal(await run.done, 130, run.err());
-    assert.match(run.err(), /restlake: SIGHUP: finishing in-flight requests and committing/);
-    const [r] = await queryTable<{ n: number; ok: number }>(sink, 'SELECT count(*)::INT AS n, count(*) FILTER (WHERE success)::INT AS ok FROM t');
-    assert.ok(r && r.n >= 1000 && r.n < n && r.ok === r.n, `committed ${JSON.stringify(r)}`);
-  } finally {
     await server.close();
     await tmp.cleanup();
   }

@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import zlib from 'node:zlib';
-import { RowError } from '../errors.js';
 import { createTransport } from './undici-transport.js';
-import { transportConfig } from './test-support.js';
+import { failure, transportConfig } from './test-support.js';
 
 interface Raw {
   url: string;
@@ -56,16 +55,6 @@ async function rawServer(answer: (s: Socket, method: string, path: string, n: nu
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-async function failure(p: Promise<unknown>): Promise<RowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof RowError, `expected a RowError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the request to fail');
 }
 
 const get = (url: string) => ({ method: 'GET' as const, url, headers: {}, body: null });

@@ -1,5 +1,6 @@
 // Helpers for tests of the request path: real servers on loopback port 0 and
 // throw-away certificates made with the openssl CLI. Not used at run time.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TransportConfig } from '../config/types.js';
+import { RowError } from '../errors.js';
 
 export interface Listening {
   port: number;
@@ -109,4 +111,15 @@ export function makeCerts(): TestCerts {
     selfKey: p('self.key'),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** The RowError a request fails with (fails the test when it succeeds or throws something else). */
+export async function failure(p: Promise<unknown>): Promise<RowError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof RowError, `expected a RowError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the request to fail');
 }

@@ -3,19 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import zlib from 'node:zlib';
-import { RowError } from '../errors.js';
 import { createTransport } from './undici-transport.js';
-import { freePort, httpServer, listen, makeCerts, readBody, transportConfig } from './test-support.js';
-
-async function failure(p: Promise<unknown>): Promise<RowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof RowError, `expected a RowError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the request to fail');
-}
+import { failure, freePort, httpServer, listen, makeCerts, readBody, transportConfig } from './test-support.js';
 
 test('sends method, headers and body; returns status, lower-case headers (repeats joined) and body', async () => {
   const srv = await httpServer(async (req, res) => {
