@@ -40,6 +40,8 @@ export class RowError extends RestlakeError {
   readonly errorClass: ErrorClass;
   /** Whether retry middleware may try the request again. */
   readonly retryable: boolean;
+  /** The transport sent the attempt twice (see HttpResponse.resent) before it failed. */
+  resent = false;
   constructor(errorClass: ErrorClass, code: string, message: string, options?: { cause?: unknown; retryable?: boolean }) {
     super(code, message, options);
     this.errorClass = errorClass;

@@ -45,8 +45,11 @@ export function transportHandler(transport: Transport, config: TransportConfig, 
       const res = await transport.send(ex.request, ex.signal);
       ex.response = res;
       if (res.truncated) ex.error = new BodyTooLargeError(limit);
+      // attempts counts what the API may have received: a stale-socket resend too.
+      if (res.resent) ex.attempts++;
     } catch (err) {
       ex.error = err instanceof RowError ? err : classifyTransportError(err, config);
+      if (ex.error.resent) ex.attempts++;
     }
   };
 }

@@ -196,9 +196,12 @@ test('a request whose reused keep-alive socket closes before any response byte i
   const srv = await closingServer();
   const t = createTransport(transportConfig({ connections: 1 }));
   try {
-    assert.equal((await t.send(get(srv.url + '/a'))).body, '/a');
-    // The reused socket is closed (FIN): sent again on a new connection, within the same attempt.
-    assert.equal((await t.send(get(srv.url + '/b'))).body, '/b');
+    const first = await t.send(get(srv.url + '/a'));
+    assert.deepEqual([first.body, first.resent], ['/a', false]);
+    // The reused socket is closed (FIN): sent again on a new connection, within the same
+    // attempt, and said so (the sink's attempts counts both sends).
+    const again = await t.send(get(srv.url + '/b'));
+    assert.deepEqual([again.body, again.resent], ['/b', true]);
     assert.deepEqual(srv.seen, ['1:GET /a', '1:GET /b', '2:GET /b']);
     // Reset instead (ECONNRESET): the same. PUT, DELETE, HEAD and OPTIONS are idempotent too.
     assert.equal((await t.send({ method: 'PUT', url: srv.url + '/c', headers: {}, body: 'x' })).status, 200);

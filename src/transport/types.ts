@@ -9,6 +9,11 @@ export interface HttpResponse {
   ttfb_ms?: number;
   /** Time from sending to the last body byte of this attempt, ms; set by the undici transport. */
   duration_ms?: number;
+  /**
+   * The attempt went out twice: its reused keep-alive socket closed before any byte of a
+   * response, and it was sent again on a new connection (the server may have seen both).
+   */
+  resent?: boolean;
 }
 
 /**

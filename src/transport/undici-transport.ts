@@ -437,6 +437,7 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
       truncated,
       ttfb_ms: this.ttfbMs,
       duration_ms: performance.now() - this.startedAt,
+      resent: this.replayed,
     });
   }
 
@@ -448,6 +449,7 @@ class Attempt implements Dispatcher.DispatchHandler, Timed {
     this.tail = null;
     // Stop the request if it is on a socket; if it is still queued, onRequestStart aborts it.
     this.controller?.abort(error);
+    if (this.replayed) error.resent = true;
     this.reject(error);
   }
 }
