@@ -20,8 +20,7 @@
 // with the sink. A MERGE on request_id would also guard against two concurrent runs, but
 // it joins the whole sink per batch and Delta may evaluate a MERGE source twice, which
 // here would mean sending every request twice.
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PipelineConfig } from '../config/types.js';
 import { ConfigError, RestlakeError, RunError } from '../errors.js';
@@ -32,6 +31,7 @@ import { createRedactor } from '../middleware/redact.js';
 import { checkAppendBeforeSpark } from '../sink/sink.js';
 import type { EngineContext } from './context.js';
 import { needsDriverServices, workerEnv } from './job.js';
+import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import { startServices, type RunningServices } from './services.js';
 import type { RunSummary } from './summary.js';
 import { buildSparkJob, JOB_FILE, WORKER_FILE, type ShippedFile } from './spark/job-file.js';
@@ -199,7 +199,11 @@ export async function runSparkJob(config: PipelineConfig, ctx: SparkRunContext):
   const jars = sparkCfg?.jars.length ? sparkCfg.jars.map((j) => resolve(config.base_dir, j)) : defaultDeltaJars(install);
   if (usesS3(config)) assertS3aJars(install, jars, config.execution.spark?.conf ?? {});
 
-  const dir = mkdtempSync(join(tmpdir(), 'restlake-spark-'));
+  // The job shipped with --files holds basic/bearer credentials: the directory is a run
+  // directory (run-dir.ts), so one left by a driver killed with SIGKILL is removed by the
+  // next run of either engine, as this one removes those of runs that are gone.
+  await removeStaleRunDirs();
+  const dir = await createRunDir();
   try {
     // Everything executors need, under the names the shipped config uses.
     const { job, files } = buildSparkJob(config, ctx.runId, ctx.services);
