@@ -11,7 +11,7 @@ import { startMockApi } from '../testkit/mock-api.js';
 import { RestlakeError } from '../errors.js';
 import type { DriverServices, Exchange, Middleware, MiddlewareRuntime } from '../middleware/types.js';
 import { testExchange } from '../middleware/testing.js';
-import { memoryDriver, testRuntime } from '../middleware/test-support.js';
+import { memoryDriver, mostIn, testRuntime } from '../middleware/test-support.js';
 import { createRowProcessor } from '../request/execute.js';
 import { testConfig } from '../request/test-support.js';
 import { httpServer } from '../transport/test-support.js';
@@ -167,16 +167,6 @@ test('every access token the worker sends is redacted from echoed responses, acr
     await srv.close();
   }
 });
-
-/** The most of `times` (sorted) in any window of `ms`. */
-function mostIn(times: number[], ms: number): number {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= ms) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
 
 // A slow identity provider and a tight rate limit: the rows waiting for a token hold no
 // rate-limit permit, so they do not all go when it comes; a row whose token goes stale

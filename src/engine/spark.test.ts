@@ -99,6 +99,37 @@ after(async () => {
   await tmp?.cleanup();
 });
 
+/**
+ * Runs one pipeline on Spark, then on the local engine, each into its own sink; both must
+ * send `rows` rows and give the same result for `q` over their sinks. Returns Spark's.
+ */
+async function onBothEngines(
+  name: string,
+  p: { source: object; request: object; source_columns: string[] },
+  rows: number,
+  q: string,
+): Promise<Record<string, unknown>[]> {
+  const run = async (engine: 'local' | 'spark'): Promise<Record<string, unknown>[]> => {
+    const sink = join(tmp.dir, 'lake', `${name}_${engine}`);
+    const config = await loadConfig(
+      {
+        version: 1,
+        name,
+        source: p.source,
+        request: p.request,
+        sink: { path: sink, source_columns: p.source_columns },
+        execution: engine === 'spark' ? { engine, workers: 2, spark: sparkSection() } : { engine },
+      },
+      { baseDir: tmp.dir },
+    );
+    assert.equal((await runConfig(config)).rows, rows, engine);
+    return queryTable(sink, q);
+  };
+  const spark = await run('spark');
+  assert.deepEqual(spark, await run('local'));
+  return spark;
+}
+
 function sparkSection(extraConf: Record<string, string> = {}) {
   return {
     master: cluster.masterUrl,
@@ -249,25 +280,12 @@ sparkTest('OAuth2: executors get tokens only from the driver token service, one 
 sparkTest('a CSV source in UTF-16LE without BOM, with a t/f column: Spark reads the rows and values DuckDB reads', async () => {
   const csv = join(tmp.dir, 'u16.csv');
   await writeFile(csv, Buffer.from('id,name,flag\n' + Array.from({ length: 6 }, (_, i) => `${i + 1},Zoë ${i + 1},${i % 2 ? 't' : 'F'}`).join('\n') + '\n', 'utf16le'));
-  const config = (engine: 'local' | 'spark') =>
-    loadConfig(
-      {
-        version: 1,
-        name: 'spark_u16',
-        source: { path: csv, key: ['id'], encoding: 'utf-16' },
-        request: { url: `${server.url}/items/{{ id }}`, query: { flag: '{{ flag }}' } },
-        sink: { path: join(tmp.dir, 'lake', `u16_${engine}`), source_columns: ['name', 'flag'] },
-        execution: engine === 'spark' ? { engine, workers: 2, spark: sparkSection() } : { engine },
-      },
-      { baseDir: tmp.dir },
-    );
-  const s = await runConfig(await config('spark'));
-  assert.equal(s.rows, 6);
-  const l = await runConfig(await config('local'));
-  assert.equal(l.rows, 6);
-  const q = 'SELECT request_id, name, flag, typeof(flag) AS t, url FROM t ORDER BY request_id';
-  const spark = await queryTable(join(tmp.dir, 'lake', 'u16_spark'), q);
-  assert.deepEqual(spark, await queryTable(join(tmp.dir, 'lake', 'u16_local'), q));
+  const spark = await onBothEngines(
+    'spark_u16',
+    { source: { path: csv, key: ['id'], encoding: 'utf-16' }, request: { url: `${server.url}/items/{{ id }}`, query: { flag: '{{ flag }}' } }, source_columns: ['name', 'flag'] },
+    6,
+    'SELECT request_id, name, flag, typeof(flag) AS t, url FROM t ORDER BY request_id',
+  );
   assert.deepEqual(spark.filter((r) => r.name === 'Zoë 2').map((r) => [r.flag, r.t]), [[true, 'BOOLEAN']]);
 });
 
@@ -276,25 +294,12 @@ sparkTest('a CSV source with dates and timestamps in the formats DuckDB detected
   const days = ['03/25/2024', '12/01/2023', '1/5/2024', '02/29/2024', '07/04/1999', '10/31/2000'];
   const ats = ['25.03.85 14:05:00', '01.12.23 09:30:05', '31.12.69 23:59:59', '29.02.24 00:00:00', '04.07.99 12:00:00', '31.10.68 06:07:08'];
   await writeFile(csv, 'id,day,at\n' + days.map((d, i) => `${i + 1},${d},${ats[i]}`).join('\n') + '\n');
-  const config = (engine: 'local' | 'spark') =>
-    loadConfig(
-      {
-        version: 1,
-        name: 'spark_dates',
-        source: { path: csv, key: ['day', 'at'] },
-        request: { url: `${server.url}/items/{{ id }}`, query: { day: '{{ day }}', at: '{{ at }}' } },
-        sink: { path: join(tmp.dir, 'lake', `dates_${engine}`), source_columns: ['day', 'at'] },
-        execution: engine === 'spark' ? { engine, workers: 2, spark: sparkSection() } : { engine },
-      },
-      { baseDir: tmp.dir },
-    );
-  const s = await runConfig(await config('spark'));
-  assert.equal(s.rows, 6);
-  const l = await runConfig(await config('local'));
-  assert.equal(l.rows, 6);
-  const q = 'SELECT request_id, day, typeof(day) AS dt, "at", typeof("at") AS att, url FROM t ORDER BY request_id';
-  const spark = await queryTable(join(tmp.dir, 'lake', 'dates_spark'), q);
-  assert.deepEqual(spark, await queryTable(join(tmp.dir, 'lake', 'dates_local'), q));
+  const spark = await onBothEngines(
+    'spark_dates',
+    { source: { path: csv, key: ['day', 'at'] }, request: { url: `${server.url}/items/{{ id }}`, query: { day: '{{ day }}', at: '{{ at }}' } }, source_columns: ['day', 'at'] },
+    6,
+    'SELECT request_id, day, typeof(day) AS dt, "at", typeof("at") AS att, url FROM t ORDER BY request_id',
+  );
   // As DuckDB reads them: %y 69-99 is 19xx, 00-68 20xx (Spark's yy alone would say 2085).
   assert.deepEqual(
     spark.map((r) => new URL(r.url as string).searchParams.toString()).sort(),

@@ -8,7 +8,7 @@ import { createTransport } from '../transport/undici-transport.js';
 import { buildChain, builtinMiddleware, chainLayout, DEFAULT_CIRCUIT_BREAKER } from './index.js';
 import { startDriverServices } from '../services/server.js';
 import { createDriverClient } from '../worker/driver-client.js';
-import { exchange, memoryDriver, testRuntime } from './test-support.js';
+import { exchange, memoryDriver, mostIn, testRuntime } from './test-support.js';
 import type { Exchange } from './types.js';
 
 test('every config middleware type has a built-in factory', () => {
@@ -330,16 +330,6 @@ for (const order of ORDERS) {
       await srv.close();
     }
   });
-}
-
-/** The most of `times` (sorted) in any window of `ms`. */
-function mostIn(times: number[], ms: number): number {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i] - times[j] >= ms) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 {

@@ -69,3 +69,13 @@ export function memoryDriver(): DriverServices & { reports: { origin: string; un
     pausedUntil: (origin) => pauses.get(origin) ?? 0,
   };
 }
+
+/** The most of `times` (sorted) in any window of `ms`: the busiest stretch a server saw. */
+export function mostIn(times: number[], ms: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= ms) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
