@@ -1,8 +1,9 @@
 // Result lines go to NDJSON files on local disk between commits, so results of any
 // volume never sit in memory; the files spooled between two rotations are one commit's input.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { chunksOf } from '../source/lines.js';
 
 const NEWLINE = Buffer.from('\n');
 
@@ -199,23 +200,20 @@ function endFile(stream: WriteStream): Promise<boolean> {
 async function salvage(path: string, written: number): Promise<number> {
   let rows = 0;
   let lastEnd = 0;
-  const fh = await open(path, 'r+').catch(() => null);
-  if (!fh) return 0;
+  let at = 0;
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let at = 0; at < written; ) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, written - at), at);
-      if (bytesRead === 0) break;
-      for (let i = buf.indexOf(0x0a); i !== -1 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) {
+    for await (const chunk of chunksOf(path, written)) {
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) {
         lastEnd = at + i + 1;
         rows++;
       }
-      at += bytesRead;
+      at += chunk.length;
     }
-    if (rows > 0) await fh.truncate(lastEnd);
-  } finally {
-    await fh.close();
+  } catch (e) {
+    if (at === 0) return 0; // the file cannot be opened: nothing to keep
+    throw e;
   }
-  if (rows === 0) await rm(path, { force: true });
+  if (rows > 0) await truncate(path, lastEnd);
+  else await rm(path, { force: true });
   return rows;
 }

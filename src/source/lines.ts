@@ -64,14 +64,18 @@ export async function utf16ByteOrder(file: string): Promise<'LE' | 'BE' | null> 
   }
 }
 
-/** A file's bytes, in chunks of up to 1 MiB (each a view of one buffer: use it before the next). */
-export async function* chunksOf(file: string): AsyncGenerator<Buffer> {
+/**
+ * A file's bytes (its first `limit`), in chunks of up to 1 MiB (each a view of one
+ * buffer: use it before the next).
+ */
+export async function* chunksOf(file: string, limit = Infinity): AsyncGenerator<Buffer> {
   const fh = await open(file);
   try {
     const chunk = Buffer.alloc(1 << 20);
-    for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+    for (let left = limit; left > 0; ) {
+      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, left), null);
       if (bytesRead === 0) break;
+      left -= bytesRead;
       yield chunk.subarray(0, bytesRead);
     }
   } finally {
