@@ -7,7 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RunError } from '../errors.js';
+import { firstLine, RunError } from '../errors.js';
 import { createRedactor } from '../middleware/redact.js';
 import { parseRowJson } from '../request/row-json.js';
 import { withCommitMemory } from '../sink/commit-memory.js';
@@ -95,7 +95,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
         if (!file) {
           // Nothing to commit: still take in what other runs committed, so the send loop
           // skips their request_ids (a failed look only waits for the next one).
-          if (!allSent) await data.sink.refresh(data.sinkConn).catch((e: unknown) => log('debug', `sink refresh: ${(e as Error).message.split('\n')[0]}`));
+          if (!allSent) await data.sink.refresh(data.sinkConn).catch((e: unknown) => log('debug', `sink refresh: ${firstLine(e)}`));
           return;
         }
         try {
@@ -104,7 +104,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
           const r = await withCommitMemory(sinkConn, file.longestLine, () =>
             sink.commit(sinkConn, file.paths, file.rows, file.longestLine, {
               onRetry: (e, attempt) => {
-                if (!commitFailing) log('warn', `commit failed (${String((e as Error)?.message ?? e).split('\n')[0]}); sending no new rows until it is retried`);
+                if (!commitFailing) log('warn', `commit failed (${firstLine(e)}); sending no new rows until it is retried`);
                 commitFailing = true;
                 log('debug', `commit attempt ${attempt} failed`);
               },
@@ -261,7 +261,7 @@ export async function runLocal(ctx: EngineContext): Promise<RunSummary> {
       log('debug', `the last commit runs on ${await data.widenForLastCommit()} DuckDB threads`);
     } catch (e) {
       // Only a speed-up: the results still get committed, on the threads DuckDB has.
-      log('debug', `the last commit keeps DuckDB's threads: ${(e as Error).message.split('\n')[0]}`);
+      log('debug', `the last commit keeps DuckDB's threads: ${firstLine(e)}`);
     }
     await commit();
     if (fatal) throw fatal;
